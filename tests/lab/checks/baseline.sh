@@ -1,0 +1,10 @@
+# Scenario (a): forced bounce baseline (guest/baseline.sh). Sourced by
+# run-scenarios.sh with the guest's results loaded.
+mib16=16777216
+expect_eq "write moved 16 MiB" "$(r write_bytes)" $mib16
+expect_eq "read moved 16 MiB" "$(r read_bytes)" $mib16
+expect_gt "swiotlb_bounced events for the virtio disk" "$(r trace_events)" 0
+expect_ge "bounced bytes (tracefs) cover the dd bytes" "$(r trace_bytes)" $((2 * mib16))
+expect_gt "io_tlb_used rose during the write" "$(r used_peak_write)" 0
+expect_eq "io_tlb_used back to its start" "$(r used_after)" "$(r used_before)"
+expect_eq "no swiotlb buffer is full lines" "$(r full_lines)" 0

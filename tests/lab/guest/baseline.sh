@@ -1,0 +1,29 @@
+#!/bin/sh
+# Scenario (a), forced-bounce baseline: a known O_DIRECT workload on the
+# virtio disk must move io_tlb_used and produce swiotlb_bounced events.
+. /lab/lib.sh
+mib=16
+dev=$(dma_dev_of vda)
+emit vda_dma_dev "$dev"
+emit nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
+emit used_before "$(cat $swiotlb_dir/io_tlb_used)"
+
+trace_swiotlb_start
+labio write /dev/vda $((mib << 20)) 1048576 > /tmp/w.out &
+pid=$!
+emit used_peak_write "$(sample_used_while $pid)"
+wait $pid
+emit write_exit $?
+emit write_bytes "$(sed -n 's/^bytes //p' /tmp/w.out)"
+labio read /dev/vda $((mib << 20)) 1048576 > /tmp/r.out
+emit read_exit $?
+emit read_bytes "$(sed -n 's/^bytes //p' /tmp/r.out)"
+trace_swiotlb_stop
+
+set -- $(trace_swiotlb_sum "$dev")
+emit trace_events "$1"
+emit trace_bytes "$2"
+emit used_after "$(cat $swiotlb_dir/io_tlb_used)"
+[ -f $swiotlb_dir/io_tlb_used_hiwater ] &&
+	emit used_hiwater "$(cat $swiotlb_dir/io_tlb_used_hiwater)"
+emit full_lines "$(dmesg_count 'swiotlb buffer is full')"

@@ -1,0 +1,63 @@
+# Shared helpers for the lab guest scripts (busybox sh).
+#
+# Results go to fd 3 (/dev/ttyS1 -> a file on the host) as "key value" lines;
+# the host-side tests assert on them. Nothing here judges a result.
+
+emit() { # key value...
+	k=$1
+	shift
+	echo "$k $*" >&3
+}
+
+swiotlb_dir=/sys/kernel/debug/swiotlb
+tracing=/sys/kernel/tracing
+
+# The struct device the DMA API sees for a block device: for virtio-pci that
+# is the PCI function (virtio_ring maps with vdev->dev.parent), which is the
+# name in swiotlb_bounced events and in "swiotlb buffer is full" lines.
+dma_dev_of() { # blockdev-name
+	d=$(readlink -f "/sys/block/$1/device")
+	case "$(basename "$d")" in
+	virtio*) d=$(dirname "$d") ;;
+	esac
+	basename "$d"
+}
+
+trace_swiotlb_start() {
+	echo 0 > $tracing/tracing_on
+	echo > $tracing/trace
+	echo 8192 > $tracing/buffer_size_kb
+	echo 1 > $tracing/events/swiotlb/swiotlb_bounced/enable
+	echo 1 > $tracing/tracing_on
+}
+
+trace_swiotlb_stop() {
+	echo 0 > $tracing/tracing_on
+	echo 0 > $tracing/events/swiotlb/swiotlb_bounced/enable
+}
+
+# "events bytes" of swiotlb_bounced lines in the trace buffer for one device.
+trace_swiotlb_sum() { # dev_name
+	grep -E "swiotlb_bounced: dev_name(: |=)$1 " $tracing/trace |
+		sed -n 's/.* size=\([0-9]*\).*/\1/p' |
+		awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'
+}
+
+# Is a child still running? (kill -0 also succeeds on an unreaped zombie.)
+running() { # pid
+	[ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]
+}
+
+# Highest io_tlb_used seen while a PID runs (6.1 has no io_tlb_used_hiwater).
+sample_used_while() { # pid
+	peak=0
+	while running "$1"; do
+		u=$(cat $swiotlb_dir/io_tlb_used)
+		[ "$u" -gt "$peak" ] && peak=$u
+	done
+	echo $peak
+}
+
+dmesg_count() { # fixed string
+	dmesg | grep -cF "$1"
+}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Scenario (b), pool too small: booted with swiotlb=512,force. A 1 MiB
+# O_DIRECT write needs more slots than the whole pool holds; virtio-blk turns
+# the mapping failure into a resource status and the block layer retries it
+# forever (virtio_queue_rq -> BLK_STS_DEV_RESOURCE), so the IO never ends.
+. /lab/lib.sh
+wait_s=15
+emit vda_dma_dev "$(dma_dev_of vda)"
+emit nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
+labio write /dev/vda 1048576 1048576 > /tmp/w.out 2>&1 &
+pid=$!
+sleep $wait_s
+if [ -d /proc/$pid ]; then
+	emit writer_state "$(awk '{ print $3 }' /proc/$pid/stat)"
+else
+	emit writer_state exited
+fi
+emit waited_s $wait_s
+emit used_now "$(cat $swiotlb_dir/io_tlb_used)"
+emit full_lines "$(dmesg_count 'swiotlb buffer is full')"
+emit full_line "$(dmesg | grep -m 1 -F 'swiotlb buffer is full')"

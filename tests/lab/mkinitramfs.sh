@@ -1,0 +1,60 @@
+#!/bin/sh
+# mkinitramfs.sh KERNEL_ENV OUT [FILE=DEST ...]
+#
+# Builds the lab guest's initramfs: static busybox, the kernel's virtio-blk
+# modules (with their dependencies, in load order), the guest scripts from
+# tests/lab/guest/, and any extra FILE=DEST pairs (the static dmawatch, the
+# test module). Written to OUT.tmp and renamed, so a failed build never
+# leaves a usable-looking image behind.
+set -eu
+kernel_env=${1:?usage: mkinitramfs.sh KERNEL_ENV OUT [FILE=DEST ...]}
+out=${2:?}
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck disable=SC1090
+. "$kernel_env"
+
+busybox=/bin/busybox
+file "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+	ldd "$busybox" 2>&1 | grep -q 'not a dynamic' || {
+	echo "mkinitramfs: $busybox is not static: apt-get install busybox-static" >&2
+	exit 1
+}
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" \
+	"$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/run" \
+	"$root/modules" "$root/lab"
+cp "$busybox" "$root/bin/busybox"
+
+# modprobe resolves dependencies against the unpacked tree's modules.dep;
+# built-in modules (virtio_pci on 6.12) print "builtin" and are skipped.
+: > "$root/modules/load-order"
+for mod in virtio_pci virtio_blk; do
+	modprobe -d "${MODULES%/lib/modules/*}" -S "$KVER" --show-depends "$mod" |
+		awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r ko; do
+	name=$(basename "$ko")
+	case "$name" in
+	*.ko.xz) xz -dc "$ko" > "$root/modules/${name%.xz}"; name=${name%.xz} ;;
+	*.ko.zst) zstd -qdc "$ko" > "$root/modules/${name%.zst}"; name=${name%.zst} ;;
+	*) cp "$ko" "$root/modules/$name" ;;
+	esac
+	echo "$name" >> "$root/modules/load-order"
+done
+
+cp "$here/guest/"* "$root/lab/"
+mv "$root/lab/init" "$root/init"
+chmod +x "$root/init" "$root/lab/"*.sh
+echo "$KVER" > "$root/lab/kernel-release"
+
+for pair in "$@"; do
+	src=${pair%%=*}
+	dst=$root/${pair#*=}
+	mkdir -p "$(dirname "$dst")"
+	cp "$src" "$dst"
+done
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 > "$out.tmp"
+mv "$out.tmp" "$out"

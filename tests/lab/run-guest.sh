@@ -1,0 +1,95 @@
+#!/bin/sh
+# run-guest.sh [options] KERNEL_ENV INITRAMFS
+#
+# Boots one lab guest under QEMU (TCG: KVM does not work on these hosts) with
+# every DMA of its virtio-blk disk bounced through SWIOTLB
+# (swiotlb=force, virtio-blk-pci disable-legacy=on,iommu_platform=on).
+#
+#   -s NAME     scenario to run (/lab/NAME.sh in the guest); default: shell
+#   -p SPEC     swiotlb= value (default: force; e.g. 512,force)
+#   -t SECONDS  hard limit for the whole boot (default 180)
+#   -o DIR      where console.log, results and status go (required unless shell)
+#   -a ARGS     extra kernel command line
+#
+# The scenario's "key value" lines arrive in DIR/results through a second
+# serial port. DIR/status ends as "ok" (the guest powered itself off after
+# its scenario), "hung" (killed at the time limit), "incomplete" (QEMU
+# ended without the scenario's end marker) or "qemu-failed N".
+# QEMU is killed on every way out; exit status 0 only for "ok".
+set -eu
+scenario=shell swiotlb=force limit=180 out= extra=
+while getopts s:p:t:o:a: opt; do
+	case $opt in
+	s) scenario=$OPTARG ;;
+	p) swiotlb=$OPTARG ;;
+	t) limit=$OPTARG ;;
+	o) out=$OPTARG ;;
+	a) extra=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+kernel_env=${1:?usage: run-guest.sh [-s NAME] [-p SPEC] [-t S] [-o DIR] KERNEL_ENV INITRAMFS}
+initrd=${2:?usage: run-guest.sh [-s NAME] [-p SPEC] [-t S] [-o DIR] KERNEL_ENV INITRAMFS}
+# shellcheck disable=SC1090
+. "$kernel_env"
+
+command -v qemu-system-x86_64 >/dev/null || {
+	echo "run-guest: qemu-system-x86_64 missing: run 'make deps'" >&2
+	exit 1
+}
+
+work=$(mktemp -d)
+qemu_pid=
+cleanup() {
+	[ -n "$qemu_pid" ] && kill -9 "$qemu_pid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+truncate -s 256M "$work/disk.img"
+set -- qemu-system-x86_64 -accel tcg -machine q35 -m 1G -smp 2 \
+	-nodefaults -no-reboot -vga none -display none \
+	-kernel "$VMLINUZ" -initrd "$initrd" \
+	-drive "file=$work/disk.img,if=none,id=disk0,format=raw,cache=unsafe" \
+	-device virtio-blk-pci,drive=disk0,disable-legacy=on,iommu_platform=on \
+	-append "console=ttyS0 panic=-1 loglevel=4 swiotlb=$swiotlb dmawatch.scenario=$scenario $extra"
+
+if [ "$scenario" = shell ]; then
+	exec "$@" -serial mon:stdio
+fi
+
+[ -n "$out" ] || { echo "run-guest: -o DIR is required for a scenario" >&2; exit 2; }
+mkdir -p "$out"
+: > "$out/results"
+echo running > "$out/status"
+start=$(date +%s)
+"$@" -serial "file:$out/console.log" -serial "file:$out/results" </dev/null &
+qemu_pid=$!
+# Poll rather than `timeout`, so the limit also covers a QEMU that ignores
+# SIGTERM and so the status names what happened.
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	if [ $(($(date +%s) - start)) -ge "$limit" ]; then
+		kill -9 "$qemu_pid" 2>/dev/null || true
+		wait "$qemu_pid" 2>/dev/null || true
+		qemu_pid=
+		echo hung > "$out/status"
+		echo "$(($(date +%s) - start))" > "$out/seconds"
+		exit 1
+	fi
+	sleep 0.5
+done
+rc=0
+wait "$qemu_pid" || rc=$?
+qemu_pid=
+echo "$(($(date +%s) - start))" > "$out/seconds"
+if [ "$rc" -ne 0 ]; then
+	echo "qemu-failed $rc" > "$out/status"
+	exit 1
+fi
+if ! grep -q '^end 1' "$out/results"; then
+	echo incomplete > "$out/status"
+	exit 1
+fi
+echo ok > "$out/status"

@@ -1,0 +1,38 @@
+#!/bin/sh
+# run-scenarios.sh BUILD CACHE KERNEL...
+#
+# Boots one guest per (kernel, scenario), then checks what the guest's
+# kernel reported (checks/SCENARIO.sh) and prints TAP. Guests run one at a
+# time: TCG on 2 cores has no room for two. Each boot's console log and
+# results stay in BUILD/lab/KERNEL/runs/SCENARIO/ for a post-mortem.
+set -u
+build=${1:?usage: run-scenarios.sh BUILD CACHE KERNEL...}
+cache=${2:?}
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/tap.sh"
+
+# name         swiotlb=      time limit (s)
+scenarios="
+baseline       force         120
+pool-small     512,force     120
+over-limit     force         150
+"
+
+for kernel in "$@"; do
+	env=$cache/kernels/$kernel/kernel.env
+	initrd=$build/lab/$kernel/initramfs.gz
+	echo "$scenarios" | while read -r name pool limit; do
+		[ -n "$name" ] || continue
+		out=$build/lab/$kernel/runs/$name
+		rm -rf "$out"
+		tap_prefix="$kernel $name: "
+		"$here/run-guest.sh" -s "$name" -p "$pool" -t "$limit" -o "$out" "$env" "$initrd"
+		status=$(cat "$out/status")
+		echo "# $kernel $name: guest $status after $(cat "$out/seconds") s"
+		expect_eq "guest ran the scenario and powered off" "$status" ok
+		results "$out/results"
+		expect_eq "scenario script exited 0" "$(r scenario_exit)" 0
+		. "$here/checks/$name.sh"
+	done
+done

@@ -1,0 +1,34 @@
+# TAP assertions for the host side of the lab scenarios (sourced).
+# Each check prints "ok - NAME" or "not ok - NAME" with the values it saw,
+# so a failure names what the kernel reported.
+#
+# results FILE: the guest's "key value" lines; r KEY prints one value.
+
+tap_results=
+results() { tap_results=$1; }
+# The guest's serial port turns \n into \r\n.
+r() { tr -d '\r' < "$tap_results" | sed -n "s/^$1 //p" | head -n 1; }
+
+pass() { echo "ok - $tap_prefix$1"; }
+fail() { echo "not ok - $tap_prefix$1"; shift; [ $# -gt 0 ] && echo "#   $*"; return 0; }
+
+is_int() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac }
+
+expect_eq() { # name actual expected
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', expected '$3'"; fi
+}
+expect_ne() { # name actual unexpected
+	if [ "$2" != "$3" ]; then pass "$1"; else fail "$1" "got '$2'"; fi
+}
+expect_ge() { # name actual minimum (integers)
+	if is_int "$2" && [ "$2" -ge "$3" ]; then pass "$1"; else fail "$1" "got '$2', expected >= $3"; fi
+}
+expect_gt() { # name actual bound (integers)
+	if is_int "$2" && [ "$2" -gt "$3" ]; then pass "$1"; else fail "$1" "got '$2', expected > $3"; fi
+}
+expect_le() { # name actual maximum (integers)
+	if is_int "$2" && [ "$2" -le "$3" ]; then pass "$1"; else fail "$1" "got '$2', expected <= $3"; fi
+}
+expect_match() { # name actual extended-regex
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1" "got '$2', expected /$3/"; fi
+}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * labio: the lab's O_DIRECT workload generator.
+ *
+ * busybox dd reads into malloc()ed memory, whose pages are rarely physically
+ * contiguous, so the block layer never builds a DMA segment larger than a
+ * page from it. labio can back its buffer with a hugetlb page instead: a
+ * 2 MiB physically contiguous buffer lets a driver that ignores
+ * dma_max_mapping_size() build one segment larger than SWIOTLB can map,
+ * which is the failure the seed thread is about.
+ *
+ *   labio write|read DEVICE TOTAL_BYTES BLOCK_BYTES [hugetlb]
+ *
+ * Prints "bytes N" (bytes moved) and exits 0 when everything moved, 1 on an
+ * I/O error (after printing "error ERRNO-NAME").
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static unsigned long long parse_size(const char *arg)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || !v) {
+		fprintf(stderr, "labio: bad size '%s'\n", arg);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long long total, block, done = 0;
+	int writing, hugetlb, fd;
+	void *buf;
+
+	if (argc < 5 || argc > 6) {
+		fprintf(stderr, "usage: labio write|read DEVICE TOTAL BLOCK [hugetlb]\n");
+		return 2;
+	}
+	writing = !strcmp(argv[1], "write");
+	if (!writing && strcmp(argv[1], "read")) {
+		fprintf(stderr, "labio: '%s' is neither write nor read\n", argv[1]);
+		return 2;
+	}
+	total = parse_size(argv[3]);
+	block = parse_size(argv[4]);
+	hugetlb = argc == 6 && !strcmp(argv[5], "hugetlb");
+
+	buf = mmap(NULL, block, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | (hugetlb ? MAP_HUGETLB : 0), -1, 0);
+	if (buf == MAP_FAILED) {
+		fprintf(stderr, "labio: mmap %llu bytes%s: %s\n", block,
+			hugetlb ? " (hugetlb: set /proc/sys/vm/nr_hugepages)" : "",
+			strerror(errno));
+		return 2;
+	}
+	memset(buf, 0xa5, block);
+
+	fd = open(argv[2], (writing ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	if (fd < 0) {
+		fprintf(stderr, "labio: open %s: %s\n", argv[2], strerror(errno));
+		return 2;
+	}
+	while (done < total) {
+		size_t len = total - done < block ? total - done : block;
+		ssize_t n = writing ? pwrite(fd, buf, len, done) : pread(fd, buf, len, done);
+
+		if (n <= 0) {
+			printf("bytes %llu\nerror %s\n", done,
+			       n < 0 ? strerrorname_np(errno) : "short");
+			return 1;
+		}
+		done += n;
+	}
+	printf("bytes %llu\n", done);
+	close(fd);
+	return 0;
+}
