@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ksyms.h"
+
+/* A kallsyms excerpt, out of order, with data symbols and a module. */
+static const char sample[] =
+	"ffffffff81200000 T swiotlb_map\n"
+	"ffffffff81100000 T _text\n"
+	"ffffffff81300000 D some_data\n"
+	"ffffffff811ff000 t swiotlb_bounce\n"
+	"ffffffffc0001000 t dmawatch_lab_map_single\t[dmawatch_lab]\n"
+	"ffffffff81200400 T swiotlb_tbl_map_single\n";
+
+static char path[] = "/tmp/dmawatch-ksyms-XXXXXX";
+
+static int setup(void **state)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, sample, sizeof(sample) - 1) != sizeof(sample) - 1)
+		return -1;
+	close(fd);
+	*state = ksyms_load(path);
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	ksyms_free(*state);
+	unlink(path);
+	return 0;
+}
+
+static void test_find_addr(void **state)
+{
+	const struct ksym *s = ksyms_find_addr(*state, 0xffffffff81200123);
+
+	assert_non_null(s);
+	assert_string_equal(s->name, "swiotlb_map");
+	assert_null(s->module);
+	s = ksyms_find_addr(*state, 0xffffffff81200400);
+	assert_string_equal(s->name, "swiotlb_tbl_map_single");
+	assert_null(ksyms_find_addr(*state, 0x1000));
+}
+
+static void test_data_symbols_skipped(void **state)
+{
+	const struct ksym *s = ksyms_find_addr(*state, 0xffffffff81300010);
+
+	/* some_data is 'D': the nearest text symbol below wins. */
+	assert_string_equal(s->name, "swiotlb_tbl_map_single");
+	assert_null(ksyms_find_name(*state, "some_data"));
+}
+
+static void test_module_and_format(void **state)
+{
+	char buf[128];
+
+	ksyms_format(*state, 0xffffffffc0001010, buf, sizeof(buf));
+	assert_string_equal(buf, "dmawatch_lab_map_single+0x10 [dmawatch_lab]");
+	ksyms_format(*state, 0xffffffff81200000, buf, sizeof(buf));
+	assert_string_equal(buf, "swiotlb_map+0x0");
+	assert_non_null(ksyms_find_name(*state, "swiotlb_bounce"));
+	assert_false(ksyms_hidden(*state));
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	assert_null(ksyms_load("/nonexistent/kallsyms"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find_addr),
+		cmocka_unit_test(test_data_symbols_skipped),
+		cmocka_unit_test(test_module_and_format),
+		cmocka_unit_test(test_missing_file),
+	};
+
+	return cmocka_run_group_tests_name("ksyms", tests, setup, teardown);
+}

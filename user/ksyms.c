@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ksyms.h"
+
+struct ksyms {
+	struct ksym *syms;
+	size_t count, cap;
+	char *strings;
+	size_t strings_len, strings_cap;
+	bool nonzero;
+};
+
+/* Names are kept as offsets while the pool grows, then fixed up. */
+static long add_string(struct ksyms *ks, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	long off = ks->strings_len;
+
+	if (ks->strings_len + len > ks->strings_cap) {
+		size_t cap = ks->strings_cap ? ks->strings_cap * 2 : 1 << 20;
+		char *p;
+
+		while (cap < ks->strings_len + len)
+			cap *= 2;
+		p = realloc(ks->strings, cap);
+		if (!p)
+			return -1;
+		ks->strings = p;
+		ks->strings_cap = cap;
+	}
+	memcpy(ks->strings + off, s, len);
+	ks->strings_len += len;
+	return off;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+struct ksyms *ksyms_load(const char *path)
+{
+	char line[512], name[256], module[128], type;
+	unsigned long long addr;
+	struct ksyms *ks;
+	FILE *f;
+
+	f = fopen(path ? path : "/proc/kallsyms", "r");
+	if (!f)
+		return NULL;
+	ks = calloc(1, sizeof(*ks));
+	if (!ks)
+		goto fail;
+	while (fgets(line, sizeof(line), f)) {
+		long name_off, mod_off = -1;
+		int n;
+
+		module[0] = 0;
+		n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, module);
+		if (n < 3)
+			continue;
+		/* Only code: stacks and attach points are functions. */
+		if (type != 't' && type != 'T')
+			continue;
+		if (ks->count == ks->cap) {
+			size_t cap = ks->cap ? ks->cap * 2 : 65536;
+			struct ksym *p = realloc(ks->syms, cap * sizeof(*p));
+
+			if (!p)
+				goto fail;
+			ks->syms = p;
+			ks->cap = cap;
+		}
+		name_off = add_string(ks, name);
+		if (name_off < 0)
+			goto fail;
+		if (n == 4 && module[0]) {
+			mod_off = add_string(ks, module);
+			if (mod_off < 0)
+				goto fail;
+		}
+		ks->syms[ks->count].addr = addr;
+		ks->syms[ks->count].name = (const char *)(uintptr_t)name_off;
+		ks->syms[ks->count].module = (const char *)(intptr_t)mod_off;
+		ks->count++;
+		if (addr)
+			ks->nonzero = true;
+	}
+	fclose(f);
+	for (size_t i = 0; i < ks->count; i++) {
+		intptr_t mod_off = (intptr_t)ks->syms[i].module;
+
+		ks->syms[i].name = ks->strings + (uintptr_t)ks->syms[i].name;
+		ks->syms[i].module = mod_off < 0 ? NULL : ks->strings + mod_off;
+	}
+	qsort(ks->syms, ks->count, sizeof(*ks->syms), cmp_addr);
+	return ks;
+fail:
+	fclose(f);
+	ksyms_free(ks);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void ksyms_free(struct ksyms *ks)
+{
+	if (!ks)
+		return;
+	free(ks->syms);
+	free(ks->strings);
+	free(ks);
+}
+
+const struct ksym *ksyms_find_addr(const struct ksyms *ks, uint64_t addr)
+{
+	size_t lo = 0, hi = ks->count;
+
+	/* The last symbol whose address is <= addr. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? &ks->syms[lo - 1] : NULL;
+}
+
+const struct ksym *ksyms_find_name(const struct ksyms *ks, const char *name)
+{
+	for (size_t i = 0; i < ks->count; i++)
+		if (!strcmp(ks->syms[i].name, name))
+			return &ks->syms[i];
+	return NULL;
+}
+
+bool ksyms_hidden(const struct ksyms *ks)
+{
+	return !ks->nonzero;
+}
+
+void ksyms_format(const struct ksyms *ks, uint64_t addr, char *buf, size_t len)
+{
+	const struct ksym *s = ks ? ksyms_find_addr(ks, addr) : NULL;
+
+	if (!s) {
+		snprintf(buf, len, "0x%llx", (unsigned long long)addr);
+		return;
+	}
+	if (s->module)
+		snprintf(buf, len, "%s+0x%llx [%s]", s->name,
+			 (unsigned long long)(addr - s->addr), s->module);
+	else
+		snprintf(buf, len, "%s+0x%llx", s->name, (unsigned long long)(addr - s->addr));
+}

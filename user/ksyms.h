@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Kernel symbols from /proc/kallsyms: address -> name+offset for stacks, and
+ * name lookups for calibration (is a function kprobe-able under that name?). */
+#ifndef DMAWATCH_KSYMS_H
+#define DMAWATCH_KSYMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ksym {
+	uint64_t addr;
+	const char *name;
+	const char *module; /* NULL for vmlinux */
+};
+
+struct ksyms;
+
+/* Loads a kallsyms-format file (path NULL: /proc/kallsyms). NULL on error,
+ * with errno set. Addresses all zero means kptr_restrict hid them. */
+struct ksyms *ksyms_load(const char *path);
+void ksyms_free(struct ksyms *ks);
+/* The symbol containing addr (the last one at or below it), or NULL. */
+const struct ksym *ksyms_find_addr(const struct ksyms *ks, uint64_t addr);
+/* A text symbol by exact name, or NULL. */
+const struct ksym *ksyms_find_name(const struct ksyms *ks, const char *name);
+/* True when all addresses read as zero (no CAP_SYSLOG or kptr_restrict). */
+bool ksyms_hidden(const struct ksyms *ks);
+/* "name+0xoff [module]" into buf. */
+void ksyms_format(const struct ksyms *ks, uint64_t addr, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dmawatch: SWIOTLB bounce-buffer observability for confidential guests.
+ * One binary; `dmatop` is the same program called by another name.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "util.h"
+
+static const struct command commands[] = {
+	{ "probe", cmd_probe, "list the attach points this kernel offers and the ones chosen" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: dmawatch [-v] COMMAND [ARGS...]\n"
+		"       dmawatch --version | --help\n"
+		"\nSWIOTLB bounce buffering, seen from the kernel, for confidential\n"
+		"(SEV/TDX) guests and any Linux booted with swiotlb=force.\n\nCommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n");
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name;
+
+	if (!strcmp(base_name(argv[0]), "dmatop")) {
+		argv[0] = "top";
+		name = "top";
+	} else {
+		while (argc > 1 && argv[1][0] == '-') {
+			if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")) {
+				verbose = true;
+			} else if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+				printf("dmawatch %s\n", DMAWATCH_VERSION);
+				return 0;
+			} else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+				usage(stdout);
+				return 0;
+			} else {
+				warnx_("unknown option '%s'", argv[1]);
+				usage(stderr);
+				return 2;
+			}
+			argc--;
+			argv++;
+		}
+		if (argc < 2) {
+			usage(stderr);
+			return 2;
+		}
+		argc--;
+		argv++;
+		name = argv[0];
+		if (!strcmp(name, "help")) {
+			usage(stdout);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return commands[i].run(argc, argv);
+	warnx_("unknown command '%s' (see 'dmawatch --help')", name);
+	return 2;
+}

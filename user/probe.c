@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dmawatch probe: what this kernel offers to dmawatch, as calibration saw it. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "calibrate.h"
+#include "commands.h"
+#include "json.h"
+#include "ksyms.h"
+#include "util.h"
+
+static void probe_help(FILE *out)
+{
+	fprintf(out,
+		"Usage: dmawatch probe [--json]\n"
+		"\nLists the functions and tracepoints dmawatch attaches to, whether\n"
+		"this kernel has them (BTF, kallsyms, tracefs), whether an fentry\n"
+		"trampoline could be attached, and the errno when not.\n");
+}
+
+static void print_json(const struct features *f)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_object_begin(&j, NULL);
+	json_bool(&j, "btf", f->btf);
+	json_bool(&j, "debugfs_swiotlb", f->debugfs_swiotlb);
+	json_bool(&j, "tracefs", f->tracefs);
+	json_array_begin(&j, "functions");
+	for (int i = 0; i < FN_COUNT; i++) {
+		const struct func_probe *p = &f->funcs[i];
+
+		json_object_begin(&j, NULL);
+		json_string(&j, "name", p->name);
+		json_bool(&j, "btf", p->in_btf);
+		json_i64(&j, "nargs", p->in_btf ? p->nargs : -1);
+		json_bool(&j, "kallsyms", p->in_kallsyms);
+		json_bool(&j, "fentry", p->fentry_ok);
+		if (!p->fentry_ok && p->fentry_err)
+			json_i64(&j, "fentry_errno", p->fentry_err);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_array_begin(&j, "tracepoints");
+	for (int i = 0; i < TP_COUNT; i++) {
+		json_object_begin(&j, NULL);
+		json_string(&j, "name", f->tps[i].name);
+		json_bool(&j, "btf", f->tps[i].in_btf);
+		json_bool(&j, "tracefs", f->tps[i].in_tracefs);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_end_line(&j);
+}
+
+static void print_table(const struct features *f)
+{
+	printf("BTF %s, debugfs swiotlb %s, tracefs %s\n\n", f->btf ? "yes" : "NO",
+	       f->debugfs_swiotlb ? "yes" : "no", f->tracefs ? "yes" : "no");
+	printf("%-32s %-4s %-5s %-8s %s\n", "FUNCTION", "BTF", "ARGS", "KALLSYMS", "FENTRY");
+	for (int i = 0; i < FN_COUNT; i++) {
+		const struct func_probe *p = &f->funcs[i];
+		char args[8] = "-", fentry[48] = "no";
+
+		if (p->in_btf)
+			snprintf(args, sizeof(args), "%d", p->nargs);
+		if (p->fentry_ok)
+			snprintf(fentry, sizeof(fentry), "yes");
+		else if (p->fentry_err)
+			snprintf(fentry, sizeof(fentry), "no (%d: %s)", -p->fentry_err,
+				 strerror(p->fentry_err));
+		printf("%-32s %-4s %-5s %-8s %s\n", p->name, p->in_btf ? "yes" : "no", args,
+		       p->in_kallsyms ? "yes" : "no", fentry);
+	}
+	printf("\n%-32s %-4s %s\n", "TRACEPOINT", "BTF", "TRACEFS");
+	for (int i = 0; i < TP_COUNT; i++)
+		printf("%-32s %-4s %s\n", f->tps[i].name, f->tps[i].in_btf ? "yes" : "no",
+		       f->tps[i].in_tracefs ? "yes" : "no");
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	bool json = false;
+	struct features f;
+	struct ksyms *ks;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = true; break;
+		case 'h': probe_help(stdout); return 0;
+		default: probe_help(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		warnx_("probe: unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	ks = ksyms_load(NULL);
+	err = calibrate(&f, ks);
+	ksyms_free(ks);
+	if (err) {
+		warnx_("cannot read kernel BTF (%s): dmawatch needs CONFIG_DEBUG_INFO_BTF "
+		       "and /sys/kernel/btf/vmlinux", strerror(-err));
+		return 1;
+	}
+	if (json)
+		print_json(&f);
+	else
+		print_table(&f);
+	return 0;
+}

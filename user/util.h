@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers every subcommand uses: strict number parsing, errors. */
+#ifndef DMAWATCH_UTIL_H
+#define DMAWATCH_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+extern bool verbose;
+
+/* Parse a whole decimal (or 0x) unsigned number in [min, max]; false on
+ * trailing junk, overflow or range. */
+bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Parse seconds with an optional fraction ("0.5", "2"), > 0, <= max_s. */
+bool parse_seconds(const char *s, double max_s, double *out);
+
+/* "dmawatch: " + message to stderr; printf-like. */
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
