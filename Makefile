@@ -3,6 +3,7 @@
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 CLANG ?= clang
 BPFTOOL ?= bpftool
+LLVM_STRIP ?= llvm-strip
 CC ?= cc
 # Downloads (guest kernels, apt lists) are kept here between runs; the build
 # output goes to BUILD. Both are the build's own and safe to delete.
@@ -59,7 +60,7 @@ DEB_PACKAGES := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib
 	libzstd-dev pkg-config libncurses-dev libcmocka-dev qemu-system-x86 \
 	qemu-utils busybox-static cpio kmod xz-utils zstd gzip file \
 	dwarves debian-archive-keyring apt ca-certificates prometheus \
-	prometheus-node-exporter tmux
+	prometheus-node-exporter tmux jq
 
 # Only calls apt-get when something is missing, so it is cheap to depend on.
 deps:
@@ -79,7 +80,9 @@ deps:
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h) $(VMLINUX_H) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
 
+.SECONDARY: $(BPF_OBJS)
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
@@ -152,6 +155,11 @@ lab: deps $(BUILD)/lab/$(KERNEL)/initramfs.gz
 
 demo: deps $(BUILD)/lab/$(KERNEL)/initramfs.gz
 	tests/lab/demo.sh $(CACHE)/kernels/$(KERNEL)/kernel.env $(BUILD)/lab/$(KERNEL)/initramfs.gz
+
+bench: deps initramfs
+	@for k in $(KERNELS); do \
+		tests/lab/bench.sh $(CACHE)/kernels/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
+	done
 
 test: deps all $(UNIT_BINS) initramfs
 	@tests/run-tap.sh all $(UNIT_BINS) -- tests/lab/run-scenarios.sh $(BUILD) $(CACHE) $(KERNELS)

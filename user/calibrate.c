@@ -17,12 +17,17 @@ static const struct {
 	[FN_SWIOTLB_MAP] = { "swiotlb_map" },
 	[FN_SWIOTLB_TBL_MAP_SINGLE] = { "swiotlb_tbl_map_single" },
 	[FN_SWIOTLB_TBL_UNMAP_SINGLE] = { "swiotlb_tbl_unmap_single" },
+	/* 6.6+ made the three below inline wrappers of __-prefixed ones. */
+	[FN___SWIOTLB_TBL_UNMAP_SINGLE] = { "__swiotlb_tbl_unmap_single" },
 	[FN_SWIOTLB_RELEASE_SLOTS] = { "swiotlb_release_slots" },
 	[FN_SWIOTLB_SYNC_FOR_DEVICE] = { "swiotlb_sync_single_for_device" },
 	[FN_SWIOTLB_SYNC_FOR_CPU] = { "swiotlb_sync_single_for_cpu" },
+	[FN___SWIOTLB_SYNC_FOR_DEVICE] = { "__swiotlb_sync_single_for_device" },
+	[FN___SWIOTLB_SYNC_FOR_CPU] = { "__swiotlb_sync_single_for_cpu" },
 	[FN_DMA_MAP_PAGE_ATTRS] = { "dma_map_page_attrs" },
 	[FN_DMA_UNMAP_PAGE_ATTRS] = { "dma_unmap_page_attrs" },
 	[FN_DMA_MAP_SG_ATTRS] = { "dma_map_sg_attrs" },
+	[FN___DMA_MAP_SG_ATTRS] = { "__dma_map_sg_attrs" },
 	[FN_DMA_MAP_SGTABLE] = { "dma_map_sgtable" },
 	/* virtio_ring is a module on some kernels (Debian 6.1), built in on
 	 * others (6.12): looked up in vmlinux first, then in its module BTF. */
@@ -36,6 +41,14 @@ static const char *const tp_names[TP_COUNT] = {
 	[TP_DMA_MAP_PAGE] = "dma/dma_map_page",
 	[TP_DMA_MAP_SG] = "dma/dma_map_sg",
 };
+
+const char *kernel_strerror(int err)
+{
+	/* ENOTSUPP is kernel-internal: libc has no text for it. */
+	if (err == 524)
+		return "ENOTSUPP, no BPF trampoline for this function";
+	return strerror(err);
+}
 
 const char *attach_kind_name(enum attach_kind k)
 {

@@ -43,12 +43,16 @@ enum func_id {
 	FN_SWIOTLB_MAP,
 	FN_SWIOTLB_TBL_MAP_SINGLE,
 	FN_SWIOTLB_TBL_UNMAP_SINGLE,
+	FN___SWIOTLB_TBL_UNMAP_SINGLE,
 	FN_SWIOTLB_RELEASE_SLOTS,
 	FN_SWIOTLB_SYNC_FOR_DEVICE,
 	FN_SWIOTLB_SYNC_FOR_CPU,
+	FN___SWIOTLB_SYNC_FOR_DEVICE,
+	FN___SWIOTLB_SYNC_FOR_CPU,
 	FN_DMA_MAP_PAGE_ATTRS,
 	FN_DMA_UNMAP_PAGE_ATTRS,
 	FN_DMA_MAP_SG_ATTRS,
+	FN___DMA_MAP_SG_ATTRS,
 	FN_DMA_MAP_SGTABLE,
 	FN_VIRTQUEUE_ADD_SGS,
 	FN_VIRTQUEUE_ADD_OUTBUF,
@@ -76,5 +80,7 @@ struct features {
 /* Fills *f. Returns 0, or -errno when even BTF could not be read. */
 int calibrate(struct features *f, const struct ksyms *ks);
 const char *attach_kind_name(enum attach_kind k);
+/* strerror() that also names kernel-internal codes (524, ENOTSUPP). */
+const char *kernel_strerror(int err);
 
 #endif

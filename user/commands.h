@@ -10,5 +10,11 @@ struct command {
 };
 
 int cmd_probe(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+
+struct loop_opts;
+/* [INTERVAL [COUNT]] positional arguments, shared by the periodic commands. */
+int parse_interval_args(int argc, char **argv, int first, struct loop_opts *o);
 
 #endif

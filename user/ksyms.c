@@ -146,11 +146,15 @@ bool ksyms_hidden(const struct ksyms *ks)
 	return !ks->nonzero;
 }
 
+/* No function is this long: an address further past the nearest symbol is
+ * in code kallsyms does not name (a BPF trampoline), not in that symbol. */
+#define KSYM_MAX_OFFSET (1u << 20)
+
 void ksyms_format(const struct ksyms *ks, uint64_t addr, char *buf, size_t len)
 {
 	const struct ksym *s = ks ? ksyms_find_addr(ks, addr) : NULL;
 
-	if (!s) {
+	if (!s || addr - s->addr >= KSYM_MAX_OFFSET) {
 		snprintf(buf, len, "0x%llx", (unsigned long long)addr);
 		return;
 	}

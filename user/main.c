@@ -10,19 +10,24 @@
 #include "util.h"
 
 static const struct command commands[] = {
+	{ "stat", cmd_stat, "per-device bounce counters and the pool, every interval" },
+	{ "trace", cmd_trace, "over-limit, failed and never-fitting mappings as they happen" },
 	{ "probe", cmd_probe, "list the attach points this kernel offers and the ones chosen" },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: dmawatch [-v] COMMAND [ARGS...]\n"
+		"Usage: dmawatch [-v] [-K] COMMAND [ARGS...]\n"
 		"       dmawatch --version | --help\n"
 		"\nSWIOTLB bounce buffering, seen from the kernel, for confidential\n"
 		"(SEV/TDX) guests and any Linux booted with swiotlb=force.\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n");
+	fprintf(out, "\nOptions:\n"
+		"  -v, --verbose  libbpf's messages, including verifier logs\n"
+		"  -K, --kprobes  kprobes even where fentry/fexit attach (to compare)\n"
+		"\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n");
 }
 
 static const char *base_name(const char *path)
@@ -43,6 +48,8 @@ int main(int argc, char **argv)
 		while (argc > 1 && argv[1][0] == '-') {
 			if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")) {
 				verbose = true;
+			} else if (!strcmp(argv[1], "-K") || !strcmp(argv[1], "--kprobes")) {
+				force_kprobes = true;
 			} else if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 				printf("dmawatch %s\n", DMAWATCH_VERSION);
 				return 0;

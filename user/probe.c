@@ -7,8 +7,8 @@
 
 #include "calibrate.h"
 #include "commands.h"
+#include "engine.h"
 #include "json.h"
-#include "ksyms.h"
 #include "util.h"
 
 static void probe_help(FILE *out)
@@ -20,8 +20,9 @@ static void probe_help(FILE *out)
 		"trampoline could be attached, and the errno when not.\n");
 }
 
-static void print_json(const struct features *f)
+static void print_json(const struct engine *e)
 {
+	const struct features *f = &e->feat;
 	struct json j;
 
 	json_init(&j, stdout);
@@ -53,26 +54,38 @@ static void print_json(const struct features *f)
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	json_array_begin(&j, "choices");
+	for (int i = 0; i < e->nnotes; i++) {
+		json_object_begin(&j, NULL);
+		json_string(&j, "family", e->notes[i].family);
+		json_string(&j, "hook", e->notes[i].hook);
+		json_string(&j, "attach", attach_kind_name(e->notes[i].kind));
+		json_string(&j, "detail", e->notes[i].detail);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
 	json_object_end(&j);
 	json_end_line(&j);
 }
 
-static void print_table(const struct features *f)
+static void print_table(const struct engine *e)
 {
+	const struct features *f = &e->feat;
+
 	printf("BTF %s, debugfs swiotlb %s, tracefs %s\n\n", f->btf ? "yes" : "NO",
 	       f->debugfs_swiotlb ? "yes" : "no", f->tracefs ? "yes" : "no");
 	printf("%-32s %-4s %-5s %-8s %s\n", "FUNCTION", "BTF", "ARGS", "KALLSYMS", "FENTRY");
 	for (int i = 0; i < FN_COUNT; i++) {
 		const struct func_probe *p = &f->funcs[i];
-		char args[8] = "-", fentry[48] = "no";
+		char args[8] = "-", fentry[96] = "no";
 
 		if (p->in_btf)
 			snprintf(args, sizeof(args), "%d", p->nargs);
 		if (p->fentry_ok)
 			snprintf(fentry, sizeof(fentry), "yes");
 		else if (p->fentry_err)
-			snprintf(fentry, sizeof(fentry), "no (%d: %s)", -p->fentry_err,
-				 strerror(p->fentry_err));
+			snprintf(fentry, sizeof(fentry), "no (%d, %s)", p->fentry_err,
+				 kernel_strerror(p->fentry_err));
 		printf("%-32s %-4s %-5s %-8s %s\n", p->name, p->in_btf ? "yes" : "no", args,
 		       p->in_kallsyms ? "yes" : "no", fentry);
 	}
@@ -80,6 +93,10 @@ static void print_table(const struct features *f)
 	for (int i = 0; i < TP_COUNT; i++)
 		printf("%-32s %-4s %s\n", f->tps[i].name, f->tps[i].in_btf ? "yes" : "no",
 		       f->tps[i].in_tracefs ? "yes" : "no");
+	printf("\n%-10s %-32s %-7s %s\n", "FAMILY", "HOOK", "ATTACH", "WHY");
+	for (int i = 0; i < e->nnotes; i++)
+		printf("%-10s %-32s %-7s %s\n", e->notes[i].family, e->notes[i].hook,
+		       attach_kind_name(e->notes[i].kind), e->notes[i].detail);
 }
 
 int cmd_probe(int argc, char **argv)
@@ -90,8 +107,7 @@ int cmd_probe(int argc, char **argv)
 		{},
 	};
 	bool json = false;
-	struct features f;
-	struct ksyms *ks;
+	struct engine e;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
@@ -105,17 +121,15 @@ int cmd_probe(int argc, char **argv)
 		warnx_("probe: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
-	ks = ksyms_load(NULL);
-	err = calibrate(&f, ks);
-	ksyms_free(ks);
+	err = engine_plan(&e);
 	if (err) {
 		warnx_("cannot read kernel BTF (%s): dmawatch needs CONFIG_DEBUG_INFO_BTF "
 		       "and /sys/kernel/btf/vmlinux", strerror(-err));
-		return 1;
+	} else if (json) {
+		print_json(&e);
+	} else {
+		print_table(&e);
 	}
-	if (json)
-		print_json(&f);
-	else
-		print_table(&f);
-	return 0;
+	engine_stop(&e);
+	return err ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include "util.h"
 
 bool verbose;
+bool force_kprobes;
 
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {

@@ -9,6 +9,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 extern bool verbose;
+/* -K: use the kprobe twins even where fentry attaches (to compare them). */
+extern bool force_kprobes;
 
 /* Parse a whole decimal (or 0x) unsigned number in [min, max]; false on
  * trailing junk, overflow or range. */

@@ -68,6 +68,9 @@ static void test_module_and_format(void **state)
 	assert_string_equal(buf, "dmawatch_lab_map_single+0x10 [dmawatch_lab]");
 	ksyms_format(*state, 0xffffffff81200000, buf, sizeof(buf));
 	assert_string_equal(buf, "swiotlb_map+0x0");
+	/* Far past every symbol: not attributed to the last one. */
+	ksyms_format(*state, 0xffffffffc8000000, buf, sizeof(buf));
+	assert_string_equal(buf, "0xffffffffc8000000");
 	assert_non_null(ksyms_find_name(*state, "swiotlb_bounce"));
 	assert_false(ksyms_hidden(*state));
 }

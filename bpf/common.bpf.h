@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What every probe family shares on the BPF side: the event ring buffer and
+ * its drop counter, per-process attribution, device naming, log2 buckets.
+ * Each object carries its own copy of these maps; the loader makes all
+ * families use the first family's (bpf_map__reuse_fd), so user space reads
+ * one ring buffer and one process table.
+ */
+#ifndef DMAWATCH_COMMON_BPF_H
+#define DMAWATCH_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "dmawatch.h"
+
+#define DMA_MAPPING_ERROR (~(dma_addr_t)0)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Events the ring buffer had no room for: reported, never silent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} event_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct dmaw_proc_stats);
+} proc_stats SEC(".maps");
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	/* Unrolled binary search: no loop for the verifier to bound. */
+	if (v >= (1ULL << 32)) { v >>= 32; slot += 32; }
+	if (v >= (1ULL << 16)) { v >>= 16; slot += 16; }
+	if (v >= (1ULL << 8)) { v >>= 8; slot += 8; }
+	if (v >= (1ULL << 4)) { v >>= 4; slot += 4; }
+	if (v >= (1ULL << 2)) { v >>= 2; slot += 2; }
+	if (v >= (1ULL << 1)) slot += 1;
+	return slot < DMAW_HIST_SLOTS ? slot : DMAW_HIST_SLOTS - 1;
+}
+
+/* dev_name(dev): init_name until device_add() copies it into kobj.name. */
+static __always_inline void read_dev_name(const struct device *dev, char *buf, int len)
+{
+	const char *name = BPF_CORE_READ(dev, init_name);
+
+	if (!name)
+		name = BPF_CORE_READ(dev, kobj.name);
+	if (!name || bpf_probe_read_kernel_str(buf, len, name) < 0)
+		buf[0] = 0;
+}
+
+static __always_inline void read_driver_name(const struct device *dev, char *buf, int len)
+{
+	const char *name = BPF_CORE_READ(dev, driver, name);
+
+	if (!name || bpf_probe_read_kernel_str(buf, len, name) < 0)
+		buf[0] = 0;
+}
+
+/* swiotlb_max_mapping_size(): 128 slots less min_align_mask rounded up to
+ * a slot (kernel/dma/swiotlb.c), so NVMe's 4 KiB mask gives 258048. */
+static __always_inline __u64 swiotlb_limit(const struct device *dev)
+{
+	__u64 mask = 0;
+	struct device_dma_parameters *parms = BPF_CORE_READ(dev, dma_parms);
+
+	if (parms)
+		mask = BPF_CORE_READ(parms, min_align_mask);
+	if (mask)
+		mask = (mask + DMAW_IO_TLB_SIZE - 1) & ~(__u64)(DMAW_IO_TLB_SIZE - 1);
+	return (__u64)DMAW_IO_TLB_SIZE * DMAW_IO_TLB_SEGSIZE - mask;
+}
+
+static __always_inline __u32 slots_for(__u64 bytes)
+{
+	return (bytes + DMAW_IO_TLB_SIZE - 1) >> DMAW_IO_TLB_SHIFT;
+}
+
+/* struct io_tlb_mem before the io_tlb_pool split (6.1): its `used` is
+ * never written; the areas keep the counts (kernel/dma/swiotlb.c). */
+struct io_tlb_mem___v61 {
+	unsigned long nslabs;
+	unsigned int nareas;
+	struct io_tlb_area *areas;
+} __attribute__((preserve_access_index));
+
+#define DMAW_MAX_AREAS 64
+
+/* Slots in the device's pool and how many are in use, as the kernel counts
+ * them: total_used where it exists (6.6+ with debugfs), else the areas. */
+static __always_inline void pool_usage(const struct device *dev, __u32 *total, __u32 *used)
+{
+	struct io_tlb_mem *mem = BPF_CORE_READ(dev, dma_io_tlb_mem);
+
+	*total = 0;
+	*used = 0;
+	if (!mem)
+		return;
+	*total = BPF_CORE_READ(mem, nslabs);
+	if (bpf_core_field_exists(mem->total_used)) {
+		*used = BPF_CORE_READ(mem, total_used.counter);
+	} else {
+		struct io_tlb_mem___v61 *old = (void *)mem;
+		struct io_tlb_area *areas = BPF_CORE_READ(old, areas);
+		unsigned int nareas = BPF_CORE_READ(old, nareas);
+
+		for (int i = 0; i < DMAW_MAX_AREAS; i++) {
+			if (i >= nareas)
+				break;
+			*used += BPF_CORE_READ(&areas[i], used);
+		}
+	}
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *drops = bpf_map_lookup_elem(&event_drops, &zero);
+
+	if (drops)
+		(*drops)++;
+}
+
+/* A zeroed event with pid, comm and time filled in, or NULL (counted). */
+static __always_inline struct dmaw_event *event_reserve(__u32 kind, __u32 source)
+{
+	struct dmaw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_drop();
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->source = source;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void proc_account(__u64 bytes)
+{
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct dmaw_proc_stats *ps, zero = {};
+
+	ps = bpf_map_lookup_elem(&proc_stats, &pid);
+	if (!ps) {
+		bpf_get_current_comm(zero.comm, sizeof(zero.comm));
+		bpf_map_update_elem(&proc_stats, &pid, &zero, BPF_NOEXIST);
+		ps = bpf_map_lookup_elem(&proc_stats, &pid);
+		if (!ps)
+			return;
+	}
+	ps->maps++;
+	ps->bytes += bytes;
+}
+
+#endif

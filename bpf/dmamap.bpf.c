@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DMA mapping API family: dma_map_page_attrs() (what virtio_ring calls per
+ * sg entry) and __dma_map_sg_attrs() (behind dma_map_sg_attrs() and
+ * dma_map_sgtable(), what block and GPU drivers call). For scatterlists it
+ * records the segment sizes the driver built: a segment larger than
+ * swiotlb_max_mapping_size() is the seed thread's bug, whoever maps it.
+ */
+#include "common.bpf.h"
+#include "dmamap.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define SG_CHAIN 0x01UL
+#define SG_END 0x02UL
+#define MAX_SG_WALK 1024
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct dmaw_dev_key);
+	__type(value, struct dmaw_dmamap_stats);
+} dmamap_devs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dmaw_dmamap_stats);
+} dmamap_zero SEC(".maps");
+
+struct call {
+	const struct device *dev;
+	__u64 bytes;
+	__u64 largest;
+	__u32 nents;
+	__u32 over_limit;
+	__u32 slots;
+	__u32 dir;
+	__u64 limit;
+	unsigned long sg;            /* walk cursor, a plain number (see sg_enter) */
+	__s32 left;                  /* entries still to walk */
+};
+
+/* Arguments of a call in flight, per thread, for the return probe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct call);
+} calls SEC(".maps");
+
+static __always_inline struct dmaw_dmamap_stats *dev_stats(const struct device *dev)
+{
+	struct dmaw_dev_key key = {};
+	struct dmaw_dmamap_stats *st;
+	__u32 zero = 0;
+
+	read_dev_name(dev, key.name, sizeof(key.name));
+	st = bpf_map_lookup_elem(&dmamap_devs, &key);
+	if (st)
+		return st;
+	st = bpf_map_lookup_elem(&dmamap_zero, &zero);
+	if (!st)
+		return NULL;
+	bpf_map_update_elem(&dmamap_devs, &key, st, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&dmamap_devs, &key);
+	if (st && !st->driver[0])
+		read_driver_name(dev, st->driver, sizeof(st->driver));
+	return st;
+}
+
+/* ---- dma_map_page_attrs ---------------------------------------------- */
+
+static __always_inline int page_enter(const struct device *dev, __u64 size, __u32 dir)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct call c = { .dev = dev, .bytes = size, .dir = dir };
+
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int page_exit(dma_addr_t ret)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct dmaw_dmamap_stats *st;
+	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+
+	if (!c)
+		return 0;
+	st = dev_stats(c->dev);
+	if (st) {
+		st->page_maps++;
+		st->page_bytes += c->bytes;
+		if (ret == DMA_MAPPING_ERROR)
+			st->page_errors++;
+	}
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+SEC("fentry/dma_map_page_attrs")
+int BPF_PROG(dma_map_page_fentry, struct device *dev, struct page *page, size_t offset,
+	     size_t size, enum dma_data_direction dir)
+{
+	return page_enter(dev, size, dir);
+}
+
+SEC("fexit/dma_map_page_attrs")
+int BPF_PROG(dma_map_page_fexit, struct device *dev, struct page *page, size_t offset,
+	     size_t size, enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
+{
+	return page_exit(ret);
+}
+
+SEC("kprobe/dma_map_page_attrs")
+int BPF_KPROBE(dma_map_page_kprobe, struct device *dev, struct page *page, size_t offset,
+	       size_t size, enum dma_data_direction dir)
+{
+	return page_enter(dev, size, dir);
+}
+
+SEC("kretprobe/dma_map_page_attrs")
+int BPF_KRETPROBE(dma_map_page_kretprobe, dma_addr_t ret)
+{
+	return page_exit(ret);
+}
+
+/* ---- __dma_map_sg_attrs ----------------------------------------------- */
+
+/* One scatterlist entry per call, following chain links (sg_next()). */
+static long walk_one(__u32 i, void *ctx)
+{
+	struct call *c = ctx;
+	const struct scatterlist *sg = (const void *)c->sg;
+	unsigned long link;
+	__u32 len;
+
+	if (c->left <= 0 || !sg)
+		return 1;
+	link = BPF_CORE_READ(sg, page_link);
+	if (link & SG_CHAIN) {
+		c->sg = link & ~(SG_CHAIN | SG_END);
+		return 0;
+	}
+	len = BPF_CORE_READ(sg, length);
+	c->nents++;
+	c->bytes += len;
+	c->slots += slots_for(len);
+	if (len > c->largest)
+		c->largest = len;
+	if (len > c->limit)
+		c->over_limit++;
+	c->left--;
+	if (link & SG_END)
+		return 1;
+	c->sg += bpf_core_type_size(struct scatterlist);
+	return 0;
+}
+
+static __always_inline int sg_enter(const struct device *dev, const struct scatterlist *sg,
+				    int nents, __u32 dir)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct call c = {
+		.dev = dev,
+		.dir = dir,
+		.left = nents,
+		.limit = swiotlb_limit(dev),
+	};
+
+	/* Copied out as a number: a typed fentry pointer would make the
+	 * verifier track every offset the walk reaches, and the loop callback
+	 * (verified like a loop since 6.8) then never converges. */
+	bpf_probe_read_kernel(&c.sg, sizeof(c.sg), &sg);
+	bpf_loop(MAX_SG_WALK, walk_one, &c, 0);
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int sg_exit(void *ctx, int ret)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct dmaw_dmamap_stats *st;
+	struct dmaw_event *e;
+	__u32 total, used;
+	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+
+	if (!c)
+		return 0;
+	st = dev_stats(c->dev);
+	if (!st)
+		goto out;
+	st->sg_maps++;
+	st->sg_nents += c->nents;
+	st->sg_bytes += c->bytes;
+	st->sg_segments_over_limit += c->over_limit;
+	if (c->largest > st->sg_largest_segment)
+		st->sg_largest_segment = c->largest;
+	if (ret > 0)
+		goto out;
+	st->sg_errors++;
+	pool_usage(c->dev, &total, &used);
+	/* Bounced entry by entry, the whole list must be in the pool at once
+	 * (dma_direct_map_sg): more slots than the pool has never fit. */
+	if (!total || c->slots <= total)
+		goto out;
+	st->never_fit++;
+	e = event_reserve(DMAW_EV_NEVER_FIT, DMAW_SRC_DMA_MAP_SG);
+	if (!e)
+		goto out;
+	e->dir = c->dir;
+	e->err = ret;
+	e->size = c->bytes;
+	e->limit = c->limit;
+	e->slots_needed = c->slots;
+	e->slots_total = total;
+	e->slots_used = used;
+	read_dev_name(c->dev, e->dev, sizeof(e->dev));
+	read_driver_name(c->dev, e->driver, sizeof(e->driver));
+	e->stack_len = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+	bpf_ringbuf_submit(e, 0);
+out:
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
+}
+
+SEC("fentry/__dma_map_sg_attrs")
+int BPF_PROG(dma_map_sg_fentry, struct device *dev, struct scatterlist *sg, int nents,
+	     enum dma_data_direction dir)
+{
+	return sg_enter(dev, sg, nents, dir);
+}
+
+SEC("fexit/__dma_map_sg_attrs")
+int BPF_PROG(dma_map_sg_fexit, struct device *dev, struct scatterlist *sg, int nents,
+	     enum dma_data_direction dir, unsigned long attrs, int ret)
+{
+	return sg_exit(ctx, ret);
+}
+
+SEC("kprobe/__dma_map_sg_attrs")
+int BPF_KPROBE(dma_map_sg_kprobe, struct device *dev, struct scatterlist *sg, int nents,
+	       enum dma_data_direction dir)
+{
+	return sg_enter(dev, sg, nents, dir);
+}
+
+SEC("kretprobe/__dma_map_sg_attrs")
+int BPF_KRETPROBE(dma_map_sg_kretprobe, int ret)
+{
+	return sg_exit(ctx, ret);
+}

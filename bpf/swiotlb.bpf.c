@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SWIOTLB family: every bounced streaming mapping (swiotlb_map), its release,
+ * and the sync copies, per device and direction. dma-direct sends every
+ * mapping of a device that must bounce (SEV/TDX, swiotlb=force) through
+ * swiotlb_map(), so one hook sees them all, including the ones that fail.
+ *
+ * Each hook comes as fentry/fexit and as a kprobe/kretprobe twin; user
+ * space loads one of the two after trying the trampoline (user/swiotlb.c).
+ */
+#include "common.bpf.h"
+#include "swiotlb.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct dmaw_dev_key);
+	__type(value, struct dmaw_swiotlb_stats);
+} swiotlb_devs SEC(".maps");
+
+/* All zero: the initial value for new devices (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dmaw_swiotlb_stats);
+} swiotlb_zero SEC(".maps");
+
+struct map_start {
+	__u64 ts;
+	const struct device *dev;
+	__u64 size;
+	__u32 dir;
+};
+
+/* swiotlb_map() in flight, per thread: its start time, and its arguments
+ * for the kretprobe, which does not see them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct map_start);
+} map_starts SEC(".maps");
+
+static __always_inline struct dmaw_swiotlb_stats *dev_stats(const struct device *dev)
+{
+	struct dmaw_dev_key key = {};
+	struct dmaw_swiotlb_stats *st;
+	__u32 zero = 0;
+
+	read_dev_name(dev, key.name, sizeof(key.name));
+	st = bpf_map_lookup_elem(&swiotlb_devs, &key);
+	if (st)
+		return st;
+	st = bpf_map_lookup_elem(&swiotlb_zero, &zero);
+	if (!st)
+		return NULL;
+	bpf_map_update_elem(&swiotlb_devs, &key, st, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&swiotlb_devs, &key);
+	if (st && !st->driver[0])
+		read_driver_name(dev, st->driver, sizeof(st->driver));
+	return st;
+}
+
+static __always_inline int map_enter(const struct device *dev, __u64 size, __u32 dir)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct map_start start = {
+		.ts = bpf_ktime_get_ns(),
+		.dev = dev,
+		.size = size,
+		.dir = dir,
+	};
+
+	bpf_map_update_elem(&map_starts, &tid, &start, BPF_ANY);
+	return 0;
+}
+
+static __always_inline bool is_power_of_two(__u64 v)
+{
+	return v && !(v & (v - 1));
+}
+
+static __always_inline void emit(void *ctx, __u32 kind, const struct map_start *m,
+				 __u64 limit)
+{
+	struct dmaw_event *e = event_reserve(kind, DMAW_SRC_SWIOTLB_MAP);
+
+	if (!e)
+		return;
+	e->dir = m->dir;
+	e->size = m->size;
+	e->limit = limit;
+	e->slots_needed = slots_for(m->size);
+	pool_usage(m->dev, &e->slots_total, &e->slots_used);
+	read_dev_name(m->dev, e->dev, sizeof(e->dev));
+	read_driver_name(m->dev, e->driver, sizeof(e->driver));
+	e->stack_len = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int map_exit(void *ctx, dma_addr_t ret)
+{
+	__u64 tid = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), limit;
+	struct dmaw_swiotlb_stats *st;
+	struct map_start *m;
+	__u32 dir;
+
+	m = bpf_map_lookup_elem(&map_starts, &tid);
+	if (!m)
+		return 0;
+	st = dev_stats(m->dev);
+	if (!st)
+		goto out;
+	dir = m->dir < DMAW_DIRS ? m->dir : DMAW_DIR_NONE;
+	limit = swiotlb_limit(m->dev);
+	st->limit = limit;
+	if (m->size > st->max_size)
+		st->max_size = m->size;
+	st->size_hist[log2_slot(m->size)]++;
+	st->latency_ns += now - m->ts;
+	st->latency_hist[log2_slot(now - m->ts)]++;
+	if (m->size > limit) {
+		/* Can never succeed: no run of free slots is longer than a
+		 * segment (swiotlb_find_slots), and the kernel only says
+		 * "buffer is full". */
+		st->over_limit++;
+		emit(ctx, DMAW_EV_OVER_LIMIT, m, limit);
+	}
+	if (ret == DMA_MAPPING_ERROR) {
+		st->failures++;
+		/* A starved pool fails thousands of times a second: the
+		 * counters keep every one, the events a sample. */
+		if (m->size <= limit && (st->failures <= 8 || is_power_of_two(st->failures)))
+			emit(ctx, DMAW_EV_MAP_FAILED, m, limit);
+	} else {
+		st->maps[dir]++;
+		st->bytes[dir] += m->size;
+		proc_account(m->size);
+	}
+out:
+	bpf_map_delete_elem(&map_starts, &tid);
+	return 0;
+}
+
+SEC("fentry/swiotlb_map")
+int BPF_PROG(swiotlb_map_fentry, struct device *dev, phys_addr_t paddr, size_t size,
+	     enum dma_data_direction dir)
+{
+	return map_enter(dev, size, dir);
+}
+
+SEC("fexit/swiotlb_map")
+int BPF_PROG(swiotlb_map_fexit, struct device *dev, phys_addr_t paddr, size_t size,
+	     enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
+{
+	return map_exit(ctx, ret);
+}
+
+SEC("kprobe/swiotlb_map")
+int BPF_KPROBE(swiotlb_map_kprobe, struct device *dev, phys_addr_t paddr, size_t size,
+	       enum dma_data_direction dir)
+{
+	return map_enter(dev, size, dir);
+}
+
+SEC("kretprobe/swiotlb_map")
+int BPF_KRETPROBE(swiotlb_map_kretprobe, dma_addr_t ret)
+{
+	return map_exit(ctx, ret);
+}
+
+static __always_inline int count_unmap(const struct device *dev, __u64 size)
+{
+	struct dmaw_swiotlb_stats *st = dev_stats(dev);
+
+	if (st) {
+		st->unmaps++;
+		st->unmap_bytes += size;
+	}
+	return 0;
+}
+
+static __always_inline int count_sync(const struct device *dev, __u64 size, __u32 dir)
+{
+	struct dmaw_swiotlb_stats *st = dev_stats(dev);
+
+	if (st)
+		st->sync_bytes[dir < DMAW_DIRS ? dir : DMAW_DIR_NONE] += size;
+	return 0;
+}
+
+/*
+ * The release and sync entry points were renamed when io_tlb_pool came in
+ * (6.6: swiotlb_tbl_unmap_single became an inline wrapper around
+ * __swiotlb_tbl_unmap_single, likewise the syncs); the leading arguments
+ * are the same, so one handler serves both names.
+ */
+#define UNMAP_PROGS(fn)                                                              \
+SEC("fentry/" #fn)                                                                   \
+int BPF_PROG(fn##_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size)    \
+{                                                                                    \
+	return count_unmap(dev, size);                                               \
+}                                                                                    \
+SEC("kprobe/" #fn)                                                                   \
+int BPF_KPROBE(fn##_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size)  \
+{                                                                                    \
+	return count_unmap(dev, size);                                               \
+}
+
+#define SYNC_PROGS(fn)                                                               \
+SEC("fentry/" #fn)                                                                   \
+int BPF_PROG(fn##_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size,    \
+	     enum dma_data_direction dir)                                            \
+{                                                                                    \
+	return count_sync(dev, size, dir);                                           \
+}                                                                                    \
+SEC("kprobe/" #fn)                                                                   \
+int BPF_KPROBE(fn##_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size,  \
+	       enum dma_data_direction dir)                                          \
+{                                                                                    \
+	return count_sync(dev, size, dir);                                           \
+}
+
+UNMAP_PROGS(swiotlb_tbl_unmap_single)
+UNMAP_PROGS(__swiotlb_tbl_unmap_single)
+SYNC_PROGS(swiotlb_sync_single_for_device)
+SYNC_PROGS(swiotlb_sync_single_for_cpu)
+SYNC_PROGS(__swiotlb_sync_single_for_device)
+SYNC_PROGS(__swiotlb_sync_single_for_cpu)

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* SWIOTLB family (bpf/swiotlb.bpf.c): swiotlb_map(), the slot release and
+ * the sync bounces, per device. */
+#ifndef DMAWATCH_SWIOTLB_H
+#define DMAWATCH_SWIOTLB_H
+
+#include "dmawatch.h"
+
+struct dmaw_swiotlb_stats {     /* per-CPU, key struct dmaw_dev_key */
+	char driver[DMAW_DRV_NAME_LEN];
+	__u64 maps[DMAW_DIRS];       /* successful bounced mappings */
+	__u64 bytes[DMAW_DIRS];      /* bytes of those mappings */
+	__u64 failures;              /* swiotlb_map() returned DMA_MAPPING_ERROR */
+	__u64 over_limit;            /* size > swiotlb_max_mapping_size() */
+	__u64 unmaps;
+	__u64 unmap_bytes;
+	__u64 sync_bytes[DMAW_DIRS]; /* swiotlb_sync_single_for_{device,cpu}: copies */
+	__u64 max_size;              /* largest mapping attempted */
+	__u64 limit;                 /* swiotlb_max_mapping_size() last seen */
+	__u64 latency_ns;            /* summed swiotlb_map() time */
+	__u64 size_hist[DMAW_HIST_SLOTS];    /* log2 of bytes */
+	__u64 latency_hist[DMAW_HIST_SLOTS]; /* log2 of ns */
+};
+
+#endif

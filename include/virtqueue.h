@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Virtqueue family (bpf/virtqueue.bpf.c): virtqueue_add_{sgs,outbuf,inbuf}. */
+#ifndef DMAWATCH_VIRTQUEUE_H
+#define DMAWATCH_VIRTQUEUE_H
+
+#include "dmawatch.h"
+
+struct dmaw_vq_key {
+	char dev[DMAW_DEV_NAME_LEN]; /* the virtio device, e.g. virtio0 */
+	char vq[DMAW_VQ_NAME_LEN];   /* vq->name, e.g. req.0 */
+};
+
+enum dmaw_vq_err {
+	DMAW_VQ_ENOSPC, /* ring full */
+	DMAW_VQ_ENOMEM, /* DMA mapping failed (split ring) */
+	DMAW_VQ_EIO,    /* DMA mapping failed (packed ring) */
+	DMAW_VQ_EOTHER,
+	DMAW_VQ_ERRS,
+};
+
+struct dmaw_vq_stats {          /* per-CPU */
+	char dma_dev[DMAW_DEV_NAME_LEN]; /* the device the DMA API maps for */
+	char driver[DMAW_DRV_NAME_LEN];  /* virtio driver, e.g. virtio_blk */
+	__u64 adds;              /* successful submissions */
+	__u64 sg_entries;        /* scatterlist entries submitted */
+	__u64 bytes;             /* bytes submitted */
+	__u64 failures[DMAW_VQ_ERRS];
+	__u64 never_fit;         /* failed requests needing more slots than the pool has */
+	__u64 never_fit_reqs;    /* of those, distinct requests (first failure of each) */
+};
+
+#endif

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "engine.h"
+#include "ksyms.h"
+#include "util.h"
+
+/* DEV-ONLY: weak until the pool and virtqueue families land. */
+extern const struct family virtqueue_family __attribute__((weak));
+extern const struct family pool_family __attribute__((weak));
+
+static const struct family *const families[] = {
+	&swiotlb_family,
+	&dmamap_family,
+	&virtqueue_family,
+	&pool_family,
+};
+
+/* The maps bpf/common.bpf.h defines in every object; the first family's
+ * instances are shared by all. */
+static const char *const common_maps[] = { "events", "event_drops", "proc_stats" };
+
+static event_fn event_cb;
+static void *event_ctx;
+
+void engine_note(struct engine *e, const char *family, const char *hook,
+		 enum attach_kind kind, const char *fmt, ...)
+{
+	struct attach_note *n;
+	va_list ap;
+
+	if (e->nnotes >= ENGINE_MAX_NOTES)
+		return;
+	n = &e->notes[e->nnotes++];
+	n->family = family;
+	n->hook = hook;
+	n->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(n->detail, sizeof(n->detail), fmt, ap);
+	va_end(ap);
+}
+
+static void set_autoload(struct bpf_program **progs, size_t n, bool on)
+{
+	for (size_t i = 0; i < n; i++)
+		if (progs[i])
+			bpf_program__set_autoload(progs[i], on);
+}
+
+enum attach_kind choose_fentry_or_kprobe(struct engine *e, const char *family,
+					 enum func_id fn, struct bpf_program **fentry,
+					 size_t nfentry, struct bpf_program **kprobe,
+					 size_t nkprobe)
+{
+	const struct func_probe *p = &e->feat.funcs[fn];
+
+	if (p->fentry_ok && !force_kprobes) {
+		set_autoload(fentry, nfentry, true);
+		set_autoload(kprobe, nkprobe, false);
+		engine_note(e, family, p->name, ATTACH_FENTRY, "%d args", p->nargs);
+		return ATTACH_FENTRY;
+	}
+	set_autoload(fentry, nfentry, false);
+	if (p->in_kallsyms) {
+		set_autoload(kprobe, nkprobe, true);
+		if (p->fentry_ok)
+			engine_note(e, family, p->name, ATTACH_KPROBE, "fentry works; -K given");
+		else if (p->in_btf)
+			engine_note(e, family, p->name, ATTACH_KPROBE,
+				    "fentry refused (%d args: %s)", p->nargs,
+				    kernel_strerror(p->fentry_err));
+		else
+			engine_note(e, family, p->name, ATTACH_KPROBE, "not in BTF");
+		return ATTACH_KPROBE;
+	}
+	set_autoload(kprobe, nkprobe, false);
+	engine_note(e, family, p->name, ATTACH_NONE, "not in this kernel");
+	return ATTACH_NONE;
+}
+
+void sum_percpu_u64(void *out, const void *percpu, size_t size, size_t prefix_len, int ncpus)
+{
+	size_t stride = (size + 7) & ~(size_t)7;
+	__u64 *sum = (__u64 *)((char *)out + prefix_len);
+	size_t nfields = (size - prefix_len) / sizeof(__u64);
+
+	memset(out, 0, size);
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		const char *v = (const char *)percpu + cpu * stride;
+		const __u64 *fields = (const __u64 *)(v + prefix_len);
+
+		/* Strings are only filled on the CPU that saw the key first. */
+		if (prefix_len && !*(char *)out && *v)
+			memcpy(out, v, prefix_len);
+		for (size_t i = 0; i < nfields; i++)
+			sum[i] += fields[i];
+	}
+}
+
+struct dev_snapshot *snapshot_dev(struct snapshot *s, const char *name)
+{
+	for (size_t i = 0; i < s->ndevs; i++)
+		if (!strncmp(s->devs[i].name, name, sizeof(s->devs[i].name)))
+			return &s->devs[i];
+	if (s->ndevs == SNAP_MAX_DEVS)
+		return NULL;
+	memset(&s->devs[s->ndevs], 0, sizeof(s->devs[0]));
+	snprintf(s->devs[s->ndevs].name, sizeof(s->devs[0].name), "%s", name);
+	return &s->devs[s->ndevs++];
+}
+
+int engine_attach_object(struct engine *e, struct bpf_object *obj,
+			 bool (*skip)(const struct bpf_program *prog))
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog) || (skip && skip(prog)))
+			continue;
+		if (e->nlinks == ENGINE_MAX_LINKS) {
+			warnx_("internal: more than %d BPF links", ENGINE_MAX_LINKS);
+			return -E2BIG;
+		}
+		link = bpf_program__attach(prog);
+		if (!link) {
+			int err = -errno;
+
+			warnx_("cannot attach %s (%s): %s%s", bpf_program__name(prog),
+			       bpf_program__section_name(prog), strerror(-err),
+			       err == -ENOENT ? ": the kernel has no such attach point "
+						"(kprobes or tracefs missing?)" : "");
+			return err;
+		}
+		e->links[e->nlinks++] = link;
+	}
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int handle_event(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	if (len < sizeof(struct dmaw_event) || !event_cb)
+		return 0;
+	return event_cb(event_ctx, data);
+}
+
+/* One line naming the cause and the fix, for the errors users meet. */
+static int explain(int err, const char *what)
+{
+	if (err == -EPERM || err == -EACCES)
+		warnx_("%s: permission denied: run as root (CAP_BPF and CAP_PERFMON), "
+		       "and check kernel.unprivileged_bpf_disabled and lockdown", what);
+	else
+		warnx_("%s: %s (run with -v for libbpf's log)", what, strerror(-err));
+	return err;
+}
+
+static int load_family(size_t i, struct bpf_object *obj)
+{
+	char what[64];
+	int err;
+
+	snprintf(what, sizeof(what), "loading the %s probes", families[i]->name);
+	err = bpf_object__load(obj);
+	return err ? explain(err, what) : 0;
+}
+
+int engine_start(struct engine *e, event_fn on_event, void *ctx)
+{
+	struct bpf_object *objs[ARRAY_SIZE(families)] = {};
+	struct bpf_object *first = NULL;
+	size_t first_idx = 0;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	libbpf_set_print(libbpf_print);
+	event_cb = on_event;
+	event_ctx = ctx;
+	e->ksyms = ksyms_load(NULL);
+	err = calibrate(&e->feat, e->ksyms);
+	if (err) {
+		warnx_("cannot read kernel BTF (%s): dmawatch needs a kernel built with "
+		       "CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)", strerror(-err));
+		return err;
+	}
+
+	/* A family whose hooks this kernel lacks is noted and left out. */
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
+		if (!families[i])
+			continue;
+		objs[i] = families[i]->open(e);
+		if (!objs[i])
+			engine_note(e, families[i]->name, "-", ATTACH_NONE, "not loaded: %s",
+				    strerror(errno));
+		else if (!first)
+			first = objs[first_idx = i];
+	}
+	if (!first) {
+		warnx_("no probe family can run on this kernel (see 'dmawatch probe')");
+		return -ENOENT;
+	}
+	/* Loading the first object creates the shared maps; the others reuse
+	 * them, so there is one ring buffer and one process table. */
+	err = load_family(first_idx, first);
+	if (err)
+		return err;
+	e->events = bpf_object__find_map_by_name(first, "events");
+	e->event_drops = bpf_object__find_map_by_name(first, "event_drops");
+	e->proc_stats = bpf_object__find_map_by_name(first, "proc_stats");
+	for (size_t i = first_idx + 1; i < ARRAY_SIZE(families); i++) {
+		if (!objs[i])
+			continue;
+		for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++) {
+			struct bpf_map *src = bpf_object__find_map_by_name(first, common_maps[m]);
+			struct bpf_map *dst = bpf_object__find_map_by_name(objs[i], common_maps[m]);
+
+			if (src && dst && (err = bpf_map__reuse_fd(dst, bpf_map__fd(src))))
+				return explain(err, "sharing maps between probe families");
+		}
+		err = load_family(i, objs[i]);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
+		if (!objs[i])
+			continue;
+		/* attach() reports its own failure, naming the program. */
+		err = families[i]->attach(e);
+		if (err)
+			return err;
+		e->families_ok[i] = true;
+	}
+	e->rb = ring_buffer__new(bpf_map__fd(e->events), handle_event, NULL, NULL);
+	if (!e->rb)
+		return explain(-errno, "opening the event ring buffer");
+	return 0;
+}
+
+int engine_plan(struct engine *e)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	libbpf_set_print(libbpf_print);
+	e->ksyms = ksyms_load(NULL);
+	err = calibrate(&e->feat, e->ksyms);
+	if (err)
+		return err;
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
+		if (!families[i])
+			continue;
+		if (!families[i]->open(e))
+			engine_note(e, families[i]->name, "-", ATTACH_NONE, "not loaded: %s",
+				    strerror(errno));
+	}
+	return 0;
+}
+
+void engine_stop(struct engine *e)
+{
+	ring_buffer__free(e->rb);
+	e->rb = NULL;
+	/* Links before objects, newest first: nothing stays attached. */
+	while (e->nlinks > 0)
+		bpf_link__destroy(e->links[--e->nlinks]);
+	for (size_t i = ARRAY_SIZE(families); i-- > 0;)
+		if (families[i])
+			families[i]->destroy(e);
+	ksyms_free(e->ksyms);
+	e->ksyms = NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void read_common(struct engine *e, struct snapshot *s)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 drops[ncpus];
+	struct dmaw_proc_stats ps[ncpus];
+	__u32 zero = 0, key, next;
+
+	if (e->event_drops && !bpf_map__lookup_elem(e->event_drops, &zero, sizeof(zero),
+						    drops, sizeof(drops), 0))
+		for (int c = 0; c < ncpus; c++)
+			s->event_drops += drops[c];
+	if (!e->proc_stats)
+		return;
+	for (int err = bpf_map__get_next_key(e->proc_stats, NULL, &next, sizeof(next));
+	     !err && s->nprocs < SNAP_MAX_PROCS;
+	     err = bpf_map__get_next_key(e->proc_stats, &key, &next, sizeof(next))) {
+		key = next;
+		if (bpf_map__lookup_elem(e->proc_stats, &key, sizeof(key), ps, sizeof(ps), 0))
+			continue;
+		s->procs[s->nprocs].pid = key;
+		sum_percpu_u64(&s->procs[s->nprocs].st, ps, sizeof(ps[0]), sizeof(ps[0].comm),
+			       ncpus);
+		s->nprocs++;
+	}
+}
+
+int engine_read(struct engine *e, struct snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->time_s = now_s();
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
+		if (e->families_ok[i])
+			families[i]->read(e, s);
+	read_common(e, s);
+	return 0;
+}
+
+int engine_poll(struct engine *e, int timeout_ms)
+{
+	int n = ring_buffer__poll(e->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The engine every subcommand runs on: calibrate the kernel, open each probe
+ * family, choose its programs, share the common maps, load, attach, read the
+ * maps into a snapshot, poll events, tear down. Families plug in through
+ * struct family (user/<family>.c); subcommands only see this header.
+ */
+#ifndef DMAWATCH_ENGINE_H
+#define DMAWATCH_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "calibrate.h"
+#include "dmamap.h"
+#include "dmawatch.h"
+#include "pool.h"
+#include "swiotlb.h"
+#include "virtqueue.h"
+
+struct engine;
+struct bpf_object;
+struct bpf_map;
+struct bpf_program;
+struct bpf_link;
+struct ksyms;
+
+#define SNAP_MAX_DEVS 64
+#define SNAP_MAX_VQS 64
+#define SNAP_MAX_PROCS 512
+
+struct dev_snapshot {
+	char name[DMAW_DEV_NAME_LEN];
+	char driver[DMAW_DRV_NAME_LEN];
+	struct dmaw_swiotlb_stats sw;
+	struct dmaw_dmamap_stats api;
+};
+
+struct vq_snapshot {
+	struct dmaw_vq_key key;
+	struct dmaw_vq_stats st;
+};
+
+struct proc_snapshot {
+	__u32 pid;
+	struct dmaw_proc_stats st;
+};
+
+struct snapshot {
+	double time_s;          /* CLOCK_MONOTONIC */
+	struct dev_snapshot devs[SNAP_MAX_DEVS];
+	size_t ndevs;
+	struct vq_snapshot vqs[SNAP_MAX_VQS];
+	size_t nvqs;
+	struct proc_snapshot procs[SNAP_MAX_PROCS];
+	size_t nprocs;
+	struct dmaw_pool_stats pool;
+	__u64 event_drops;
+};
+
+/* The device row for name, added if new; NULL when the table is full. */
+struct dev_snapshot *snapshot_dev(struct snapshot *s, const char *name);
+
+/* A probe family's user half. open() opens the skeleton and picks its
+ * programs from e->feat (bpf_program__set_autoload), noting each choice
+ * with engine_note(); it returns the bpf_object, or NULL with errno set.
+ * attach() runs after the engine loaded every object. read() adds the
+ * family's maps to a snapshot. */
+struct family {
+	const char *name;
+	struct bpf_object *(*open)(struct engine *e);
+	int (*attach)(struct engine *e);
+	int (*read)(struct engine *e, struct snapshot *s);
+	void (*destroy)(struct engine *e);
+};
+
+struct attach_note {
+	const char *family;
+	const char *hook;       /* function or tracepoint */
+	enum attach_kind kind;  /* what was chosen; ATTACH_NONE: not attached */
+	char detail[96];        /* why: "fentry refused (-524), kprobe used" */
+};
+
+#define ENGINE_MAX_NOTES 48
+#define ENGINE_MAX_LINKS 64
+
+struct engine {
+	struct features feat;
+	struct ksyms *ksyms;
+	/* One skeleton pointer per family; each family file owns its own. */
+	struct swiotlb_bpf *swiotlb;
+	struct dmamap_bpf *dmamap;
+	struct virtqueue_bpf *virtqueue;
+	struct pool_bpf *pool;
+	struct ring_buffer *rb;
+	/* The maps of bpf/common.bpf.h every family shares. */
+	struct bpf_map *events, *event_drops, *proc_stats;
+	struct bpf_link *links[ENGINE_MAX_LINKS];
+	int nlinks;
+	struct attach_note notes[ENGINE_MAX_NOTES];
+	int nnotes;
+	bool families_ok[8];
+};
+
+/* Attaches every program of obj that is set to load (skip() may exclude
+ * some, e.g. programs run with BPF_PROG_TEST_RUN), keeping the links so
+ * engine_stop() detaches them; on failure prints which program and why. */
+int engine_attach_object(struct engine *e, struct bpf_object *obj,
+			 bool (*skip)(const struct bpf_program *prog));
+
+typedef int (*event_fn)(void *ctx, const struct dmaw_event *ev);
+
+/* Calibrates, loads and attaches every family. Returns 0, or a negative
+ * errno after printing one line naming the cause and the fix. */
+int engine_start(struct engine *e, event_fn on_event, void *ctx);
+/* Calibrates and lets every family choose its programs, without loading:
+ * e->feat and e->notes say what engine_start() would do. engine_stop()
+ * cleans up after it as after engine_start(). */
+int engine_plan(struct engine *e);
+/* Detaches and unloads everything; safe after a failed start. */
+void engine_stop(struct engine *e);
+int engine_read(struct engine *e, struct snapshot *s);
+/* Waits up to timeout_ms for events, calling on_event for each. */
+int engine_poll(struct engine *e, int timeout_ms);
+void engine_note(struct engine *e, const char *family, const char *hook,
+		 enum attach_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Chooses between an fentry/fexit program and its kprobe twin for a
+ * function: enables exactly one (or neither) and notes the choice. Returns
+ * the kind chosen. Both programs may be NULL-safe-skipped by passing NULL. */
+enum attach_kind choose_fentry_or_kprobe(struct engine *e, const char *family,
+					 enum func_id fn, struct bpf_program **fentry,
+					 size_t nfentry, struct bpf_program **kprobe,
+					 size_t nkprobe);
+
+/* Sums a per-CPU value of size `size` (an array of __u64 fields after an
+ * optional char prefix of prefix_len bytes) over ncpus copies into out. */
+void sum_percpu_u64(void *out, const void *percpu, size_t size, size_t prefix_len, int ncpus);
+
+extern const struct family swiotlb_family, dmamap_family, virtqueue_family, pool_family;
+
+#endif
