@@ -17,6 +17,7 @@ scenarios="
 baseline       force         120
 pool-small     512,force     120
 over-limit     force         150
+observe        force         240
 "
 
 for kernel in "$@"; do

@@ -1,0 +1,75 @@
+#!/bin/sh
+# Issue 3 acceptance, default pool: dmawatch stat's counts for a fixed
+# O_DIRECT workload against tracefs swiotlb_bounced for the same window;
+# dmawatch trace's over-limit event for the test module's 512 KiB
+# dma_map_single; the scatterlist view of a driver ignoring the limit.
+. /lab/lib.sh
+ctl=/sys/kernel/debug/dmawatch_lab
+mib=16
+echo 8 > /proc/sys/vm/nr_hugepages
+emit vda_dma_dev "$(dma_dev_of vda)"
+
+# Waits until FILE has a line matching PATTERN (at most 60 s).
+wait_for() { # file pattern
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	grep -q "$2" "$1" 2>/dev/null
+}
+
+# One fixed workload under `dmawatch [OPTS] stat --json`, with tracefs
+# counting the same window; results prefixed by MODE.
+count_window() { # mode dmawatch-options...
+	mode=$1
+	shift
+	dmawatch "$@" stat --json 1 > /tmp/stat.json 2> /tmp/stat.err &
+	stat_pid=$!
+	wait_for /tmp/stat.json '"devices"'
+	emit ${mode}_stat_attached $?
+	trace_swiotlb_start
+	labio write /dev/vda $((mib << 20)) 1048576 > /tmp/w.out
+	labio read /dev/vda $((mib << 20)) 65536 > /tmp/r.out
+	trace_swiotlb_stop
+	kill -TERM $stat_pid
+	wait $stat_pid
+	emit ${mode}_stat_exit $?
+	emit ${mode}_stat_stderr "$(head -c 300 /tmp/stat.err)"
+	emit ${mode}_workload_bytes $(($(sed -n 's/^bytes //p' /tmp/w.out) + $(sed -n 's/^bytes //p' /tmp/r.out)))
+	set -- $(trace_swiotlb_sum "$(dma_dev_of vda)")
+	emit ${mode}_trace_events "$1"
+	emit ${mode}_trace_bytes "$2"
+	emit ${mode}_stat_reports "$(grep -c '"devices"' /tmp/stat.json)"
+	emit ${mode}_stat_final "$(tail -n 1 /tmp/stat.json)"
+}
+
+count_window fentry
+count_window kprobe -K
+dmawatch -K probe > /tmp/probe.txt
+emit kprobe_choices "$(grep -c 'kprobe  fentry works; -K given' /tmp/probe.txt)"
+
+insmod /lab/dmawatch_lab.ko max_segment_size=4194304 max_sectors_kb=4096 on_map_error=ioerr
+dmawatch trace --json > /tmp/trace.json 2> /tmp/trace.err &
+trace_pid=$!
+wait_for /tmp/trace.err 'tracing'
+emit trace_attached $?
+emit bpf_syms_running "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
+echo 524288 > $ctl/map_single
+emit map_512k_exit $?
+labio write /dev/dmawlab0 2097152 2097152 hugetlb > /tmp/e.out
+emit sg_write_exit $?
+wait_for /tmp/trace.json '"dma_map_sg"'
+sleep 1
+kill -TERM $trace_pid
+wait $trace_pid
+emit trace_exit $?
+emit over_limit_event "$(grep '"over-limit"' /tmp/trace.json | grep '"size":524288' | head -n 1)"
+emit trace_stderr "$(head -c 300 /tmp/trace.err)"
+
+dmawatch stat --json 1 2 > /tmp/stat2.json 2>&1 &
+pid=$!
+wait_for /tmp/stat2.json '"devices"'
+labio write /dev/dmawlab0 2097152 2097152 hugetlb > /dev/null
+wait $pid
+emit stat_lab "$(tail -n 1 /tmp/stat2.json)"
+rmmod dmawatch_lab
+# JITed programs show in kallsyms while loaded: none may outlive dmawatch.
+emit bpf_syms_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
