@@ -49,7 +49,15 @@ static __always_inline __u32 log2_slot(__u64 v)
 	if (v >= (1ULL << 4)) { v >>= 4; slot += 4; }
 	if (v >= (1ULL << 2)) { v >>= 2; slot += 2; }
 	if (v >= (1ULL << 1)) slot += 1;
-	return slot < DMAW_HIST_SLOTS ? slot : DMAW_HIST_SLOTS - 1;
+	/* A mask, not a compare: the bound must survive a register spill for
+	 * the 6.1 verifier to accept the array index. */
+	return (slot < DMAW_HIST_SLOTS ? slot : DMAW_HIST_SLOTS - 1) & (DMAW_HIST_SLOTS - 1);
+}
+
+/* enum dma_data_direction as an index into per-direction counters. */
+static __always_inline __u32 dir_index(__u32 dir)
+{
+	return dir & (DMAW_DIRS - 1);
 }
 
 /* dev_name(dev): init_name until device_add() copies it into kobj.name. */
@@ -125,6 +133,33 @@ static __always_inline void pool_usage(const struct device *dev, __u32 *total, _
 		}
 	}
 }
+
+/*
+ * The per-device stats of a family: a per-CPU hash keyed by the struct
+ * device pointer (cheap to hash), whose value starts with the device and
+ * driver names, read from the kernel only when the device is first seen.
+ * zero_map is a one-entry per-CPU array of the value type: values are too
+ * big to build on the BPF stack. Evaluates to a value pointer or NULL.
+ */
+#define DEVICE_STATS(map, zero_map, type, device)                                \
+	({                                                                       \
+		__u64 key_ = (__u64)(device);                                    \
+		__u32 zero_ = 0;                                                 \
+		type *st_ = bpf_map_lookup_elem(&map, &key_);                    \
+		if (!st_) {                                                      \
+			st_ = bpf_map_lookup_elem(&zero_map, &zero_);            \
+			if (st_) {                                               \
+				bpf_map_update_elem(&map, &key_, st_, BPF_NOEXIST); \
+				st_ = bpf_map_lookup_elem(&map, &key_);          \
+			}                                                        \
+			if (st_ && !st_->dev[0]) {                               \
+				read_dev_name(device, st_->dev, sizeof(st_->dev)); \
+				read_driver_name(device, st_->driver,            \
+						 sizeof(st_->driver));           \
+			}                                                        \
+		}                                                                \
+		st_;                                                             \
+	})
 
 static __always_inline void count_drop(void)
 {

@@ -18,7 +18,7 @@ char LICENSE[] SEC("license") = "GPL";
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 256);
-	__type(key, struct dmaw_dev_key);
+	__type(key, __u64);
 	__type(value, struct dmaw_dmamap_stats);
 } dmamap_devs SEC(".maps");
 
@@ -50,25 +50,7 @@ struct {
 	__type(value, struct call);
 } calls SEC(".maps");
 
-static __always_inline struct dmaw_dmamap_stats *dev_stats(const struct device *dev)
-{
-	struct dmaw_dev_key key = {};
-	struct dmaw_dmamap_stats *st;
-	__u32 zero = 0;
-
-	read_dev_name(dev, key.name, sizeof(key.name));
-	st = bpf_map_lookup_elem(&dmamap_devs, &key);
-	if (st)
-		return st;
-	st = bpf_map_lookup_elem(&dmamap_zero, &zero);
-	if (!st)
-		return NULL;
-	bpf_map_update_elem(&dmamap_devs, &key, st, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&dmamap_devs, &key);
-	if (st && !st->driver[0])
-		read_driver_name(dev, st->driver, sizeof(st->driver));
-	return st;
-}
+#define dev_stats(dev) DEVICE_STATS(dmamap_devs, dmamap_zero, struct dmaw_dmamap_stats, dev)
 
 /* ---- dma_map_page_attrs ---------------------------------------------- */
 
@@ -81,37 +63,25 @@ static __always_inline int page_enter(const struct device *dev, __u64 size, __u3
 	return 0;
 }
 
-static __always_inline int page_exit(dma_addr_t ret)
+static __always_inline void count_page(const struct device *dev, __u64 size, dma_addr_t ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
-	struct dmaw_dmamap_stats *st;
-	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+	struct dmaw_dmamap_stats *st = dev_stats(dev);
 
-	if (!c)
-		return 0;
-	st = dev_stats(c->dev);
 	if (st) {
 		st->page_maps++;
-		st->page_bytes += c->bytes;
+		st->page_bytes += size;
 		if (ret == DMA_MAPPING_ERROR)
 			st->page_errors++;
 	}
-	bpf_map_delete_elem(&calls, &tid);
-	return 0;
 }
 
-SEC("fentry/dma_map_page_attrs")
-int BPF_PROG(dma_map_page_fentry, struct device *dev, struct page *page, size_t offset,
-	     size_t size, enum dma_data_direction dir)
-{
-	return page_enter(dev, size, dir);
-}
-
+/* fexit sees the arguments too: no entry program needed. */
 SEC("fexit/dma_map_page_attrs")
 int BPF_PROG(dma_map_page_fexit, struct device *dev, struct page *page, size_t offset,
 	     size_t size, enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
 {
-	return page_exit(ret);
+	count_page(dev, size, ret);
+	return 0;
 }
 
 SEC("kprobe/dma_map_page_attrs")
@@ -124,7 +94,14 @@ int BPF_KPROBE(dma_map_page_kprobe, struct device *dev, struct page *page, size_
 SEC("kretprobe/dma_map_page_attrs")
 int BPF_KRETPROBE(dma_map_page_kretprobe, dma_addr_t ret)
 {
-	return page_exit(ret);
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+
+	if (c) {
+		count_page(c->dev, c->bytes, ret);
+		bpf_map_delete_elem(&calls, &tid);
+	}
+	return 0;
 }
 
 /* ---- __dma_map_sg_attrs ----------------------------------------------- */

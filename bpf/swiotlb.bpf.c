@@ -16,7 +16,7 @@ char LICENSE[] SEC("license") = "GPL";
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, 256);
-	__type(key, struct dmaw_dev_key);
+	__type(key, __u64);
 	__type(value, struct dmaw_swiotlb_stats);
 } swiotlb_devs SEC(".maps");
 
@@ -35,8 +35,8 @@ struct map_start {
 	__u32 dir;
 };
 
-/* swiotlb_map() in flight, per thread: its start time, and its arguments
- * for the kretprobe, which does not see them. */
+/* swiotlb_map() in flight, per thread, for the kretprobe twin, which does
+ * not see the arguments. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -44,25 +44,17 @@ struct {
 	__type(value, struct map_start);
 } map_starts SEC(".maps");
 
-static __always_inline struct dmaw_swiotlb_stats *dev_stats(const struct device *dev)
-{
-	struct dmaw_dev_key key = {};
-	struct dmaw_swiotlb_stats *st;
-	__u32 zero = 0;
+#define dev_stats(dev) DEVICE_STATS(swiotlb_devs, swiotlb_zero, struct dmaw_swiotlb_stats, dev)
 
-	read_dev_name(dev, key.name, sizeof(key.name));
-	st = bpf_map_lookup_elem(&swiotlb_devs, &key);
-	if (st)
-		return st;
-	st = bpf_map_lookup_elem(&swiotlb_zero, &zero);
-	if (!st)
-		return NULL;
-	bpf_map_update_elem(&swiotlb_devs, &key, st, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&swiotlb_devs, &key);
-	if (st && !st->driver[0])
-		read_driver_name(dev, st->driver, sizeof(st->driver));
-	return st;
-}
+/* fentry -> fexit start time. swiotlb_map() neither sleeps nor migrates,
+ * so a per-CPU slot does; an interrupt mapping in between on the same CPU
+ * only shortens the outer call's latency sample. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} map_start_ns SEC(".maps");
 
 static __always_inline int map_enter(const struct device *dev, __u64 size, __u32 dir)
 {
@@ -101,27 +93,25 @@ static __always_inline void emit(void *ctx, __u32 kind, const struct map_start *
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int map_exit(void *ctx, dma_addr_t ret)
+static __always_inline void account_map(void *ctx, const struct map_start *m, dma_addr_t ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), limit;
+	__u64 now = bpf_ktime_get_ns(), limit;
 	struct dmaw_swiotlb_stats *st;
-	struct map_start *m;
 	__u32 dir;
 
-	m = bpf_map_lookup_elem(&map_starts, &tid);
-	if (!m)
-		return 0;
 	st = dev_stats(m->dev);
 	if (!st)
-		goto out;
-	dir = m->dir < DMAW_DIRS ? m->dir : DMAW_DIR_NONE;
+		return;
+	dir = dir_index(m->dir);
 	limit = swiotlb_limit(m->dev);
 	st->limit = limit;
 	if (m->size > st->max_size)
 		st->max_size = m->size;
 	st->size_hist[log2_slot(m->size)]++;
-	st->latency_ns += now - m->ts;
-	st->latency_hist[log2_slot(now - m->ts)]++;
+	if (m->ts) {
+		st->latency_ns += now - m->ts;
+		st->latency_hist[log2_slot(now - m->ts)]++;
+	}
 	if (m->size > limit) {
 		/* Can never succeed: no run of free slots is longer than a
 		 * segment (swiotlb_find_slots), and the kernel only says
@@ -136,27 +126,38 @@ static __always_inline int map_exit(void *ctx, dma_addr_t ret)
 		if (m->size <= limit && (st->failures <= 8 || is_power_of_two(st->failures)))
 			emit(ctx, DMAW_EV_MAP_FAILED, m, limit);
 	} else {
-		st->maps[dir]++;
-		st->bytes[dir] += m->size;
+		st->maps[dir_index(dir)]++;
+		st->bytes[dir_index(dir)] += m->size;
 		proc_account(m->size);
 	}
-out:
-	bpf_map_delete_elem(&map_starts, &tid);
-	return 0;
 }
 
 SEC("fentry/swiotlb_map")
-int BPF_PROG(swiotlb_map_fentry, struct device *dev, phys_addr_t paddr, size_t size,
-	     enum dma_data_direction dir)
+int BPF_PROG(swiotlb_map_fentry)
 {
-	return map_enter(dev, size, dir);
+	__u32 zero = 0;
+	__u64 *start = bpf_map_lookup_elem(&map_start_ns, &zero);
+
+	if (start)
+		*start = bpf_ktime_get_ns();
+	return 0;
 }
 
 SEC("fexit/swiotlb_map")
 int BPF_PROG(swiotlb_map_fexit, struct device *dev, phys_addr_t paddr, size_t size,
 	     enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
 {
-	return map_exit(ctx, ret);
+	__u32 zero = 0;
+	__u64 *start = bpf_map_lookup_elem(&map_start_ns, &zero);
+	struct map_start m = {
+		.ts = start ? *start : 0,
+		.dev = dev,
+		.size = size,
+		.dir = dir,
+	};
+
+	account_map(ctx, &m, ret);
+	return 0;
 }
 
 SEC("kprobe/swiotlb_map")
@@ -169,7 +170,14 @@ int BPF_KPROBE(swiotlb_map_kprobe, struct device *dev, phys_addr_t paddr, size_t
 SEC("kretprobe/swiotlb_map")
 int BPF_KRETPROBE(swiotlb_map_kretprobe, dma_addr_t ret)
 {
-	return map_exit(ctx, ret);
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct map_start *m = bpf_map_lookup_elem(&map_starts, &tid);
+
+	if (m) {
+		account_map(ctx, m, ret);
+		bpf_map_delete_elem(&map_starts, &tid);
+	}
+	return 0;
 }
 
 static __always_inline int count_unmap(const struct device *dev, __u64 size)
@@ -188,7 +196,7 @@ static __always_inline int count_sync(const struct device *dev, __u64 size, __u3
 	struct dmaw_swiotlb_stats *st = dev_stats(dev);
 
 	if (st)
-		st->sync_bytes[dir < DMAW_DIRS ? dir : DMAW_DIR_NONE] += size;
+		st->sync_bytes[dir_index(dir)] += size;
 	return 0;
 }
 

@@ -34,10 +34,6 @@ enum dmaw_dir {
 	DMAW_DIRS = 4,
 };
 
-struct dmaw_dev_key {
-	char name[DMAW_DEV_NAME_LEN]; /* dev_name(): what the kernel prints */
-};
-
 enum dmaw_event_kind {
 	DMAW_EV_OVER_LIMIT = 1, /* a mapping larger than swiotlb_max_mapping_size() */
 	DMAW_EV_MAP_FAILED,     /* a bounced mapping failed within the limit */

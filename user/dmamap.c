@@ -20,8 +20,7 @@ static struct bpf_object *dmamap_open(struct engine *e)
 	e->dmamap = skel;
 	p = &skel->progs;
 	choose_fentry_or_kprobe(e, FAMILY, FN_DMA_MAP_PAGE_ATTRS,
-				(struct bpf_program *[]){ p->dma_map_page_fentry,
-							  p->dma_map_page_fexit }, 2,
+				&p->dma_map_page_fexit, 1,
 				(struct bpf_program *[]){ p->dma_map_page_kprobe,
 							  p->dma_map_page_kretprobe }, 2);
 	choose_fentry_or_kprobe(e, FAMILY, FN___DMA_MAP_SG_ATTRS,
@@ -37,34 +36,28 @@ static int dmamap_attach(struct engine *e)
 	return engine_attach_object(e, e->dmamap->obj, NULL);
 }
 
+static int add_device(void *ctx, const void *key, void *sum, const void *percpu, int ncpus)
+{
+	const struct dmaw_dmamap_stats *per = percpu, *total = sum;
+	struct dev_snapshot *d = snapshot_dev(ctx, total->dev);
+
+	(void)key;
+	if (!d)
+		return 1;
+	d->api = *total;
+	d->api.sg_largest_segment = 0;
+	for (int c = 0; c < ncpus; c++)
+		if (per[c].sg_largest_segment > d->api.sg_largest_segment)
+			d->api.sg_largest_segment = per[c].sg_largest_segment;
+	if (!d->driver[0])
+		memcpy(d->driver, total->driver, sizeof(d->driver));
+	return 0;
+}
+
 static int dmamap_read(struct engine *e, struct snapshot *s)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct dmaw_dmamap_stats values[ncpus];
-	struct dmaw_dev_key key, next;
-	struct bpf_map *map = e->dmamap->maps.dmamap_devs;
-	int err;
-
-	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
-	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next))) {
-		struct dev_snapshot *d;
-
-		key = next;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), values, sizeof(values), 0))
-			continue;
-		key.name[sizeof(key.name) - 1] = 0;
-		d = snapshot_dev(s, key.name);
-		if (!d)
-			break;
-		sum_percpu_u64(&d->api, values, sizeof(values[0]), sizeof(values[0].driver), ncpus);
-		d->api.sg_largest_segment = 0;
-		for (int c = 0; c < ncpus; c++)
-			if (values[c].sg_largest_segment > d->api.sg_largest_segment)
-				d->api.sg_largest_segment = values[c].sg_largest_segment;
-		if (!d->driver[0])
-			memcpy(d->driver, d->api.driver, sizeof(d->driver));
-	}
-	return 0;
+	return read_percpu_hash(e->dmamap->maps.dmamap_devs, sizeof(__u64),
+				sizeof(struct dmaw_dmamap_stats), DEV_NAMES_LEN, add_device, s);
 }
 
 static void dmamap_destroy(struct engine *e)

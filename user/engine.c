@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -13,10 +14,6 @@
 #include "ksyms.h"
 #include "util.h"
 
-/* DEV-ONLY: weak until the pool and virtqueue families land. */
-extern const struct family virtqueue_family __attribute__((weak));
-extern const struct family pool_family __attribute__((weak));
-
 static const struct family *const families[] = {
 	&swiotlb_family,
 	&dmamap_family,
@@ -27,6 +24,45 @@ static const struct family *const families[] = {
 /* The maps bpf/common.bpf.h defines in every object; the first family's
  * instances are shared by all. */
 static const char *const common_maps[] = { "events", "event_drops", "proc_stats" };
+
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (n == len && !strncmp(p, name, n))
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+static bool family_selected(const struct family *f)
+{
+	return !only_families || in_list(only_families, f->name);
+}
+
+int engine_check_families(const char *list)
+{
+	for (const char *p = list; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		bool known = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(families); i++)
+			known |= strlen(families[i]->name) == n && !strncmp(families[i]->name, p, n);
+		if (!known) {
+			warnx_("unknown probe family '%.*s' (families: swiotlb, dmamap, "
+			       "virtqueue, pool)", (int)n, p);
+			return -EINVAL;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
 
 static event_fn event_cb;
 static void *event_ctx;
@@ -105,6 +141,39 @@ void sum_percpu_u64(void *out, const void *percpu, size_t size, size_t prefix_le
 	}
 }
 
+int read_percpu_hash(struct bpf_map *map, size_t key_size, size_t value_size,
+		     size_t prefix_len, percpu_entry_fn fn, void *ctx)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	size_t stride = (value_size + 7) & ~(size_t)7;
+	char key[key_size], next[key_size];
+	char *percpu = NULL, *sum = NULL;
+	int err, rc = 0;
+
+	if (ncpus <= 0)
+		return -EINVAL;
+	percpu = malloc(stride * ncpus);
+	sum = malloc(value_size);
+	if (!percpu || !sum) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (err = bpf_map__get_next_key(map, NULL, next, key_size); !err;
+	     err = bpf_map__get_next_key(map, key, next, key_size)) {
+		memcpy(key, next, key_size);
+		/* Deleted between the two calls: skip it. */
+		if (bpf_map__lookup_elem(map, key, key_size, percpu, stride * ncpus, 0))
+			continue;
+		sum_percpu_u64(sum, percpu, value_size, prefix_len, ncpus);
+		if (fn(ctx, key, sum, percpu, ncpus))
+			break;
+	}
+out:
+	free(percpu);
+	free(sum);
+	return rc;
+}
+
 struct dev_snapshot *snapshot_dev(struct snapshot *s, const char *name)
 {
 	for (size_t i = 0; i < s->ndevs; i++)
@@ -164,9 +233,12 @@ static int handle_event(void *ctx, void *data, size_t len)
 /* One line naming the cause and the fix, for the errors users meet. */
 static int explain(int err, const char *what)
 {
-	if (err == -EPERM || err == -EACCES)
-		warnx_("%s: permission denied: run as root (CAP_BPF and CAP_PERFMON), "
-		       "and check kernel.unprivileged_bpf_disabled and lockdown", what);
+	if (err == -EPERM)
+		warnx_("%s: not permitted: run as root (CAP_BPF and CAP_PERFMON); "
+		       "check kernel lockdown and kernel.unprivileged_bpf_disabled", what);
+	else if (err == -EACCES)
+		warnx_("%s: the kernel's verifier rejected a program "
+		       "(run with -v for its log, and please report it)", what);
 	else
 		warnx_("%s: %s (run with -v for libbpf's log)", what, strerror(-err));
 	return err;
@@ -203,8 +275,10 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 
 	/* A family whose hooks this kernel lacks is noted and left out. */
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
-		if (!families[i])
+		if (!family_selected(families[i])) {
+			engine_note(e, families[i]->name, "-", ATTACH_NONE, "left out by -F");
 			continue;
+		}
 		objs[i] = families[i]->open(e);
 		if (!objs[i])
 			engine_note(e, families[i]->name, "-", ATTACH_NONE, "not loaded: %s",
@@ -264,9 +338,9 @@ int engine_plan(struct engine *e)
 	if (err)
 		return err;
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
-		if (!families[i])
-			continue;
-		if (!families[i]->open(e))
+		if (!family_selected(families[i]))
+			engine_note(e, families[i]->name, "-", ATTACH_NONE, "left out by -F");
+		else if (!families[i]->open(e))
 			engine_note(e, families[i]->name, "-", ATTACH_NONE, "not loaded: %s",
 				    strerror(errno));
 	}
@@ -281,8 +355,7 @@ void engine_stop(struct engine *e)
 	while (e->nlinks > 0)
 		bpf_link__destroy(e->links[--e->nlinks]);
 	for (size_t i = ARRAY_SIZE(families); i-- > 0;)
-		if (families[i])
-			families[i]->destroy(e);
+		families[i]->destroy(e);
 	ksyms_free(e->ksyms);
 	e->ksyms = NULL;
 }
@@ -295,30 +368,33 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static int add_proc(void *ctx, const void *key, void *sum, const void *percpu, int ncpus)
+{
+	struct snapshot *s = ctx;
+
+	(void)percpu;
+	(void)ncpus;
+	if (s->nprocs == SNAP_MAX_PROCS)
+		return 1;
+	s->procs[s->nprocs].pid = *(const __u32 *)key;
+	memcpy(&s->procs[s->nprocs].st, sum, sizeof(s->procs[0].st));
+	s->nprocs++;
+	return 0;
+}
+
 static void read_common(struct engine *e, struct snapshot *s)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	__u64 drops[ncpus];
-	struct dmaw_proc_stats ps[ncpus];
-	__u32 zero = 0, key, next;
+	__u32 zero = 0;
 
 	if (e->event_drops && !bpf_map__lookup_elem(e->event_drops, &zero, sizeof(zero),
 						    drops, sizeof(drops), 0))
 		for (int c = 0; c < ncpus; c++)
 			s->event_drops += drops[c];
-	if (!e->proc_stats)
-		return;
-	for (int err = bpf_map__get_next_key(e->proc_stats, NULL, &next, sizeof(next));
-	     !err && s->nprocs < SNAP_MAX_PROCS;
-	     err = bpf_map__get_next_key(e->proc_stats, &key, &next, sizeof(next))) {
-		key = next;
-		if (bpf_map__lookup_elem(e->proc_stats, &key, sizeof(key), ps, sizeof(ps), 0))
-			continue;
-		s->procs[s->nprocs].pid = key;
-		sum_percpu_u64(&s->procs[s->nprocs].st, ps, sizeof(ps[0]), sizeof(ps[0].comm),
-			       ncpus);
-		s->nprocs++;
-	}
+	if (e->proc_stats)
+		read_percpu_hash(e->proc_stats, sizeof(__u32), sizeof(struct dmaw_proc_stats),
+				 DMAW_COMM_LEN, add_proc, s);
 }
 
 int engine_read(struct engine *e, struct snapshot *s)

@@ -113,6 +113,8 @@ typedef int (*event_fn)(void *ctx, const struct dmaw_event *ev);
 /* Calibrates, loads and attaches every family. Returns 0, or a negative
  * errno after printing one line naming the cause and the fix. */
 int engine_start(struct engine *e, event_fn on_event, void *ctx);
+/* Validates a -F list of family names; prints the valid ones if not. */
+int engine_check_families(const char *list);
 /* Calibrates and lets every family choose its programs, without loading:
  * e->feat and e->notes say what engine_start() would do. engine_stop()
  * cleans up after it as after engine_start(). */
@@ -133,6 +135,18 @@ enum attach_kind choose_fentry_or_kprobe(struct engine *e, const char *family,
 					 enum func_id fn, struct bpf_program **fentry,
 					 size_t nfentry, struct bpf_program **kprobe,
 					 size_t nkprobe);
+
+/* Device maps' values start with the device and driver names. */
+#define DEV_NAMES_LEN (DMAW_DEV_NAME_LEN + DMAW_DRV_NAME_LEN)
+
+/* For every entry of a per-CPU hash map: sums the per-CPU copies of its
+ * value (see sum_percpu_u64) and calls fn with the key, the sum and the
+ * raw per-CPU copies (for maxima, which do not add up). Stops when fn
+ * returns non-zero. */
+typedef int (*percpu_entry_fn)(void *ctx, const void *key, void *sum, const void *percpu,
+			       int ncpus);
+int read_percpu_hash(struct bpf_map *map, size_t key_size, size_t value_size,
+		     size_t prefix_len, percpu_entry_fn fn, void *ctx);
 
 /* Sums a per-CPU value of size `size` (an array of __u64 fields after an
  * optional char prefix of prefix_len bytes) over ncpus copies into out. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "engine.h"
 #include "util.h"
 
 static const struct command commands[] = {
@@ -18,7 +19,7 @@ static const struct command commands[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: dmawatch [-v] [-K] COMMAND [ARGS...]\n"
+		"Usage: dmawatch [-v] [-K] [-F LIST] COMMAND [ARGS...]\n"
 		"       dmawatch --version | --help\n"
 		"\nSWIOTLB bounce buffering, seen from the kernel, for confidential\n"
 		"(SEV/TDX) guests and any Linux booted with swiotlb=force.\n\nCommands:\n");
@@ -27,6 +28,8 @@ static void usage(FILE *out)
 	fprintf(out, "\nOptions:\n"
 		"  -v, --verbose  libbpf's messages, including verifier logs\n"
 		"  -K, --kprobes  kprobes even where fentry/fexit attach (to compare)\n"
+		"  -F, --families LIST  load only these probe families (comma-separated:\n"
+		"                 swiotlb, dmamap, virtqueue, pool), to cut overhead\n"
 		"\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n");
 }
 
@@ -50,6 +53,12 @@ int main(int argc, char **argv)
 				verbose = true;
 			} else if (!strcmp(argv[1], "-K") || !strcmp(argv[1], "--kprobes")) {
 				force_kprobes = true;
+			} else if (!strcmp(argv[1], "-F") || !strcmp(argv[1], "--families")) {
+				if (argc < 3 || engine_check_families(argv[2]))
+					return 2;
+				only_families = argv[2];
+				argc--;
+				argv++;
 			} else if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 				printf("dmawatch %s\n", DMAWATCH_VERSION);
 				return 0;

@@ -172,7 +172,11 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 	json_u64(j, "slots_hiwater", cur->pool.hiwater);
 	json_bool(j, "hiwater_from_kernel", cur->pool.flags & DMAW_POOL_HIWATER_KERNEL);
 	json_u64(j, "largest_free_run", cur->pool.largest_free_run);
+	json_u64(j, "largest_free_run_page", cur->pool.largest_free_run_page);
 	json_u64(j, "free_segments", cur->pool.free_segments);
+	json_u64(j, "areas", cur->pool.nareas);
+	json_i64(j, "scan_error", cur->pool.scan_err);
+	json_u64(j, "scan_ns", cur->pool.scan_ns);
 	json_object_end(j);
 	json_array_begin(j, "devices");
 	for (size_t i = 0; i < cur->ndevs; i++)
@@ -197,6 +201,7 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 		json_u64(j, "other", v->st.failures[DMAW_VQ_EOTHER]);
 		json_object_end(j);
 		json_u64(j, "never_fit", v->st.never_fit);
+		json_u64(j, "never_fit_requests", v->st.never_fit_reqs);
 		json_object_end(j);
 	}
 	json_array_end(j);

@@ -56,38 +56,32 @@ static int swiotlb_attach(struct engine *e)
 	return engine_attach_object(e, e->swiotlb->obj, NULL);
 }
 
+static int add_device(void *ctx, const void *key, void *sum, const void *percpu, int ncpus)
+{
+	const struct dmaw_swiotlb_stats *per = percpu, *total = sum;
+	struct dev_snapshot *d = snapshot_dev(ctx, total->dev);
+
+	(void)key;
+	if (!d)
+		return 1;
+	d->sw = *total;
+	/* Maxima and the limit are not sums. */
+	d->sw.max_size = d->sw.limit = 0;
+	for (int c = 0; c < ncpus; c++) {
+		if (per[c].max_size > d->sw.max_size)
+			d->sw.max_size = per[c].max_size;
+		if (per[c].limit)
+			d->sw.limit = per[c].limit;
+	}
+	if (!d->driver[0])
+		memcpy(d->driver, total->driver, sizeof(d->driver));
+	return 0;
+}
+
 static int swiotlb_read(struct engine *e, struct snapshot *s)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	struct dmaw_swiotlb_stats values[ncpus];
-	struct dmaw_dev_key key, next;
-	struct bpf_map *map = e->swiotlb->maps.swiotlb_devs;
-	int err;
-
-	for (err = bpf_map__get_next_key(map, NULL, &next, sizeof(next)); !err;
-	     err = bpf_map__get_next_key(map, &key, &next, sizeof(next))) {
-		struct dev_snapshot *d;
-
-		key = next;
-		if (bpf_map__lookup_elem(map, &key, sizeof(key), values, sizeof(values), 0))
-			continue;
-		key.name[sizeof(key.name) - 1] = 0;
-		d = snapshot_dev(s, key.name);
-		if (!d)
-			break;
-		sum_percpu_u64(&d->sw, values, sizeof(values[0]), sizeof(values[0].driver), ncpus);
-		/* Maxima and the limit are not sums. */
-		d->sw.max_size = d->sw.limit = 0;
-		for (int c = 0; c < ncpus; c++) {
-			if (values[c].max_size > d->sw.max_size)
-				d->sw.max_size = values[c].max_size;
-			if (values[c].limit)
-				d->sw.limit = values[c].limit;
-		}
-		if (!d->driver[0])
-			memcpy(d->driver, d->sw.driver, sizeof(d->driver));
-	}
-	return 0;
+	return read_percpu_hash(e->swiotlb->maps.swiotlb_devs, sizeof(__u64),
+				sizeof(struct dmaw_swiotlb_stats), DEV_NAMES_LEN, add_device, s);
 }
 
 static void swiotlb_destroy(struct engine *e)

@@ -11,6 +11,8 @@
 extern bool verbose;
 /* -K: use the kprobe twins even where fentry attaches (to compare them). */
 extern bool force_kprobes;
+/* -F: comma-separated probe families to load; NULL: all. */
+extern const char *only_families;
 
 /* Parse a whole decimal (or 0x) unsigned number in [min, max]; false on
  * trailing junk, overflow or range. */

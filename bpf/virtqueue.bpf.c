@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Virtqueue family: every virtqueue_add_{sgs,outbuf,inbuf}() with its
+ * result. Per virtqueue it counts submissions, scatterlist entries, bytes and
+ * failures by errno; a failed add whose request needs more SWIOTLB slots than
+ * the DMA device's whole pool is a request that can never be mapped (virtio-
+ * blk requeues it forever): it is counted and reported as DMAW_EV_NEVER_FIT.
+ *
+ * The scatterlists are walked at entry, not at return: virtio-blk's
+ * virtblk_add_req() tail-calls virtqueue_add_sgs(), so its sgs[] array and
+ * the header/status entries live in a stack frame that is gone (and
+ * overwritten) by the time fexit runs. Entry stashes the walk per thread,
+ * return accounts it with the result. Each function has an fentry/fexit
+ * pair and a kprobe/kretprobe twin for kernels that cannot build the
+ * trampoline; user/virtqueue.c enables one pair per function.
+ */
+#include "common.bpf.h"
+#include "virtqueue.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define EIO 5
+#define ENOMEM 12
+#define ENOSPC 28
+
+/* include/linux/scatterlist.h: the low bits of page_link. */
+#define SG_CHAIN 0x01UL
+#define SG_END 0x02UL
+
+/* Walk bounds. A 1 MiB virtio-blk request is at most 256 data entries plus
+ * header and status; virtio-net adds at most MAX_SKB_FRAGS + 2. */
+#define VQ_MAX_LISTS 16
+#define VQ_MAX_ENTRIES 300
+/* Steps of the walk: entries, one per list started, and chain hops. */
+#define VQ_MAX_STEPS (VQ_MAX_ENTRIES + VQ_MAX_LISTS + 32)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct dmaw_vq_key);
+	__type(value, struct dmaw_vq_stats);
+} vq_stats SEC(".maps");
+
+/* Failures so far of one request, keyed by its `data` token: the driver
+ * passes the same token each time it retries the same request. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} vq_retries SEC(".maps");
+
+/* What entry saw, per thread (pid_tgid) until the return. */
+struct vq_call {
+	__u64 vq;
+	__u64 data;
+	__u64 bytes;
+	__u32 slots;
+	__u32 entries;
+	__u32 dir;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct vq_call);
+} vq_calls SEC(".maps");
+
+struct sg_walk {
+	struct scatterlist **sgs; /* list heads, or NULL: one list at cur */
+	struct scatterlist *cur;  /* next entry to visit, NULL: next list */
+	__u64 sg_size;            /* sizeof(struct scatterlist) on this kernel */
+	__u64 bytes;
+	__u64 slots;
+	__u32 list;               /* next list head to take from sgs[] */
+	__u32 nlists;
+	__u32 left;               /* entries the current list may still have */
+	__u32 entries;
+};
+
+/* The walk's state lives in a per-CPU map value, not on the stack: the 6.1
+ * verifier checks a bpf_loop callback once, with the caller's stack as it
+ * is at the call, so it would take a stack-held cur == NULL as a constant
+ * and drop the entry-walking half of the callback as dead code. A map
+ * value is opaque to it. One slot per nesting level (an interrupt may add
+ * to another virtqueue while a walk runs on this CPU). */
+#define VQ_WALK_NEST 4
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VQ_WALK_NEST);
+	__type(key, __u32);
+	__type(value, struct sg_walk);
+} vq_walks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} vq_walk_depth SEC(".maps");
+
+/* One step of sg_next() over all lists (bpf_loop callback). A chain entry
+ * carries no data: it points at the next array of entries. */
+static long sg_walk_step(__u32 index, void *ctx)
+{
+	struct sg_walk *w = bpf_map_lookup_elem(&vq_walks, ctx);
+	struct scatterlist *sg;
+	unsigned long page_link = 0;
+	unsigned int len = 0;
+
+	if (!w)
+		return 1;
+	sg = w->cur;
+	if (!sg) {
+		if (!w->sgs || w->list >= w->nlists || w->list >= VQ_MAX_LISTS)
+			return 1;
+		if (bpf_probe_read_kernel(&sg, sizeof(sg), &w->sgs[w->list]))
+			return 1;
+		w->list++;
+		w->cur = sg;
+		w->left = VQ_MAX_ENTRIES;
+		return 0;
+	}
+	/* Past the bound the sums are lower bounds; never_fit stays sound. */
+	if (w->entries >= VQ_MAX_ENTRIES)
+		return 1;
+	if (BPF_CORE_READ_INTO(&page_link, sg, page_link))
+		return 1;
+	if (page_link & SG_CHAIN) {
+		w->cur = (struct scatterlist *)(page_link & ~(SG_CHAIN | SG_END));
+		return 0;
+	}
+	BPF_CORE_READ_INTO(&len, sg, length);
+	w->entries++;
+	w->bytes += len;
+	/* swiotlb_map() maps each entry on its own: ceil(len / 2 KiB) slots
+	 * (virtio devices have no min_align_mask, so no offset adds to it). */
+	w->slots += slots_for(len);
+	if ((page_link & SG_END) || --w->left == 0)
+		w->cur = NULL;
+	else
+		w->cur = (struct scatterlist *)((char *)sg + w->sg_size);
+	return 0;
+}
+
+/* Entry: sgs (n_out + n_in list heads) for virtqueue_add_sgs, or one list
+ * sg of num entries for add_outbuf/inbuf. */
+static __always_inline int vq_enter(void *vq, struct scatterlist **sgs, struct scatterlist *sg,
+				    __u32 n_out, __u32 n_in, __u32 num, void *data)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct vq_call c = {};
+	struct sg_walk *w;
+	__u32 zero = 0, *depth, slot;
+
+	depth = bpf_map_lookup_elem(&vq_walk_depth, &zero);
+	if (!depth)
+		return 0;
+	slot = *depth;
+	if (slot >= VQ_WALK_NEST)
+		return 0;
+	w = bpf_map_lookup_elem(&vq_walks, &slot);
+	if (!w)
+		return 0;
+	*depth = slot + 1;
+	__builtin_memset(w, 0, sizeof(*w));
+	w->sg_size = bpf_core_type_size(struct scatterlist);
+	if (sgs) {
+		w->sgs = sgs;
+		w->nlists = n_out + n_in;
+	} else if (num) {
+		w->cur = sg;
+		w->left = num;
+	}
+	bpf_loop(VQ_MAX_STEPS, sg_walk_step, &slot, 0);
+	c.bytes = w->bytes;
+	c.slots = w->slots;
+	c.entries = w->entries;
+	*depth = slot;
+
+	c.vq = (__u64)vq;
+	c.data = (__u64)data;
+	if (n_out && n_in)
+		c.dir = DMAW_DIR_BIDI;
+	else if (n_in)
+		c.dir = DMAW_DIR_FROM_DEVICE;
+	else
+		c.dir = DMAW_DIR_TO_DEVICE;
+	bpf_map_update_elem(&vq_calls, &id, &c, BPF_ANY);
+	return 0;
+}
+
+/* The device the DMA API maps for: vring_dma_dev(). 6.12 keeps it in the
+ * vring_virtqueue around vq (vq is its first member); 6.1 derives it from
+ * the virtio device's parent (the PCI function for virtio-pci). */
+static __always_inline struct device *vq_dma_dev(struct virtqueue *vq,
+						 struct virtio_device *vdev)
+{
+	struct vring_virtqueue *vvq = (void *)vq;
+	struct device *dev = NULL;
+
+	if (bpf_core_field_exists(vvq->dma_dev))
+		dev = BPF_CORE_READ(vvq, dma_dev);
+	if (!dev)
+		dev = BPF_CORE_READ(vdev, dev.parent);
+	return dev;
+}
+
+static __always_inline __u32 err_index(int ret)
+{
+	switch (ret) {
+	case -ENOSPC: return DMAW_VQ_ENOSPC;
+	case -ENOMEM: return DMAW_VQ_ENOMEM;
+	case -EIO: return DMAW_VQ_EIO;
+	default: return DMAW_VQ_EOTHER;
+	}
+}
+
+/* Emit on the first failure and then on failure 2, 4, 8, ...: virtio-blk
+ * retries a request thousands of times a second. */
+static __always_inline bool worth_reporting(__u32 retries)
+{
+	return (retries & (retries - 1)) == 0;
+}
+
+static __always_inline void report(void *ctx, __u32 kind, struct virtio_device *vdev,
+				   struct device *dma, const struct dmaw_vq_key *key,
+				   const struct vq_call *c, int ret, __u32 retries,
+				   __u32 nslabs, __u32 used)
+{
+	struct dmaw_event *e = event_reserve(kind, DMAW_SRC_VIRTQUEUE);
+
+	if (!e)
+		return;
+	e->dir = c->dir;
+	e->err = ret;
+	e->retries = retries;
+	e->size = c->bytes;
+	e->slots_needed = c->slots;
+	e->slots_total = nslabs;
+	e->slots_used = used;
+	if (dma) {
+		e->limit = swiotlb_limit(dma);
+		read_dev_name(dma, e->dev, sizeof(e->dev));
+	}
+	read_driver_name(&vdev->dev, e->driver, sizeof(e->driver));
+	__builtin_memcpy(e->vq, key->vq, sizeof(e->vq));
+	e->stack_len = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Return: account what entry saw with the result. */
+static __always_inline int vq_exit(void *ctx, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct dmaw_vq_key key = {};
+	struct dmaw_vq_stats *st;
+	struct virtio_device *vdev;
+	struct device *dma = NULL;
+	struct virtqueue *vq;
+	struct vq_call c, *cp;
+	__u32 *seen, retries = 0, nslabs = 0, used = 0;
+	const char *name;
+	bool never_fit;
+
+	cp = bpf_map_lookup_elem(&vq_calls, &id);
+	if (!cp)
+		return 0;
+	c = *cp;
+	bpf_map_delete_elem(&vq_calls, &id);
+
+	vq = (struct virtqueue *)c.vq;
+	vdev = BPF_CORE_READ(vq, vdev);
+	if (!vdev)
+		return 0;
+	read_dev_name(&vdev->dev, key.dev, sizeof(key.dev));
+	name = BPF_CORE_READ(vq, name);
+	if (name)
+		bpf_probe_read_kernel_str(key.vq, sizeof(key.vq), name);
+
+	st = bpf_map_lookup_elem(&vq_stats, &key);
+	if (!st) {
+		struct dmaw_vq_stats zero = {};
+
+		dma = vq_dma_dev(vq, vdev);
+		if (dma)
+			read_dev_name(dma, zero.dma_dev, sizeof(zero.dma_dev));
+		read_driver_name(&vdev->dev, zero.driver, sizeof(zero.driver));
+		bpf_map_update_elem(&vq_stats, &key, &zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&vq_stats, &key);
+		if (!st)
+			return 0;
+	}
+
+	if (ret == 0) {
+		st->adds++;
+		st->sg_entries += c.entries;
+		st->bytes += c.bytes;
+		/* Lookup first: a delete takes the bucket lock even on a miss. */
+		if (bpf_map_lookup_elem(&vq_retries, &c.data))
+			bpf_map_delete_elem(&vq_retries, &c.data);
+		return 0;
+	}
+
+	st->failures[err_index(ret)]++;
+	if (!dma)
+		dma = vq_dma_dev(vq, vdev);
+	if (dma)
+		pool_usage(dma, &nslabs, &used);
+	never_fit = (ret == -ENOMEM || ret == -EIO) && nslabs && c.slots > nslabs;
+
+	seen = bpf_map_lookup_elem(&vq_retries, &c.data);
+	if (seen) {
+		retries = *seen;
+		__sync_fetch_and_add(seen, 1);
+	} else {
+		__u32 one = 1;
+
+		bpf_map_update_elem(&vq_retries, &c.data, &one, BPF_ANY);
+	}
+	if (never_fit) {
+		st->never_fit++;
+		if (!retries)
+			st->never_fit_reqs++;
+	}
+	if (worth_reporting(retries))
+		report(ctx, never_fit ? DMAW_EV_NEVER_FIT : DMAW_EV_VQ_FAILED, vdev, dma, &key,
+		       &c, ret, retries, nslabs, used);
+	return 0;
+}
+
+/* ---- fentry/fexit ---------------------------------------------------------
+ * Raw ctx rather than BPF_PROG for add_sgs: 6.1's verifier refuses a ctx
+ * load of an argument that points to a pointer ("arg1 type PTR is not a
+ * struct"), so sgs comes through bpf_get_func_arg(). */
+
+SEC("fentry/virtqueue_add_sgs")
+int vq_add_sgs_fentry(unsigned long long *ctx)
+{
+	/* (vq, sgs, out_sgs, in_sgs, data, gfp) */
+	__u64 sgs = 0;
+
+	bpf_get_func_arg(ctx, 1, &sgs);
+	return vq_enter((void *)ctx[0], (struct scatterlist **)sgs, NULL, (__u32)ctx[2],
+			(__u32)ctx[3], 0, (void *)ctx[4]);
+}
+
+SEC("fexit/virtqueue_add_sgs")
+int vq_add_sgs_fexit(unsigned long long *ctx)
+{
+	return vq_exit(ctx, (int)ctx[6]);
+}
+
+SEC("fentry/virtqueue_add_outbuf")
+int BPF_PROG(vq_add_outbuf_fentry, struct virtqueue *vq, struct scatterlist *sg,
+	     unsigned int num, void *data)
+{
+	return vq_enter(vq, NULL, sg, 1, 0, num, data);
+}
+
+SEC("fexit/virtqueue_add_outbuf")
+int BPF_PROG(vq_add_outbuf_fexit, struct virtqueue *vq, struct scatterlist *sg,
+	     unsigned int num, void *data, gfp_t gfp, int ret)
+{
+	return vq_exit(ctx, ret);
+}
+
+SEC("fentry/virtqueue_add_inbuf")
+int BPF_PROG(vq_add_inbuf_fentry, struct virtqueue *vq, struct scatterlist *sg,
+	     unsigned int num, void *data)
+{
+	return vq_enter(vq, NULL, sg, 0, 1, num, data);
+}
+
+SEC("fexit/virtqueue_add_inbuf")
+int BPF_PROG(vq_add_inbuf_fexit, struct virtqueue *vq, struct scatterlist *sg,
+	     unsigned int num, void *data, gfp_t gfp, int ret)
+{
+	return vq_exit(ctx, ret);
+}
+
+/* ---- kprobe/kretprobe twins ------------------------------------------------ */
+
+SEC("kprobe/virtqueue_add_sgs")
+int BPF_KPROBE(vq_add_sgs_kprobe, struct virtqueue *vq, struct scatterlist **sgs,
+	       unsigned int out_sgs, unsigned int in_sgs, void *data)
+{
+	return vq_enter(vq, sgs, NULL, out_sgs, in_sgs, 0, data);
+}
+
+SEC("kretprobe/virtqueue_add_sgs")
+int BPF_KRETPROBE(vq_add_sgs_kretprobe, int ret)
+{
+	return vq_exit(ctx, ret);
+}
+
+SEC("kprobe/virtqueue_add_outbuf")
+int BPF_KPROBE(vq_add_outbuf_kprobe, struct virtqueue *vq, struct scatterlist *sg,
+	       unsigned int num, void *data)
+{
+	return vq_enter(vq, NULL, sg, 1, 0, num, data);
+}
+
+SEC("kretprobe/virtqueue_add_outbuf")
+int BPF_KRETPROBE(vq_add_outbuf_kretprobe, int ret)
+{
+	return vq_exit(ctx, ret);
+}
+
+SEC("kprobe/virtqueue_add_inbuf")
+int BPF_KPROBE(vq_add_inbuf_kprobe, struct virtqueue *vq, struct scatterlist *sg,
+	       unsigned int num, void *data)
+{
+	return vq_enter(vq, NULL, sg, 0, 1, num, data);
+}
+
+SEC("kretprobe/virtqueue_add_inbuf")
+int BPF_KRETPROBE(vq_add_inbuf_kretprobe, int ret)
+{
+	return vq_exit(ctx, ret);
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Virtqueue family, user half: program choice and per-virtqueue totals. */
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "engine.h"
+#include "virtqueue.skel.h"
+
+#define FAMILY "virtqueue"
+
+static struct bpf_object *virtqueue_open(struct engine *e)
+{
+	struct virtqueue_bpf *skel = virtqueue_bpf__open();
+	__typeof__(skel->progs) *p; /* bpftool 7.1: an anonymous struct */
+	int chosen = 0;
+
+	if (!skel)
+		return NULL;
+	e->virtqueue = skel;
+	p = &skel->progs;
+	/* virtio_ring may be a module (6.1) or built in (6.12): calibration
+	 * looked in both BTFs. The fentry/fexit pair when the trampoline
+	 * attaches, else the kprobe/kretprobe pair. */
+	chosen += choose_fentry_or_kprobe(e, FAMILY, FN_VIRTQUEUE_ADD_SGS,
+					  (struct bpf_program *[]){ p->vq_add_sgs_fentry,
+								    p->vq_add_sgs_fexit }, 2,
+					  (struct bpf_program *[]){ p->vq_add_sgs_kprobe,
+								    p->vq_add_sgs_kretprobe }, 2) !=
+		  ATTACH_NONE;
+	chosen += choose_fentry_or_kprobe(e, FAMILY, FN_VIRTQUEUE_ADD_OUTBUF,
+					  (struct bpf_program *[]){ p->vq_add_outbuf_fentry,
+								    p->vq_add_outbuf_fexit }, 2,
+					  (struct bpf_program *[]){ p->vq_add_outbuf_kprobe,
+								    p->vq_add_outbuf_kretprobe }, 2) !=
+		  ATTACH_NONE;
+	chosen += choose_fentry_or_kprobe(e, FAMILY, FN_VIRTQUEUE_ADD_INBUF,
+					  (struct bpf_program *[]){ p->vq_add_inbuf_fentry,
+								    p->vq_add_inbuf_fexit }, 2,
+					  (struct bpf_program *[]){ p->vq_add_inbuf_kprobe,
+								    p->vq_add_inbuf_kretprobe }, 2) !=
+		  ATTACH_NONE;
+	if (!chosen) {
+		/* No virtio on this kernel (or virtio_ring not loaded yet). */
+		virtqueue_bpf__destroy(skel);
+		e->virtqueue = NULL;
+		errno = ENOENT;
+		return NULL;
+	}
+	return skel->obj;
+}
+
+static int virtqueue_attach(struct engine *e)
+{
+	return engine_attach_object(e, e->virtqueue->obj, NULL);
+}
+
+static int add_vq(void *ctx, const void *key, void *sum, const void *percpu, int ncpus)
+{
+	struct snapshot *s = ctx;
+	struct vq_snapshot *v = &s->vqs[s->nvqs];
+
+	(void)percpu;
+	(void)ncpus;
+	if (s->nvqs == SNAP_MAX_VQS)
+		return 1;
+	memcpy(&v->key, key, sizeof(v->key));
+	memcpy(&v->st, sum, sizeof(v->st));
+	v->key.dev[sizeof(v->key.dev) - 1] = 0;
+	v->key.vq[sizeof(v->key.vq) - 1] = 0;
+	v->st.dma_dev[sizeof(v->st.dma_dev) - 1] = 0;
+	v->st.driver[sizeof(v->st.driver) - 1] = 0;
+	s->nvqs++;
+	return 0;
+}
+
+static int virtqueue_read(struct engine *e, struct snapshot *s)
+{
+	/* The names are the char prefix: dma_dev, then driver. */
+	return read_percpu_hash(e->virtqueue->maps.vq_stats, sizeof(struct dmaw_vq_key),
+				sizeof(struct dmaw_vq_stats), DEV_NAMES_LEN, add_vq, s);
+}
+
+static void virtqueue_destroy(struct engine *e)
+{
+	virtqueue_bpf__destroy(e->virtqueue);
+	e->virtqueue = NULL;
+}
+
+const struct family virtqueue_family = {
+	.name = FAMILY,
+	.open = virtqueue_open,
+	.attach = virtqueue_attach,
+	.read = virtqueue_read,
+	.destroy = virtqueue_destroy,
+};
