@@ -18,6 +18,8 @@ baseline       force         120
 pool-small     512,force     120
 over-limit     force         150
 observe        force         240
+pool-frag      force         150
+vq-never-fit   512,force     150
 "
 
 for kernel in "$@"; do

@@ -1,8 +1,8 @@
 #!/bin/sh
 # `make bench`: ns per 4 KiB bounced mapping (dma_map_single + unmap in the
 # test module's loop) with no probes (A), with the kernel's own
-# swiotlb:swiotlb_bounced tracepoint enabled in tracefs (B), and with
-# dmawatch attached, all probe families (C). Interleaved A B C A B C ... so
+# swiotlb:swiotlb_bounced tracepoint enabled in tracefs (B), with dmawatch
+# attached, all probe families (C), and with only its swiotlb family (D). Interleaved A B C A B C ... so
 # TCG's drift hits every mode alike; the host takes medians.
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
@@ -17,6 +17,19 @@ run() { # mode
 	emit sample "$1 $(sed -n 's/.*ns_per_op=\([0-9]*\).*/\1/p' $ctl/bench)"
 }
 
+with_dmawatch() { # mode dmawatch-options...
+	mode=$1
+	shift
+	dmawatch "$@" stat 3600 > /tmp/stat.out 2> /tmp/stat.err &
+	pid=$!
+	# The first report means every family is attached.
+	j=0
+	while ! grep -q DEVICE /tmp/stat.out && [ $j -lt 600 ]; do sleep 0.1; j=$((j + 1)); done
+	run "$mode"
+	kill -TERM $pid
+	wait $pid
+}
+
 echo "$count 4096" > $ctl/bench # warm-up
 i=0
 while [ $i -lt "$rounds" ]; do
@@ -27,14 +40,8 @@ while [ $i -lt "$rounds" ]; do
 	run B
 	echo 0 > $tracing/tracing_on
 	echo 0 > $tracing/events/swiotlb/swiotlb_bounced/enable
-	dmawatch stat 3600 > /tmp/stat.out 2> /tmp/stat.err &
-	pid=$!
-	# The first report means every family is attached.
-	j=0
-	while ! grep -q DEVICE /tmp/stat.out && [ $j -lt 600 ]; do sleep 0.1; j=$((j + 1)); done
-	run C
-	kill -TERM $pid
-	wait $pid
+	with_dmawatch C
+	with_dmawatch D -F swiotlb
 	i=$((i + 1))
 done
 emit rounds "$rounds"
