@@ -29,7 +29,7 @@ tr -d '\r' < "$out/results" | awk -v label="$3" '
 		printf "  C dmawatch, all        %8.0f  %.2f\n", c, c / a
 		printf "  D dmawatch -F swiotlb  %8.0f  %.2f\n", d, d / a
 		if (b > a)
-			printf "  overhead vs the tracefs event's: all %.2f, swiotlb only %.2f (goal <= 0.33)\n", (c - a) / (b - a), (d - a) / (b - a)
+			printf "  overhead relative to the tracefs event: all %.2f, swiotlb only %.2f (goal <= 0.33)\n", (c - a) / (b - a), (d - a) / (b - a)
 		else
 			printf "  tracefs overhead not measurable in this run\n"
 	}'
