@@ -13,21 +13,12 @@
 static struct bpf_object *dmamap_open(struct engine *e)
 {
 	struct dmamap_bpf *skel = dmamap_bpf__open();
-	__typeof__(skel->progs) *p;
 
 	if (!skel)
 		return NULL;
 	e->dmamap = skel;
-	p = &skel->progs;
-	choose_fentry_or_kprobe(e, FAMILY, FN_DMA_MAP_PAGE_ATTRS,
-				&p->dma_map_page_fexit, 1,
-				(struct bpf_program *[]){ p->dma_map_page_kprobe,
-							  p->dma_map_page_kretprobe }, 2);
-	choose_fentry_or_kprobe(e, FAMILY, FN___DMA_MAP_SG_ATTRS,
-				(struct bpf_program *[]){ p->dma_map_sg_fentry,
-							  p->dma_map_sg_fexit }, 2,
-				(struct bpf_program *[]){ p->dma_map_sg_kprobe,
-							  p->dma_map_sg_kretprobe }, 2);
+	choose_hook(e, FAMILY, skel->obj, FN_DMA_MAP_PAGE_ATTRS, "dma_map_page");
+	choose_hook(e, FAMILY, skel->obj, FN___DMA_MAP_SG_ATTRS, "dma_map_sg");
 	return skel->obj;
 }
 

@@ -122,6 +122,26 @@ enum attach_kind choose_fentry_or_kprobe(struct engine *e, const char *family,
 	return ATTACH_NONE;
 }
 
+enum attach_kind choose_hook(struct engine *e, const char *family, struct bpf_object *obj,
+			     enum func_id fn, const char *prefix)
+{
+	static const char *const fentry_suffixes[] = { "fentry", "fexit" };
+	static const char *const kprobe_suffixes[] = { "kprobe", "kretprobe" };
+	struct bpf_program *fentry[2], *kprobe[2];
+	size_t nfentry = 0, nkprobe = 0;
+	char name[128];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%s_%s", prefix, fentry_suffixes[i]);
+		if ((fentry[nfentry] = bpf_object__find_program_by_name(obj, name)))
+			nfentry++;
+		snprintf(name, sizeof(name), "%s_%s", prefix, kprobe_suffixes[i]);
+		if ((kprobe[nkprobe] = bpf_object__find_program_by_name(obj, name)))
+			nkprobe++;
+	}
+	return choose_fentry_or_kprobe(e, family, fn, fentry, nfentry, kprobe, nkprobe);
+}
+
 void sum_percpu_u64(void *out, const void *percpu, size_t size, size_t prefix_len, int ncpus)
 {
 	size_t stride = (size + 7) & ~(size_t)7;

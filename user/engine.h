@@ -148,6 +148,12 @@ typedef int (*percpu_entry_fn)(void *ctx, const void *key, void *sum, const void
 int read_percpu_hash(struct bpf_map *map, size_t key_size, size_t value_size,
 		     size_t prefix_len, percpu_entry_fn fn, void *ctx);
 
+/* choose_fentry_or_kprobe() over the programs of obj named by convention:
+ * PREFIX_fentry and/or PREFIX_fexit against PREFIX_kprobe and/or
+ * PREFIX_kretprobe. */
+enum attach_kind choose_hook(struct engine *e, const char *family, struct bpf_object *obj,
+			     enum func_id fn, const char *prefix);
+
 /* Sums a per-CPU value of size `size` (an array of __u64 fields after an
  * optional char prefix of prefix_len bytes) over ncpus copies into out. */
 void sum_percpu_u64(void *out, const void *percpu, size_t size, size_t prefix_len, int ncpus);

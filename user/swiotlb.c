@@ -10,44 +10,34 @@
 
 #define FAMILY "swiotlb"
 
+/* Release and syncs come under whichever name this kernel has (6.6 made
+ * the plain names inline wrappers of the __ ones): both are offered. */
+static const struct {
+	enum func_id fn;
+	const char *prefix; /* of the programs in bpf/swiotlb.bpf.c */
+} optional_hooks[] = {
+	{ FN_SWIOTLB_TBL_UNMAP_SINGLE, "swiotlb_tbl_unmap_single" },
+	{ FN___SWIOTLB_TBL_UNMAP_SINGLE, "__swiotlb_tbl_unmap_single" },
+	{ FN_SWIOTLB_SYNC_FOR_DEVICE, "swiotlb_sync_single_for_device" },
+	{ FN_SWIOTLB_SYNC_FOR_CPU, "swiotlb_sync_single_for_cpu" },
+	{ FN___SWIOTLB_SYNC_FOR_DEVICE, "__swiotlb_sync_single_for_device" },
+	{ FN___SWIOTLB_SYNC_FOR_CPU, "__swiotlb_sync_single_for_cpu" },
+};
+
 static struct bpf_object *swiotlb_open(struct engine *e)
 {
 	struct swiotlb_bpf *skel = swiotlb_bpf__open();
-	__typeof__(skel->progs) *p;
 
 	if (!skel)
 		return NULL;
 	e->swiotlb = skel;
-	p = &skel->progs;
 	/* swiotlb_map: the hook everything else hangs off. */
-	if (choose_fentry_or_kprobe(e, FAMILY, FN_SWIOTLB_MAP,
-				    (struct bpf_program *[]){ p->swiotlb_map_fentry,
-							      p->swiotlb_map_fexit }, 2,
-				    (struct bpf_program *[]){ p->swiotlb_map_kprobe,
-							      p->swiotlb_map_kretprobe }, 2) ==
-	    ATTACH_NONE) {
+	if (choose_hook(e, FAMILY, skel->obj, FN_SWIOTLB_MAP, "swiotlb_map") == ATTACH_NONE) {
 		errno = ENOENT;
 		return NULL;
 	}
-	/* Release and syncs under whichever name this kernel has. */
-	choose_fentry_or_kprobe(e, FAMILY, FN_SWIOTLB_TBL_UNMAP_SINGLE,
-				&p->swiotlb_tbl_unmap_single_fentry, 1,
-				&p->swiotlb_tbl_unmap_single_kprobe, 1);
-	choose_fentry_or_kprobe(e, FAMILY, FN___SWIOTLB_TBL_UNMAP_SINGLE,
-				&p->__swiotlb_tbl_unmap_single_fentry, 1,
-				&p->__swiotlb_tbl_unmap_single_kprobe, 1);
-	choose_fentry_or_kprobe(e, FAMILY, FN_SWIOTLB_SYNC_FOR_DEVICE,
-				&p->swiotlb_sync_single_for_device_fentry, 1,
-				&p->swiotlb_sync_single_for_device_kprobe, 1);
-	choose_fentry_or_kprobe(e, FAMILY, FN_SWIOTLB_SYNC_FOR_CPU,
-				&p->swiotlb_sync_single_for_cpu_fentry, 1,
-				&p->swiotlb_sync_single_for_cpu_kprobe, 1);
-	choose_fentry_or_kprobe(e, FAMILY, FN___SWIOTLB_SYNC_FOR_DEVICE,
-				&p->__swiotlb_sync_single_for_device_fentry, 1,
-				&p->__swiotlb_sync_single_for_device_kprobe, 1);
-	choose_fentry_or_kprobe(e, FAMILY, FN___SWIOTLB_SYNC_FOR_CPU,
-				&p->__swiotlb_sync_single_for_cpu_fentry, 1,
-				&p->__swiotlb_sync_single_for_cpu_kprobe, 1);
+	for (size_t i = 0; i < sizeof(optional_hooks) / sizeof(optional_hooks[0]); i++)
+		choose_hook(e, FAMILY, skel->obj, optional_hooks[i].fn, optional_hooks[i].prefix);
 	return skel->obj;
 }
 

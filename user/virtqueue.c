@@ -13,33 +13,19 @@
 static struct bpf_object *virtqueue_open(struct engine *e)
 {
 	struct virtqueue_bpf *skel = virtqueue_bpf__open();
-	__typeof__(skel->progs) *p; /* bpftool 7.1: an anonymous struct */
 	int chosen = 0;
 
 	if (!skel)
 		return NULL;
 	e->virtqueue = skel;
-	p = &skel->progs;
 	/* virtio_ring may be a module (6.1) or built in (6.12): calibration
 	 * looked in both BTFs. The fentry/fexit pair when the trampoline
 	 * attaches, else the kprobe/kretprobe pair. */
-	chosen += choose_fentry_or_kprobe(e, FAMILY, FN_VIRTQUEUE_ADD_SGS,
-					  (struct bpf_program *[]){ p->vq_add_sgs_fentry,
-								    p->vq_add_sgs_fexit }, 2,
-					  (struct bpf_program *[]){ p->vq_add_sgs_kprobe,
-								    p->vq_add_sgs_kretprobe }, 2) !=
+	chosen += choose_hook(e, FAMILY, skel->obj, FN_VIRTQUEUE_ADD_SGS, "vq_add_sgs") !=
 		  ATTACH_NONE;
-	chosen += choose_fentry_or_kprobe(e, FAMILY, FN_VIRTQUEUE_ADD_OUTBUF,
-					  (struct bpf_program *[]){ p->vq_add_outbuf_fentry,
-								    p->vq_add_outbuf_fexit }, 2,
-					  (struct bpf_program *[]){ p->vq_add_outbuf_kprobe,
-								    p->vq_add_outbuf_kretprobe }, 2) !=
+	chosen += choose_hook(e, FAMILY, skel->obj, FN_VIRTQUEUE_ADD_OUTBUF, "vq_add_outbuf") !=
 		  ATTACH_NONE;
-	chosen += choose_fentry_or_kprobe(e, FAMILY, FN_VIRTQUEUE_ADD_INBUF,
-					  (struct bpf_program *[]){ p->vq_add_inbuf_fentry,
-								    p->vq_add_inbuf_fexit }, 2,
-					  (struct bpf_program *[]){ p->vq_add_inbuf_kprobe,
-								    p->vq_add_inbuf_kretprobe }, 2) !=
+	chosen += choose_hook(e, FAMILY, skel->obj, FN_VIRTQUEUE_ADD_INBUF, "vq_add_inbuf") !=
 		  ATTACH_NONE;
 	if (!chosen) {
 		/* No virtio on this kernel (or virtio_ring not loaded yet). */
