@@ -39,7 +39,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ivmlinux/$(ARCH)
 
 .PHONY: all static deps kernels lab-module initramfs test unit lab-test lab demo \
-	bench vmlinux-h clean distclean help
+	bench vmlinux-h clean distclean help prometheus-test
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/dmawatch $(BUILD)/dmatop
@@ -52,6 +52,7 @@ help:
 	@echo 'make demo       boot a lab guest with bounce traffic under dmatop'
 	@echo 'make lab        a shell in a bouncing lab guest (KERNEL=$(KERNEL))'
 	@echo 'make bench      probe overhead benchmark in the lab'
+	@echo 'make prometheus-test  promtool, alert-rule tests, node_exporter on loopback'
 	@echo 'make vmlinux-h  regenerate $(VMLINUX_H) from the $(VMLINUX_FROM) guest kernel'
 
 # ---- packages -------------------------------------------------------------
@@ -60,7 +61,7 @@ DEB_PACKAGES := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib
 	libzstd-dev pkg-config libncurses-dev libcmocka-dev qemu-system-x86 \
 	qemu-utils busybox-static cpio kmod xz-utils zstd gzip file \
 	dwarves debian-archive-keyring apt ca-certificates prometheus \
-	prometheus-node-exporter tmux jq
+	prometheus-node-exporter tmux jq curl
 
 # Only calls apt-get when something is missing, so it is cheap to depend on.
 deps:
@@ -161,8 +162,13 @@ bench: deps initramfs
 		tests/lab/bench.sh $(CACHE)/kernels/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
 	done
 
+# The host-side Prometheus checks run last: they also scrape the .prom
+# files the lab guests wrote.
 test: deps all $(UNIT_BINS) initramfs
-	@tests/run-tap.sh all $(UNIT_BINS) -- tests/lab/run-scenarios.sh $(BUILD) $(CACHE) $(KERNELS)
+	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c 'tests/lab/run-scenarios.sh $(BUILD) $(CACHE) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
+
+prometheus-test: deps all
+	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

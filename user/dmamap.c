@@ -31,15 +31,21 @@ static int add_device(void *ctx, const void *key, void *sum, const void *percpu,
 {
 	const struct dmaw_dmamap_stats *per = percpu, *total = sum;
 	struct dev_snapshot *d = snapshot_dev(ctx, total->dev);
+	__u64 largest;
 
 	(void)key;
 	if (!d)
 		return 1;
-	d->api = *total;
-	d->api.sg_largest_segment = 0;
+	/* The largest segment is not a sum. */
+	largest = d->api.dev[0] ? d->api.sg_largest_segment : 0;
+	if (d->api.dev[0])
+		add_u64_fields(&d->api, total, sizeof(*total), DEV_NAMES_LEN);
+	else
+		d->api = *total;
 	for (int c = 0; c < ncpus; c++)
-		if (per[c].sg_largest_segment > d->api.sg_largest_segment)
-			d->api.sg_largest_segment = per[c].sg_largest_segment;
+		if (per[c].sg_largest_segment > largest)
+			largest = per[c].sg_largest_segment;
+	d->api.sg_largest_segment = largest;
 	if (!d->driver[0])
 		memcpy(d->driver, total->driver, sizeof(d->driver));
 	return 0;

@@ -25,6 +25,20 @@ static const struct family *const families[] = {
  * instances are shared by all. */
 static const char *const common_maps[] = { "events", "event_drops", "proc_stats" };
 
+const char *engine_family_name(size_t i)
+{
+	return i < ARRAY_SIZE(families) ? families[i]->name : NULL;
+}
+
+void add_u64_fields(void *dst, const void *src, size_t size, size_t prefix_len)
+{
+	__u64 *d = (__u64 *)((char *)dst + prefix_len);
+	const __u64 *s = (const __u64 *)((const char *)src + prefix_len);
+
+	for (size_t i = 0; i < (size - prefix_len) / sizeof(__u64); i++)
+		d[i] += s[i];
+}
+
 static bool in_list(const char *list, const char *name)
 {
 	size_t len = strlen(name);

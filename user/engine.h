@@ -113,6 +113,13 @@ typedef int (*event_fn)(void *ctx, const struct dmaw_event *ev);
 /* Calibrates, loads and attaches every family. Returns 0, or a negative
  * errno after printing one line naming the cause and the fix. */
 int engine_start(struct engine *e, event_fn on_event, void *ctx);
+/* The name of the i-th family, in families_ok[] order; NULL past the last. */
+const char *engine_family_name(size_t i);
+
+/* dst += src for the __u64 fields after prefix_len bytes: for rows of the
+ * same name from several keys (a device removed and added again). */
+void add_u64_fields(void *dst, const void *src, size_t size, size_t prefix_len);
+
 /* Validates a -F list of family names; prints the valid ones if not. */
 int engine_check_families(const char *list);
 /* Calibrates and lets every family choose its programs, without loading:

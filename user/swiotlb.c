@@ -50,19 +50,26 @@ static int add_device(void *ctx, const void *key, void *sum, const void *percpu,
 {
 	const struct dmaw_swiotlb_stats *per = percpu, *total = sum;
 	struct dev_snapshot *d = snapshot_dev(ctx, total->dev);
+	__u64 max, limit;
 
 	(void)key;
 	if (!d)
 		return 1;
-	d->sw = *total;
 	/* Maxima and the limit are not sums. */
-	d->sw.max_size = d->sw.limit = 0;
+	max = d->sw.dev[0] ? d->sw.max_size : 0;
+	limit = d->sw.dev[0] ? d->sw.limit : 0;
+	if (d->sw.dev[0])
+		add_u64_fields(&d->sw, total, sizeof(*total), DEV_NAMES_LEN);
+	else
+		d->sw = *total;
 	for (int c = 0; c < ncpus; c++) {
-		if (per[c].max_size > d->sw.max_size)
-			d->sw.max_size = per[c].max_size;
+		if (per[c].max_size > max)
+			max = per[c].max_size;
 		if (per[c].limit)
-			d->sw.limit = per[c].limit;
+			limit = per[c].limit;
 	}
+	d->sw.max_size = max;
+	d->sw.limit = limit;
 	if (!d->driver[0])
 		memcpy(d->driver, total->driver, sizeof(d->driver));
 	return 0;

@@ -20,6 +20,7 @@ over-limit     force         150
 observe        force         240
 pool-frag      force         150
 vq-never-fit   512,force     150
+export         force         240
 "
 
 for kernel in "$@"; do

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prom-sample: prints the metrics `dmawatch export` would write for a
+ * fabricated snapshot that fills every family (pool, two devices, one with
+ * a name that needs escaping, a virtqueue with every failure reason), so
+ * tests/prometheus/run.sh can hand real output to promtool and
+ * node_exporter without a kernel. Built by run.sh against the objects of
+ * build/user/ (prom.o and what it needs); not part of dmawatch.
+ *
+ *   prom-sample [STEP]   STEP (default 1) scales the counters: a later
+ *                        sample of the same exporter has a larger STEP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prom.h"
+
+static void fill(struct snapshot *s, unsigned long long k)
+{
+	struct dev_snapshot *d;
+	struct vq_snapshot *v;
+
+	memset(s, 0, sizeof(*s));
+	s->pool = (struct dmaw_pool_stats){
+		.nslabs = 32768, .used = 300 + k, .used_scan = 300 + k, .hiwater = 4096,
+		.largest_free_run = 128, .free_segments = 250, .nareas = 2,
+		.flags = DMAW_POOL_OK | DMAW_POOL_HIWATER_KERNEL,
+		.largest_free_run_page = 128, .scan_ns = 1500000, .scans = k,
+	};
+	d = &s->devs[s->ndevs++];
+	strcpy(d->name, "0000:00:01.0");
+	strcpy(d->driver, "virtio-pci");
+	d->sw.maps[DMAW_DIR_TO_DEVICE] = 100 * k;
+	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 100 * k * 65536;
+	d->sw.maps[DMAW_DIR_FROM_DEVICE] = 50 * k;
+	d->sw.bytes[DMAW_DIR_FROM_DEVICE] = 50 * k * 4096;
+	d->sw.maps[DMAW_DIR_BIDI] = 3 * k;
+	d->sw.bytes[DMAW_DIR_BIDI] = 3 * k * 16;
+	d->sw.size_hist[16] = 100 * k;
+	d->sw.size_hist[12] = 50 * k;
+	d->sw.size_hist[4] = 3 * k;
+	d->sw.latency_hist[10] = 150 * k;
+	d->sw.latency_hist[13] = 3 * k;
+	d->sw.latency_ns = 153 * k * 2000;
+	d->sw.unmaps = 150 * k;
+	d->sw.unmap_bytes = 100 * k * 65536 + 50 * k * 4096;
+	d->sw.sync_bytes[DMAW_DIR_FROM_DEVICE] = 50 * k * 4096;
+	d->sw.max_size = 65536;
+	d->sw.limit = 262144;
+	d->api.page_maps = 153 * k;
+	d->api.page_bytes = d->sw.bytes[1] + d->sw.bytes[2] + d->sw.bytes[0];
+
+	d = &s->devs[s->ndevs++];
+	/* Kernel names are free text to the format: quote, backslash, newline. */
+	strcpy(d->name, "lab\"dev\\1\n");
+	strcpy(d->driver, "dmawatch_lab");
+	d->sw.maps[DMAW_DIR_TO_DEVICE] = k;
+	d->sw.bytes[DMAW_DIR_TO_DEVICE] = k * 262144;
+	d->sw.failures = 2 * k;
+	d->sw.over_limit = k;
+	d->sw.size_hist[18] = k;
+	d->sw.size_hist[19] = 2 * k;
+	d->sw.max_size = 524288;
+	d->sw.limit = 262144;
+	d->api.sg_maps = 2 * k;
+	d->api.sg_nents = 4 * k;
+	d->api.sg_bytes = 2 * k * 2097152;
+	d->api.sg_errors = k;
+	d->api.sg_largest_segment = 2097152;
+	d->api.sg_segments_over_limit = 2 * k;
+	d->api.never_fit = k;
+
+	v = &s->vqs[s->nvqs++];
+	strcpy(v->key.dev, "virtio0");
+	strcpy(v->key.vq, "req.0");
+	strcpy(v->st.dma_dev, "0000:00:01.0");
+	strcpy(v->st.driver, "virtio_blk");
+	v->st.adds = 150 * k;
+	v->st.sg_entries = 450 * k;
+	v->st.bytes = 100 * k * 65536 + 50 * k * 4096;
+	for (int i = 0; i < DMAW_VQ_ERRS; i++)
+		v->st.failures[i] = i * k;
+	v->st.never_fit = 5 * k;
+	v->st.never_fit_reqs = k;
+	s->event_drops = 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct attach_note notes[] = {
+		{ "swiotlb", "swiotlb_map", ATTACH_FENTRY, "" },
+		{ "swiotlb", "swiotlb_tbl_unmap_single", ATTACH_KPROBE, "" },
+		{ "dmamap", "dma_map_page_attrs", ATTACH_FENTRY, "" },
+		{ "virtqueue", "virtqueue_add_sgs", ATTACH_FENTRY, "" },
+		{ "pool", "io_tlb_default_mem", ATTACH_RAW_TP, "" },
+		{ "pool", "used_hiwater", ATTACH_NONE, "" },
+	};
+	static struct snapshot s;
+	struct prom_health h = {
+		.up = true,
+		.collected_at = 1717000000.25,
+		.started_at = 1716999000.5,
+		.version = "sample",
+		.nfamilies = 4,
+		.families = { { "swiotlb", true }, { "dmamap", true }, { "virtqueue", true },
+			      { "pool", true } },
+		.notes = notes,
+		.nnotes = sizeof(notes) / sizeof(notes[0]),
+	};
+	unsigned long long step = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
+
+	fill(&s, step ? step : 1);
+	h.collected_at += step * 15;
+	return prom_render(stdout, &s, &h) || fflush(stdout) ? 1 : 0;
+}
