@@ -17,7 +17,7 @@ scenarios="
 baseline       force         120
 pool-small     512,force     120
 over-limit     force         150
-observe        force         240
+observe        force         420
 pool-frag      force         150
 vq-never-fit   512,force     150
 export         force         240

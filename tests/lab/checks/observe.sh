@@ -7,6 +7,7 @@ for mode in fentry kprobe; do
 		printf '%s' "$final" | jq -r --arg d "$vda" ".devices[] | select(.device == \$d) | .$1"
 	}
 	tap_prefix="$tap_prefix$mode: "
+	echo "# $tap_prefix attached in $(r ${mode}_attach_s) s"
 	expect_eq "stat attached" "$(r ${mode}_stat_attached)" 0
 	expect_eq "stat exits 0 on SIGTERM" "$(r ${mode}_stat_exit)" 0
 	expect_ge "stat printed a first and a final report" "$(r ${mode}_stat_reports)" 2

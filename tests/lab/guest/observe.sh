@@ -9,10 +9,11 @@ mib=16
 echo 8 > /proc/sys/vm/nr_hugepages
 emit vda_dma_dev "$(dma_dev_of vda)"
 
-# Waits until FILE has a line matching PATTERN (at most 60 s).
+# Waits until FILE has a line matching PATTERN (at most 180 s: attaching
+# takes 5-10 s here, but a loaded TCG host has been seen to take minutes).
 wait_for() { # file pattern
 	i=0
-	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 1800 ]; do sleep 0.1; i=$((i + 1)); done
 	grep -q "$2" "$1" 2>/dev/null
 }
 
@@ -23,8 +24,10 @@ count_window() { # mode dmawatch-options...
 	shift
 	dmawatch "$@" stat --json 1 > /tmp/stat.json 2> /tmp/stat.err &
 	stat_pid=$!
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	wait_for /tmp/stat.json '"devices"'
 	emit ${mode}_stat_attached $?
+	emit ${mode}_attach_s "$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)"
 	trace_swiotlb_start
 	labio write /dev/vda $((mib << 20)) 1048576 > /tmp/w.out
 	labio read /dev/vda $((mib << 20)) 65536 > /tmp/r.out
