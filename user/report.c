@@ -7,6 +7,27 @@
 static const char *const dir_names[DMAW_DIRS] = { "bidirectional", "to_device",
 						   "from_device", "none" };
 
+const char *event_kind_name(__u32 kind)
+{
+	switch (kind) {
+	case DMAW_EV_OVER_LIMIT: return "over-limit";
+	case DMAW_EV_MAP_FAILED: return "map-failed";
+	case DMAW_EV_NEVER_FIT: return "never-fit";
+	case DMAW_EV_VQ_FAILED: return "vq-failed";
+	default: return "unknown";
+	}
+}
+
+const char *event_source_name(__u32 source)
+{
+	switch (source) {
+	case DMAW_SRC_SWIOTLB_MAP: return "swiotlb_map";
+	case DMAW_SRC_DMA_MAP_SG: return "dma_map_sg";
+	case DMAW_SRC_VIRTQUEUE: return "virtqueue_add";
+	default: return "?";
+	}
+}
+
 __u64 dev_maps(const struct dev_snapshot *d)
 {
 	__u64 n = 0;

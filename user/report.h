@@ -19,6 +19,10 @@ struct dev_rates {
 	double avg_size;      /* bytes per mapping in the interval */
 };
 
+/* Names of enum dmaw_event_kind and enum dmaw_source, as trace and top print them. */
+const char *event_kind_name(__u32 kind);
+const char *event_source_name(__u32 source);
+
 /* Totals of a device over all directions. */
 __u64 dev_maps(const struct dev_snapshot *d);
 __u64 dev_bytes(const struct dev_snapshot *d);

@@ -11,6 +11,7 @@
 #include "json.h"
 #include "ksyms.h"
 #include "loop.h"
+#include "report.h"
 #include "util.h"
 
 static void trace_help(FILE *out)
@@ -24,27 +25,6 @@ static void trace_help(FILE *out)
 		"device, size, limit, slots and the kernel stack. Stops on Ctrl-C/SIGTERM.\n"
 		"\n  -j, --json      one JSON object per event\n"
 		"  -S, --no-stack  leave the kernel stack out\n");
-}
-
-static const char *kind_name(__u32 kind)
-{
-	switch (kind) {
-	case DMAW_EV_OVER_LIMIT: return "over-limit";
-	case DMAW_EV_MAP_FAILED: return "map-failed";
-	case DMAW_EV_NEVER_FIT: return "never-fit";
-	case DMAW_EV_VQ_FAILED: return "vq-failed";
-	default: return "unknown";
-	}
-}
-
-static const char *source_name(__u32 source)
-{
-	switch (source) {
-	case DMAW_SRC_SWIOTLB_MAP: return "swiotlb_map";
-	case DMAW_SRC_DMA_MAP_SG: return "dma_map_sg";
-	case DMAW_SRC_VIRTQUEUE: return "virtqueue_add";
-	default: return "?";
-	}
 }
 
 struct trace_ctx {
@@ -69,8 +49,8 @@ static int print_event(void *arg, const struct dmaw_event *ev)
 
 		json_object_begin(j, NULL);
 		json_double(j, "time_s", ev->ts_ns / 1e9);
-		json_string(j, "kind", kind_name(ev->kind));
-		json_string(j, "source", source_name(ev->source));
+		json_string(j, "kind", event_kind_name(ev->kind));
+		json_string(j, "source", event_source_name(ev->source));
 		json_u64(j, "pid", ev->pid);
 		json_string(j, "comm", ev->comm);
 		json_string(j, "device", ev->dev);
@@ -95,8 +75,8 @@ static int print_event(void *arg, const struct dmaw_event *ev)
 		return 0;
 	}
 	printf("%.6f %-10s %-16s %6u %-14s %-16s size=%llu limit=%llu slots=%u/%u used=%u",
-	       ev->ts_ns / 1e9, kind_name(ev->kind), ev->comm, ev->pid, source_name(ev->source),
-	       ev->dev, (unsigned long long)ev->size, (unsigned long long)ev->limit,
+	       ev->ts_ns / 1e9, event_kind_name(ev->kind), ev->comm, ev->pid,
+	       event_source_name(ev->source), ev->dev, (unsigned long long)ev->size, (unsigned long long)ev->limit,
 	       ev->slots_needed, ev->slots_total, ev->slots_used);
 	if (ev->vq[0])
 		printf(" vq=%s", ev->vq);
