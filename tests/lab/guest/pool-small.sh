@@ -3,11 +3,16 @@
 # O_DIRECT write needs more slots than the whole pool holds; virtio-blk turns
 # the mapping failure into a resource status and the block layer retries it
 # forever (virtio_queue_rq -> BLK_STS_DEV_RESOURCE), so the IO never ends.
+# The buffer is a hugetlb page: physically contiguous, the write is always
+# one request of 4 x 256 KiB + header + status = 514 slots. From scattered
+# 4 KiB pages the block layer may split it at max_segments (254) into
+# requests that fit, and then it completes (seen once in a CI run on 6.1).
 . /lab/lib.sh
 wait_s=15
+echo 8 > /proc/sys/vm/nr_hugepages
 emit vda_dma_dev "$(dma_dev_of vda)"
 emit nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
-labio write /dev/vda 1048576 1048576 > /tmp/w.out 2>&1 &
+labio write /dev/vda 1048576 1048576 hugetlb > /tmp/w.out 2>&1 &
 pid=$!
 sleep $wait_s
 if [ -d /proc/$pid ]; then
