@@ -39,7 +39,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ivmlinux/$(ARCH)
 
 .PHONY: all static deps kernels lab-module initramfs test unit lab-test lab demo \
-	bench vmlinux-h clean distclean help prometheus-test
+	bench vmlinux-h clean distclean help prometheus-test top-keys
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/dmawatch $(BUILD)/dmatop
@@ -51,6 +51,7 @@ help:
 	@echo 'make unit       unit tests only (no kernel needed)'
 	@echo 'make demo       boot a lab guest with bounce traffic under dmatop'
 	@echo 'make lab        a shell in a bouncing lab guest (KERNEL=$(KERNEL))'
+	@echo 'make top-keys   drive dmatop in a lab guest through its console under tmux'
 	@echo 'make bench      probe overhead benchmark in the lab'
 	@echo 'make prometheus-test  promtool, alert-rule tests, node_exporter on loopback'
 	@echo 'make vmlinux-h  regenerate $(VMLINUX_H) from the $(VMLINUX_FROM) guest kernel'
@@ -156,6 +157,11 @@ lab: deps $(BUILD)/lab/$(KERNEL)/initramfs.gz
 
 demo: deps $(BUILD)/lab/$(KERNEL)/initramfs.gz
 	tests/lab/demo.sh $(CACHE)/kernels/$(KERNEL)/kernel.env $(BUILD)/lab/$(KERNEL)/initramfs.gz
+
+top-keys: deps initramfs
+	@for k in $(KERNELS); do \
+		tests/lab/top-keys.sh $(CACHE)/kernels/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
+	done
 
 bench: deps initramfs
 	@for k in $(KERNELS); do \

@@ -11,6 +11,7 @@
 #include "util.h"
 
 static const struct command commands[] = {
+	{ "top", cmd_top, "live view: devices, pool, failures, events (also as 'dmatop')" },
 	{ "export", cmd_export, "Prometheus textfile (node_exporter) or /metrics" },
 	{ "stat", cmd_stat, "per-device bounce counters and the pool, every interval" },
 	{ "trace", cmd_trace, "over-limit, failed and never-fitting mappings as they happen" },

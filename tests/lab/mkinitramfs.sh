@@ -49,12 +49,33 @@ mv "$root/lab/init" "$root/init"
 chmod +x "$root/init" "$root/lab/"*.sh
 echo "$KVER" > "$root/lab/kernel-release"
 
+# dmatop is ncurses linked statically: it reads terminal descriptions from
+# /usr/share/terminfo (or /lib, /etc). These cover the serial console's own
+# (linux, vt100...) and the terminals a lab guest is watched through (tmux,
+# screen, xterm). A missing one only costs that TERM.
+for term in ansi dumb linux vt100 vt102 vt220 screen screen-256color tmux tmux-256color \
+	xterm xterm-256color xterm-color; do
+	sub=$(printf %.1s "$term")
+	for dir in /usr/share/terminfo /lib/terminfo /etc/terminfo; do
+		if [ -e "$dir/$sub/$term" ]; then
+			mkdir -p "$root/usr/share/terminfo/$sub"
+			cp -L "$dir/$sub/$term" "$root/usr/share/terminfo/$sub/$term"
+			break
+		fi
+	done
+	[ -e "$root/usr/share/terminfo/$sub/$term" ] ||
+		echo "mkinitramfs: no terminfo entry for $term (apt-get install ncurses-base)" >&2
+done
+
 for pair in "$@"; do
 	src=${pair%%=*}
 	dst=$root/${pair#*=}
 	mkdir -p "$(dirname "$dst")"
 	cp "$src" "$dst"
 done
+
+# dmatop is dmawatch by another name (main.c dispatches on argv[0]).
+[ -e "$root/usr/bin/dmawatch" ] && ln -sf dmawatch "$root/usr/bin/dmatop"
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 > "$out.tmp"
 mv "$out.tmp" "$out"

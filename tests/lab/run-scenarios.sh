@@ -21,6 +21,7 @@ observe        force         420
 pool-frag      force         150
 vq-never-fit   512,force     150
 export         force         240
+top-batch      512,force     240
 "
 
 for kernel in "$@"; do
@@ -39,4 +40,9 @@ for kernel in "$@"; do
 		expect_eq "scenario script exited 0" "$(r scenario_exit)" 0
 		. "$here/checks/$name.sh"
 	done
+done
+
+# The live view through the guest's serial console, driven under tmux.
+for kernel in "$@"; do
+	"$here/top-keys.sh" "$cache/kernels/$kernel/kernel.env" "$build/lab/$kernel/initramfs.gz" "$kernel"
 done
