@@ -5,12 +5,18 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 LLVM_STRIP ?= llvm-strip
 CC ?= cc
-# Downloads (guest kernels, apt lists) are kept here between runs; the build
-# output goes to BUILD. Both are the build's own and safe to delete.
-CACHE ?= $(CURDIR)/.cache
+# Downloads and builds of the lab (guest kernels, apt lists, build roots,
+# test modules) are kept by content in CACHE, shared by every clone on the
+# machine (tests/lab/cache.sh); the build output goes to BUILD. Both are the
+# build's own and safe to delete.
+XDG_CACHE_HOME ?= $(HOME)/.cache
+DMAWATCH_CACHE ?= $(XDG_CACHE_HOME)/dmawatch
+CACHE := $(DMAWATCH_CACHE)
+export DMAWATCH_CACHE
 BUILD ?= $(CURDIR)/build
-# Guest kernels of the lab: Debian 6.1 (bookworm) and 6.12 (backports).
-KERNELS ?= 6.1 6.12
+# Guest kernels of the lab: Debian 6.1 (bookworm), 6.12 (bookworm-backports)
+# and 7.3 (trixie-backports).
+KERNELS ?= 6.1 6.12 7.3
 KERNEL ?= 6.12
 
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
@@ -38,7 +44,7 @@ STATIC_LIBS := -static -lbpf -lelf -lz -lzstd -lncursesw -ltinfo
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ivmlinux/$(ARCH)
 
-.PHONY: all static deps kernels lab-module initramfs test unit lab-test lab demo \
+.PHONY: all static deps deps-build deps-lab deps-prom kernels lab-module initramfs test unit lab-test lab demo \
 	bench vmlinux-h clean distclean help prometheus-test top-keys
 .DELETE_ON_ERROR:
 
@@ -58,15 +64,22 @@ help:
 
 # ---- packages -------------------------------------------------------------
 
-DEB_PACKAGES := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libzstd-dev pkg-config libncurses-dev libcmocka-dev qemu-system-x86 \
-	qemu-utils busybox-static cpio kmod xz-utils zstd gzip file \
-	dwarves debian-archive-keyring apt ca-certificates prometheus \
-	prometheus-node-exporter tmux jq curl
+# What building and the unit tests need; what the QEMU lab needs (guest
+# kernels come through a private apt configuration, trixie's module build
+# root through mmdebstrap); what the Prometheus checks need.
+DEB_BUILD := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libzstd-dev pkg-config libncurses-dev libcmocka-dev
+DEB_LAB := qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils zstd gzip file \
+	dwarves debian-archive-keyring apt ca-certificates mmdebstrap util-linux tmux jq curl
+DEB_PROM := prometheus prometheus-node-exporter
 
+deps: deps-build deps-lab deps-prom
+deps-build: PACKAGES = $(DEB_BUILD)
+deps-lab: PACKAGES = $(DEB_LAB)
+deps-prom: PACKAGES = $(DEB_PROM)
 # Only calls apt-get when something is missing, so it is cheap to depend on.
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+deps-build deps-lab deps-prom:
+	@missing=$$(for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${db:Status-Abbrev}\n' $$p 2>/dev/null | grep -q '^ii' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
@@ -108,7 +121,7 @@ $(BUILD)/static/dmawatch: $(STATIC_OBJS)
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/static $(BUILD)/tests $(BUILD)/lab:
 	mkdir -p $@
 
-vmlinux-h: $(CACHE)/kernels/$(VMLINUX_FROM)/kernel.env
+vmlinux-h: $(BUILD)/lab/$(VMLINUX_FROM)/kernel.env
 	. $< && vmlinux/gen-vmlinux-h.sh "$$VMLINUZ" "$$IMAGE_PACKAGE=$$PKG_VERSION" $(VMLINUX_H)
 
 # ---- unit tests -----------------------------------------------------------
@@ -116,30 +129,28 @@ vmlinux-h: $(CACHE)/kernels/$(VMLINUX_FROM)/kernel.env
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Iuser -o $@ $^ -lcmocka $(LIBS)
 
-unit: deps $(UNIT_BINS)
+unit: deps-build $(UNIT_BINS)
 	@tests/run-tap.sh unit $(UNIT_BINS)
 
 # ---- the lab --------------------------------------------------------------
 
-$(CACHE)/kernels/%/kernel.env:
-	tests/lab/fetch-kernel.sh $(CACHE) $*
+# Which Debian kernel a flavour is, and where the cache keeps it.
+$(BUILD)/lab/%/kernel.env: tests/lab/fetch-kernel.sh tests/lab/make-buildroot.sh tests/lab/cache.sh
+	tests/lab/fetch-kernel.sh $* $@
 
-kernels: $(KERNELS:%=$(CACHE)/kernels/%/kernel.env)
+kernels: $(KERNELS:%=$(BUILD)/lab/%/kernel.env)
 
 $(BUILD)/lab/labio: tests/lab/tools/labio.c | $(BUILD)/lab
 	$(CC) -static -O2 $(WARN) -o $@ $<
 
-# The test module is built per guest kernel, out of tree, in a copy of its
-# sources (Kbuild writes its objects next to them).
-$(BUILD)/lab/%/dmawatch_lab.ko: $(CACHE)/kernels/%/kernel.env $(wildcard tests/lab/module/*)
-	rm -rf $(@D)/module && mkdir -p $(@D)/module
-	cp tests/lab/module/Kbuild tests/lab/module/*.c $(@D)/module/
-	. $< && $(MAKE) -s -C "$$KDIR" M=$(abspath $(@D)/module) modules
-	cp $(@D)/module/dmawatch_lab.ko $@
+# The test module, built per guest kernel (cached by its sources' hash).
+$(BUILD)/lab/%/dmawatch_lab.ko: $(BUILD)/lab/%/kernel.env $(wildcard tests/lab/module/*) \
+		tests/lab/build-module.sh
+	tests/lab/build-module.sh $< $@
 
 lab-module: $(KERNELS:%=$(BUILD)/lab/%/dmawatch_lab.ko)
 
-$(BUILD)/lab/%/initramfs.gz: $(CACHE)/kernels/%/kernel.env $(BUILD)/lab/%/dmawatch_lab.ko \
+$(BUILD)/lab/%/initramfs.gz: $(BUILD)/lab/%/kernel.env $(BUILD)/lab/%/dmawatch_lab.ko \
 		$(BUILD)/static/dmawatch $(BUILD)/lab/labio $(wildcard tests/lab/guest/*) \
 		tests/lab/mkinitramfs.sh
 	tests/lab/mkinitramfs.sh $< $@ \
@@ -150,28 +161,28 @@ $(BUILD)/lab/%/initramfs.gz: $(CACHE)/kernels/%/kernel.env $(BUILD)/lab/%/dmawat
 initramfs: $(KERNELS:%=$(BUILD)/lab/%/initramfs.gz)
 
 lab-test: deps all initramfs
-	@tests/lab/run-scenarios.sh $(BUILD) $(CACHE) $(KERNELS)
+	@tests/lab/run-scenarios.sh $(BUILD) $(KERNELS)
 
 lab: deps $(BUILD)/lab/$(KERNEL)/initramfs.gz
-	tests/lab/run-guest.sh $(CACHE)/kernels/$(KERNEL)/kernel.env $(BUILD)/lab/$(KERNEL)/initramfs.gz
+	tests/lab/run-guest.sh $(BUILD)/lab/$(KERNEL)/kernel.env $(BUILD)/lab/$(KERNEL)/initramfs.gz
 
 demo: deps $(BUILD)/lab/$(KERNEL)/initramfs.gz
-	tests/lab/demo.sh $(CACHE)/kernels/$(KERNEL)/kernel.env $(BUILD)/lab/$(KERNEL)/initramfs.gz
+	tests/lab/demo.sh $(BUILD)/lab/$(KERNEL)/kernel.env $(BUILD)/lab/$(KERNEL)/initramfs.gz
 
 top-keys: deps initramfs
 	@for k in $(KERNELS); do \
-		tests/lab/top-keys.sh $(CACHE)/kernels/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
+		tests/lab/top-keys.sh $(BUILD)/lab/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
 	done
 
 bench: deps initramfs
 	@for k in $(KERNELS); do \
-		tests/lab/bench.sh $(CACHE)/kernels/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
+		tests/lab/bench.sh $(BUILD)/lab/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
 	done
 
 # The host-side Prometheus checks run last: they also scrape the .prom
 # files the lab guests wrote.
 test: deps all $(UNIT_BINS) initramfs
-	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c 'tests/lab/run-scenarios.sh $(BUILD) $(CACHE) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
+	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c 'tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
 
 prometheus-test: deps all
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)

@@ -1,51 +1,62 @@
 #!/bin/sh
-# fetch-kernel.sh CACHE FLAVOUR
+# fetch-kernel.sh FLAVOUR OUT_ENV
 #
-# Fetches a stock Debian guest kernel (image + modules) and the headers to
-# build modules against it, using a private apt configuration under
-# CACHE/apt: the system's sources, lists and status are never touched and
-# nothing is installed into /boot or /lib/modules.
+# Makes a stock Debian guest kernel (image + modules) and a way to build
+# modules against it ready in the lab's cache (cache.sh), and writes its
+# description to OUT_ENV. Packages come through a private apt configuration
+# per Debian release under CACHE/apt/: the system's sources, lists and status
+# are never touched and nothing is installed into /boot or /lib/modules.
+# apt verifies every download against the release's signed index.
 #
-# FLAVOUR names the Debian suite the kernel comes from:
-#   6.1   linux-image-amd64 from bookworm (with bookworm-security updates)
-#   6.12  linux-image-amd64 from bookworm-backports
+# FLAVOUR names the Debian suite the kernel comes from; the kernel is the
+# candidate of linux-image-amd64 there:
+#   6.1   bookworm (with bookworm-security updates)
+#   6.12  bookworm-backports
+#   7.3   trixie-backports
 #
-# Result (written atomically: a half-finished fetch never looks done):
-#   CACHE/kernels/FLAVOUR/kernel.env   KVER, PKG_VERSION, VMLINUZ, MODULES, KDIR
-#   CACHE/kernels/FLAVOUR/root/        the unpacked packages
+# Cache entries (named by content, reused by every clone):
+#   CACHE/kernels/IMAGE_VERSION/     the unpacked packages and kernel.env
+#   CACHE/buildroots/HEADERS_VERSION/  a Debian root to build modules in,
+#       made with mmdebstrap when the kernel's kbuild tools cannot run on
+#       this host (trixie's need a newer glibc than bookworm's)
+#
+# OUT_ENV gets KVER, PKG_VERSION, IMAGE_PACKAGE, VMLINUZ, MODULES, KDIR
+# and BUILDROOT (empty when the headers build on the host; else KDIR is a
+# path inside BUILDROOT).
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/cache.sh"
 
-cache=${1:?usage: fetch-kernel.sh CACHE FLAVOUR}
-flavour=${2:?usage: fetch-kernel.sh CACHE FLAVOUR}
+flavour=${1:?usage: fetch-kernel.sh FLAVOUR OUT_ENV}
+out_env=${2:?usage: fetch-kernel.sh FLAVOUR OUT_ENV}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org}
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+cache=$(cache_root)
 
 case "$flavour" in
-	6.1)  meta=linux-image-amd64 ;;
-	6.12) meta=linux-image-amd64/bookworm-backports ;;
-	*) echo "fetch-kernel: unknown flavour '$flavour' (6.1 or 6.12)" >&2; exit 2 ;;
+	6.1)  dist=bookworm meta=linux-image-amd64 ;;
+	6.12) dist=bookworm meta=linux-image-amd64/bookworm-backports ;;
+	7.3)  dist=trixie meta=linux-image-amd64/trixie-backports ;;
+	*) echo "fetch-kernel: unknown flavour '$flavour' (6.1, 6.12 or 7.3)" >&2; exit 2 ;;
 esac
-
-dest="$cache/kernels/$flavour"
-if [ -f "$dest/kernel.env" ]; then
-	exit 0
-fi
 
 [ -r "$keyring" ] || {
 	echo "fetch-kernel: $keyring missing: apt-get install debian-archive-keyring" >&2
 	exit 1
 }
 
-apt_dir="$cache/apt"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$cache/kernels"
-cat > "$apt_dir/sources.list.new" <<EOF
-deb [signed-by=$keyring] $mirror/debian bookworm main
-deb [signed-by=$keyring] $mirror/debian bookworm-updates main
-deb [signed-by=$keyring] $mirror/debian-security bookworm-security main
-deb [signed-by=$keyring] $mirror/debian bookworm-backports main
-EOF
+sources() { # dist: the suites a kernel and its build dependencies come from
+	for suite in "$1" "$1-updates" "$1-backports"; do
+		echo "deb [signed-by=$keyring] $mirror/debian $suite main"
+	done
+	echo "deb [signed-by=$keyring] $mirror/debian-security $1-security main"
+}
+
+apt_dir="$cache/apt/$dist"
+mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+sources "$dist" > "$apt_dir/sources.list.new"
 mv "$apt_dir/sources.list.new" "$apt_dir/sources.list"
-: > "$apt_dir/status"
+[ -f "$apt_dir/status" ] || : > "$apt_dir/status"
 
 apt_opts="-o Dir::Etc::SourceList=$apt_dir/sources.list
 	-o Dir::Etc::SourceParts=/dev/null
@@ -65,63 +76,109 @@ if [ -z "$(find "$apt_dir/lists" -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev
 	apt-get $apt_opts -qq update
 fi
 
-# The first Depends of a package's candidate (or of NAME/SUITE) that matches a
-# pattern, e.g. the versioned image behind linux-image-amd64.
+# shellcheck disable=SC2086
+field() { # package field: one field of the package's candidate
+	apt-cache $apt_opts show "$1" 2>/dev/null | sed -n "s/^$2: //p" | head -n 1
+}
+# The Depends of a package (or NAME/SUITE) that match a pattern, one a line.
 depends_on() {
+	field "$1" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//; s/|.*//' | grep -E "$2" || true
+}
+candidate() {
 	# shellcheck disable=SC2086
-	apt-cache $apt_opts show "$1" 2>/dev/null |
-		sed -n 's/^Depends: //p' | head -n 1 | tr ',' '\n' |
-		sed 's/^ *//; s/ .*//; s/|.*//' | grep -E "$2" | head -n 1
+	apt-cache $apt_opts policy "$1" | sed -n 's/^ *Candidate: //p'
 }
 
 # apt-cache show lists every version; ask for the candidate explicitly.
 case "$meta" in
 	*/*) ;;
-	*)
-		# shellcheck disable=SC2086
-		candidate=$(apt-cache $apt_opts policy "$meta" | sed -n 's/^ *Candidate: //p')
-		meta="$meta=$candidate" ;;
+	*) meta="$meta=$(candidate "$meta")" ;;
 esac
-image=$(depends_on "$meta" '^linux-image-[0-9]')
+image=$(depends_on "$meta" '^linux-image-[0-9]' | head -n 1)
 [ -n "$image" ] || { echo "fetch-kernel: cannot resolve $meta" >&2; exit 1; }
 kver=${image#linux-image-}
+version=$(candidate "$image")
+[ -n "$version" ] || { echo "fetch-kernel: no candidate for $image" >&2; exit 1; }
+entry="$cache/kernels/${image}_$version"
+
+write_env() {
+	mkdir -p "$(dirname "$out_env")"
+	cp "$entry/kernel.env" "$out_env.tmp.$$"
+	mv "$out_env.tmp.$$" "$out_env"
+}
+if cache_valid "$entry"; then
+	write_env
+	exit 0
+fi
+[ ! -e "$entry" ] || echo "fetch-kernel: $entry is incomplete or damaged: fetching it again"
+
+# Since 7.x the image package is a metapackage over linux-binary-KVER (the
+# vmlinuz), linux-modules-KVER and linux-base-KVER; before, one package.
+kver_re=$(printf '%s' "$kver" | sed 's/[.+]/\\&/g')
+packages="$image $(depends_on "$image=$version" "^linux-(binary|modules|base)-$kver_re\$" | tr '\n' ' ')"
+
 headers=linux-headers-$kver
-common=$(depends_on "$headers" '^linux-headers-.*-common$')
-kbuild=$(depends_on "$headers" '^linux-kbuild-')
+common=$(depends_on "$headers=$version" '^linux-headers-.*-common$' | head -n 1)
+kbuild=$(depends_on "$headers=$version" '^linux-kbuild-' | head -n 1)
 [ -n "$common" ] && [ -n "$kbuild" ] || {
 	echo "fetch-kernel: cannot resolve the headers of $image" >&2
 	exit 1
 }
+# The kbuild tools (fixdep, modpost) are programs of the kernel's release:
+# they run here only if this host's C library is as new as they need.
+need_libc=$(field "$kbuild=$version" Depends | tr ',' '\n' | sed -n 's/^ *libc6 (>= \(.*\))$/\1/p')
+host_libc=$(dpkg-query -W -f='${Version}' libc6)
+host_headers=1
+if [ -n "$need_libc" ] && ! dpkg --compare-versions "$host_libc" ge "$need_libc"; then
+	host_headers=0
+else
+	packages="$packages $headers $common $kbuild"
+fi
 
-echo "fetch-kernel: $flavour -> $image ($common, $kbuild)"
+echo "fetch-kernel: $flavour -> $image $version ($packages)"
 cd "$apt_dir/archives"
 # shellcheck disable=SC2086
-apt-get $apt_opts -qq download "$image" "$headers" "$common" "$kbuild"
+apt-get $apt_opts -qq download $(for p in $packages; do echo "$p=$version"; done)
 
-tmp="$cache/kernels/.$flavour.tmp.$$"
-rm -rf "$tmp"
-mkdir -p "$tmp/root"
-for pkg in "$image" "$headers" "$common" "$kbuild"; do
-	deb=$(ls -t "${pkg}"_*.deb | head -n 1)
-	dpkg-deb -x "$deb" "$tmp/root"
+tmp=$(cache_tmp "$entry")
+trap 'rm -rf "$tmp"' EXIT
+for pkg in $packages; do
+	dpkg-deb -x "$(ls "${pkg}_$(echo "$version" | sed 's/:/%3a/')"_*.deb)" "$tmp/root"
 done
-pkg_version=$(dpkg-deb -f "$(ls -t "${image}"_*.deb | head -n 1)" Version)
 
-# Debian's per-flavour headers Makefile includes the common tree by its
-# absolute /usr/src path; point it at our unpacked copy instead.
-kdir="$tmp/root/usr/src/linux-headers-$kver"
-sed -i "s|/usr/src/|$dest/root/usr/src/|g" "$kdir/Makefile"
+# Where this layout keeps the kernel and its modules.
+if [ -d "$tmp/root/usr/lib/modules/$kver/kernel" ]; then
+	mod_base=usr
+else
+	mod_base=
+fi
+mods=${mod_base:+$mod_base/}lib/modules/$kver
+for v in boot/vmlinuz-$kver usr/lib/modules/$kver/vmlinuz usr/lib/modules/$kver/vmlinuz.unsigned; do
+	[ -f "$tmp/root/$v" ] && { vmlinuz=$v; break; }
+done
+[ -n "${vmlinuz:-}" ] || { echo "fetch-kernel: no vmlinuz in $packages" >&2; exit 1; }
+depmod -b "$tmp/root${mod_base:+/$mod_base}" "$kver"
 
-depmod -b "$tmp/root" "$kver"
+buildroot= kdir=$entry/root/usr/src/linux-headers-$kver
+if [ "$host_headers" = 1 ]; then
+	# Debian's per-flavour headers Makefile includes the common tree by
+	# its absolute /usr/src path; point it at our unpacked copy instead.
+	sed -i "s|/usr/src/|$entry/root/usr/src/|g" "$tmp/root/usr/src/linux-headers-$kver/Makefile"
+else
+	buildroot=$("$here/make-buildroot.sh" "$dist" "$headers" "$version")
+	kdir=/usr/src/linux-headers-$kver
+fi
 
-cat > "$tmp/kernel.env" <<EOF
+cat > "$tmp/kernel.env" <<EOT
 KVER=$kver
-PKG_VERSION=$pkg_version
+PKG_VERSION=$version
 IMAGE_PACKAGE=$image
-VMLINUZ=$dest/root/boot/vmlinuz-$kver
-MODULES=$dest/root/lib/modules/$kver
-KDIR=$dest/root/usr/src/linux-headers-$kver
-EOF
-rm -rf "$dest"
-mv "$tmp" "$dest"
-echo "fetch-kernel: $flavour ready in $dest"
+VMLINUZ=$entry/root/$vmlinuz
+MODULES=$entry/root/$mods
+KDIR=$kdir
+BUILDROOT=$buildroot
+EOT
+cache_commit "$tmp" "$entry" kernel.env "root/$vmlinuz" "root/$mods/modules.dep"
+trap - EXIT
+write_env
+echo "fetch-kernel: $flavour ready in $entry"

@@ -180,8 +180,27 @@ static struct {
 /* ---------------------------------------------------------------------- */
 /* Block device                                                           */
 
+/*
+ * Block-layer API drift this module spans (6.1 to 7.x), by the release that
+ * changed it: BLK_MQ_F_SHOULD_MERGE went away (merging is the default) in
+ * 6.14; in 6.15 blk_rq_map_sg() lost its queue argument and init_request's
+ * numa_node became an int.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+typedef int lab_numa_node_t;
+#define lab_rq_map_sg(rq, sg) blk_rq_map_sg(rq, sg)
+#else
+typedef unsigned int lab_numa_node_t;
+#define lab_rq_map_sg(rq, sg) blk_rq_map_sg((rq)->q, rq, sg)
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+#define LAB_TAG_SET_FLAGS 0
+#else
+#define LAB_TAG_SET_FLAGS BLK_MQ_F_SHOULD_MERGE
+#endif
+
 static int lab_init_request(struct blk_mq_tag_set *set, struct request *rq,
-			    unsigned int hctx_idx, unsigned int numa_node)
+			    unsigned int hctx_idx, lab_numa_node_t numa_node)
 {
 	struct lab_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
@@ -231,7 +250,7 @@ static blk_status_t lab_do_rw(struct request *rq)
 	dir = rq_data_dir(rq) == WRITE ? DMA_TO_DEVICE : DMA_FROM_DEVICE;
 
 	sg_init_table(cmd->sg, lab.max_segs);
-	nents = blk_rq_map_sg(rq->q, rq, cmd->sg);
+	nents = lab_rq_map_sg(rq, cmd->sg);
 	if (nents <= 0)
 		return BLK_STS_IOERR;
 
@@ -364,7 +383,7 @@ static int lab_create_disk(void)
 	lab.tag_set.queue_depth = LAB_QUEUE_DEPTH;
 	lab.tag_set.numa_node = NUMA_NO_NODE;
 	lab.tag_set.cmd_size = sizeof(struct lab_cmd);
-	lab.tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
+	lab.tag_set.flags = LAB_TAG_SET_FLAGS;
 	ret = blk_mq_alloc_tag_set(&lab.tag_set);
 	if (ret)
 		return ret;
