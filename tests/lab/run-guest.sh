@@ -11,6 +11,12 @@
 #   -o DIR      where console.log, results and status go (required unless shell)
 #   -a ARGS     extra kernel command line
 #
+# TCG runs the guest's two vCPUs in one host thread (LAB_TCG_THREAD=single,
+# the default): with a thread per vCPU (multi), a vCPU can execute a stale
+# int3 that the kernel's text_poke_bp() left while live-patching code
+# (static keys flipped by tracefs enables, kprobes, BPF attach and detach)
+# and the guest dies with "Oops: int3". `make lab-soak` measures both.
+#
 # The scenario's "key value" lines arrive in DIR/results through a second
 # serial port. DIR/status ends as "ok" (the guest powered itself off after
 # its scenario), "hung" (killed at the time limit), "incomplete" (QEMU
@@ -48,8 +54,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+case ${LAB_TCG_THREAD:=single} in
+single | multi) ;;
+*) echo "run-guest: LAB_TCG_THREAD must be single or multi" >&2; exit 2 ;;
+esac
 truncate -s 256M "$work/disk.img"
-set -- qemu-system-x86_64 -accel tcg -machine q35 -m 1G -smp 2 \
+set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G -smp 2 \
 	-nodefaults -no-reboot -vga none -display none \
 	-kernel "$VMLINUZ" -initrd "$initrd" \
 	-drive "file=$work/disk.img,if=none,id=disk0,format=raw,cache=unsafe" \

@@ -1,14 +1,14 @@
 #!/bin/sh
-# run-scenarios.sh BUILD CACHE KERNEL...
+# run-scenarios.sh BUILD KERNEL...
 #
 # Boots one guest per (kernel, scenario), then checks what the guest's
 # kernel reported (checks/SCENARIO.sh) and prints TAP. Guests run one at a
 # time: TCG on 2 cores has no room for two. Each boot's console log and
 # results stay in BUILD/lab/KERNEL/runs/SCENARIO/ for a post-mortem.
+# SCENARIOS="NAME..." runs only those (top-keys is the tmux-driven one).
 set -u
-build=${1:?usage: run-scenarios.sh BUILD CACHE KERNEL...}
-cache=${2:?}
-shift 2
+build=${1:?usage: run-scenarios.sh BUILD KERNEL...}
+shift
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/tap.sh"
 
@@ -24,11 +24,16 @@ export         force         240
 top-batch      512,force     240
 "
 
+selected() { # name
+	[ -z "${SCENARIOS:-}" ] || case " $SCENARIOS " in *" $1 "*) ;; *) return 1 ;; esac
+}
+
 for kernel in "$@"; do
-	env=$cache/kernels/$kernel/kernel.env
+	env=$build/lab/$kernel/kernel.env
 	initrd=$build/lab/$kernel/initramfs.gz
 	echo "$scenarios" | while read -r name pool limit; do
 		[ -n "$name" ] || continue
+		selected "$name" || continue
 		out=$build/lab/$kernel/runs/$name
 		rm -rf "$out"
 		tap_prefix="$kernel $name: "
@@ -36,6 +41,7 @@ for kernel in "$@"; do
 		status=$(cat "$out/status")
 		echo "# $kernel $name: guest $status after $(cat "$out/seconds") s"
 		expect_eq "guest ran the scenario and powered off" "$status" ok
+		expect_clean_console "$out/console.log"
 		results "$out/results"
 		expect_eq "scenario script exited 0" "$(r scenario_exit)" 0
 		. "$here/checks/$name.sh"
@@ -43,6 +49,6 @@ for kernel in "$@"; do
 done
 
 # The live view through the guest's serial console, driven under tmux.
-for kernel in "$@"; do
-	"$here/top-keys.sh" "$cache/kernels/$kernel/kernel.env" "$build/lab/$kernel/initramfs.gz" "$kernel"
+selected top-keys && for kernel in "$@"; do
+	"$here/top-keys.sh" "$build/lab/$kernel/kernel.env" "$build/lab/$kernel/initramfs.gz" "$kernel"
 done

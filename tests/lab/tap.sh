@@ -32,3 +32,23 @@ expect_le() { # name actual maximum (integers)
 expect_match() { # name actual extended-regex
 	if printf '%s\n' "$2" | grep -Eq -- "$3"; then pass "$1"; else fail "$1" "got '$2', expected /$3/"; fi
 }
+
+# A scenario's results prove nothing if its guest kernel crashed or
+# wedged on the way, even where the script went on to the end: any oops,
+# BUG, panic, RCU stall, lockup or kernel warning in the console fails it.
+console_crash_re='Oops|BUG:|Kernel panic|rcu_(sched|preempt|bh)? *(self-)?detected (stall|expedited)|rcu: INFO|soft lockup|hard LOCKUP|general protection fault|WARNING: CPU'
+console_crashes() { # console.log: the offending lines, at most 5
+	tr -d '\r' < "$1" 2>/dev/null | grep -E -m 5 -- "$console_crash_re"
+}
+expect_clean_console() { # console.log
+	if [ ! -s "$1" ]; then
+		fail "guest console captured" "$1 is empty or missing"
+		return 0
+	fi
+	bad=$(console_crashes "$1")
+	if [ -z "$bad" ]; then
+		pass "guest kernel did not oops, panic, stall or warn"
+	else
+		fail "guest kernel did not oops, panic, stall or warn" "$(echo "$bad" | head -n 3 | tr '\n' '|')"
+	fi
+}
