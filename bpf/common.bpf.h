@@ -98,40 +98,112 @@ static __always_inline __u32 slots_for(__u64 bytes)
 	return (bytes + DMAW_IO_TLB_SIZE - 1) >> DMAW_IO_TLB_SHIFT;
 }
 
-/* struct io_tlb_mem before the io_tlb_pool split (6.1): its `used` is
- * never written; the areas keep the counts (kernel/dma/swiotlb.c). */
+/* struct io_tlb_mem before the io_tlb_pool split (6.1): the pool's fields
+ * live in io_tlb_mem itself, its `used` is never written, and the areas
+ * keep the counts (kernel/dma/swiotlb.c). */
 struct io_tlb_mem___v61 {
 	unsigned long nslabs;
 	unsigned int nareas;
 	struct io_tlb_area *areas;
+	struct io_tlb_slot *slots;
 } __attribute__((preserve_access_index));
 
-#define DMAW_MAX_AREAS 64
+/* Set by swiotlb=...,track_hiwater where the kernel has it (7.x); typeless:
+ * a static variable, found through kallsyms. 0 where it does not exist. */
+extern const void track_hiwater_enabled __ksym __weak;
 
-/* Slots in the device's pool and how many are in use, as the kernel counts
- * them: total_used where it exists (6.6+ with debugfs), else the areas. */
+/*
+ * Are io_tlb_mem's total_used and used_hiwater kept up to date? The fields
+ * exist with CONFIG_DEBUG_FS since 6.6; up to 6.x swiotlb_find_slots()
+ * always updates them. 7.x updates them through a static call that
+ * does nothing unless booted with swiotlb=...,track_hiwater
+ * (swiotlb_inc_used / inc_used_and_hiwater_real, track_hiwater_enabled),
+ * and mem_used() then sums the areas instead. Decided by BTF and kallsyms.
+ */
+static __always_inline bool pool_counters_live(void)
+{
+	bool on = false;
+
+	if (!bpf_core_field_exists(struct io_tlb_mem, total_used))
+		return false;
+	if (!&track_hiwater_enabled)
+		return true;
+	bpf_probe_read_kernel(&on, sizeof(on), &track_hiwater_enabled);
+	return on;
+}
+
+/* The default pool's areas: in defpool, or in io_tlb_mem itself (6.1). */
+static __always_inline void pool_areas(const struct io_tlb_mem *mem, const void **areas,
+				       __u32 *nareas)
+{
+	if (bpf_core_field_exists(struct io_tlb_mem, defpool)) {
+		*areas = BPF_CORE_READ(mem, defpool.areas);
+		*nareas = BPF_CORE_READ(mem, defpool.nareas);
+	} else {
+		const struct io_tlb_mem___v61 *m = (const void *)mem;
+
+		*areas = BPF_CORE_READ(m, areas);
+		*nareas = BPF_CORE_READ(m, nareas);
+	}
+}
+
+struct area_sum {
+	const void *areas;
+	__u64 sum;
+	int err;
+};
+
+/* Area i's used count. The stride is the running kernel's
+ * sizeof(struct io_tlb_area), not vmlinux.h's: spinlock_t is larger on
+ * lockdep kernels. */
+static long area_sum_one(__u32 i, struct area_sum *c)
+{
+	unsigned long used = 0;
+	const void *p = c->areas + (__u64)i * bpf_core_type_size(struct io_tlb_area) +
+			bpf_core_field_offset(struct io_tlb_area, used);
+
+	if (bpf_probe_read_kernel(&used, sizeof(used), p)) {
+		c->err = -14; /* EFAULT */
+		return 1;
+	}
+	c->sum += used;
+	return 0;
+}
+
+/* Slots in use in a pool as the kernel counts them (what debugfs
+ * io_tlb_used and "swiotlb buffer is full ... used N" print): total_used
+ * where it is live, else the sum over the areas (each area updated under its
+ * own lock, so racy by a mapping in flight). */
+static __always_inline int pool_used(const struct io_tlb_mem *mem, __u64 *used)
+{
+	struct area_sum c = {};
+	__u32 nareas = 0;
+
+	if (pool_counters_live()) {
+		*used = BPF_CORE_READ(mem, total_used.counter);
+		return 0;
+	}
+	pool_areas(mem, &c.areas, &nareas);
+	if (!c.areas)
+		return -2; /* ENOENT */
+	bpf_loop(nareas, area_sum_one, &c, 0);
+	*used = c.sum;
+	return c.err;
+}
+
+/* Slots in the device's pool and how many are in use. */
 static __always_inline void pool_usage(const struct device *dev, __u32 *total, __u32 *used)
 {
 	struct io_tlb_mem *mem = BPF_CORE_READ(dev, dma_io_tlb_mem);
+	__u64 u = 0;
 
 	*total = 0;
 	*used = 0;
 	if (!mem)
 		return;
 	*total = BPF_CORE_READ(mem, nslabs);
-	if (bpf_core_field_exists(mem->total_used)) {
-		*used = BPF_CORE_READ(mem, total_used.counter);
-	} else {
-		struct io_tlb_mem___v61 *old = (void *)mem;
-		struct io_tlb_area *areas = BPF_CORE_READ(old, areas);
-		unsigned int nareas = BPF_CORE_READ(old, nareas);
-
-		for (int i = 0; i < DMAW_MAX_AREAS; i++) {
-			if (i >= nareas)
-				break;
-			*used += BPF_CORE_READ(&areas[i], used);
-		}
-	}
+	if (!pool_used(mem, &u))
+		*used = u;
 }
 
 /*

@@ -14,11 +14,13 @@
  *    unsigned int (Linux 6.1);
  *  - io_tlb_mem embeds a struct io_tlb_pool defpool and keeps atomic
  *    total_used / used_hiwater (CONFIG_DEBUG_FS); list is an unsigned short
- *    (Linux 6.12, the layout vmlinux.h was generated from).
+ *    (Linux 6.12, the layout vmlinux.h was generated from). On 7.x the
+ *    counters are kept only with swiotlb=...,track_hiwater
+ *    (pool_counters_live() in common.bpf.h); else the areas are summed.
  *
- * Where the kernel keeps no high-water mark, pool_map_exit (fexit, or its
- * kretprobe twin) samples the used count after every swiotlb_map() into a
- * per-CPU maximum; user space takes the maximum over CPUs.
+ * Where the kernel keeps no live high-water mark, pool_map_exit (fexit, or
+ * its kretprobe twin) samples the used count after every swiotlb_map()
+ * into a per-CPU maximum; user space takes the maximum over CPUs.
  */
 #include "common.bpf.h"
 #include "pool.h"
@@ -34,14 +36,6 @@ char LICENSE[] SEC("license") = "GPL";
  * takes its address from /proc/kallsyms. Weak: 0 when it is missing, which
  * pool_scan reports (user space checks kallsyms before loading). */
 extern const void io_tlb_default_mem __ksym __weak;
-
-/* The pool fields of io_tlb_mem before the pool moved into defpool (6.1).
- * (common.bpf.h has its own io_tlb_mem___v61 flavour for the counts.) */
-struct io_tlb_mem___v61pool {
-	unsigned int nareas;
-	struct io_tlb_area *areas;
-	struct io_tlb_slot *slots;
-} __attribute__((preserve_access_index));
 
 /* Largest struct io_tlb_slot the segment buffer accepts (24 on both). */
 #define SLOT_MAX 32
@@ -79,30 +73,15 @@ struct pool_geom {
 	__u32 nareas;
 };
 
-/* The pool's areas: in defpool, or in io_tlb_mem itself before the split. */
-static __always_inline void read_areas(const struct io_tlb_mem *mem, const void **areas,
-				       __u32 *nareas)
-{
-	if (bpf_core_field_exists(struct io_tlb_mem, defpool)) {
-		*areas = BPF_CORE_READ(mem, defpool.areas);
-		*nareas = BPF_CORE_READ(mem, defpool.nareas);
-	} else {
-		const struct io_tlb_mem___v61pool *m = (const void *)mem;
-
-		*areas = BPF_CORE_READ(m, areas);
-		*nareas = BPF_CORE_READ(m, nareas);
-	}
-}
-
 static __always_inline int read_geom(const struct io_tlb_mem *mem, struct pool_geom *g)
 {
 	g->nslabs = BPF_CORE_READ(mem, nslabs);
-	read_areas(mem, &g->areas, &g->nareas);
+	pool_areas(mem, &g->areas, &g->nareas);
 	if (bpf_core_field_exists(struct io_tlb_mem, defpool)) {
 		g->slots = BPF_CORE_READ(mem, defpool.slots);
 		g->pool_nslabs = BPF_CORE_READ(mem, defpool.nslabs);
 	} else {
-		const struct io_tlb_mem___v61pool *m = (const void *)mem;
+		const struct io_tlb_mem___v61 *m = (const void *)mem;
 
 		g->slots = BPF_CORE_READ(m, slots);
 		g->pool_nslabs = g->nslabs;
@@ -110,45 +89,6 @@ static __always_inline int read_geom(const struct io_tlb_mem *mem, struct pool_g
 	if (!g->slots || !g->nslabs)
 		return -ENOENT;
 	return 0;
-}
-
-struct area_ctx {
-	const void *areas;
-	__u64 sum;
-	int err;
-};
-
-static long sum_area(__u32 i, struct area_ctx *c)
-{
-	unsigned long used = 0;
-	const void *p = c->areas + (__u64)i * bpf_core_type_size(struct io_tlb_area) +
-			bpf_core_field_offset(struct io_tlb_area, used);
-
-	if (bpf_probe_read_kernel(&used, sizeof(used), p)) {
-		c->err = -EFAULT;
-		return 1;
-	}
-	c->sum += used;
-	return 0;
-}
-
-/* Slots in use as the kernel counts them (what debugfs io_tlb_used and the
- * "swiotlb buffer is full" line print): the atomic total where it exists,
- * else the sum over the areas (each updated under its own lock: racy). */
-static __always_inline int read_used(const struct io_tlb_mem *mem, const struct pool_geom *g,
-				     __u64 *used)
-{
-	struct area_ctx c = { .areas = g->areas };
-
-	if (bpf_core_field_exists(struct io_tlb_mem, total_used)) {
-		*used = BPF_CORE_READ(mem, total_used.counter);
-		return 0;
-	}
-	if (!g->areas)
-		return -ENOENT;
-	bpf_loop(g->nareas, sum_area, &c, 0);
-	*used = c.sum;
-	return c.err;
 }
 
 struct scan_ctx {
@@ -242,12 +182,12 @@ int pool_scan(void *ctx)
 	st.nslabs = g.nslabs;
 	st.nareas = g.nareas;
 
-	err = read_used(mem, &g, &used);
+	err = pool_used(mem, &used);
 	if (err)
 		st.scan_err = err;
 	st.used = used;
 
-	if (bpf_core_field_exists(struct io_tlb_mem, used_hiwater)) {
+	if (pool_counters_live()) {
 		st.hiwater = BPF_CORE_READ(mem, used_hiwater.counter);
 		st.flags |= DMAW_POOL_HIWATER_KERNEL;
 	} else {
@@ -288,15 +228,9 @@ out:
 static __always_inline void note_used(void)
 {
 	const struct io_tlb_mem *mem = (const void *)&io_tlb_default_mem;
-	struct pool_geom g = {};
 	__u64 used;
 
-	if (!mem)
-		return;
-	/* Only the counts: no slot array needed here. */
-	if (!bpf_core_field_exists(struct io_tlb_mem, total_used))
-		read_areas(mem, &g.areas, &g.nareas);
-	if (!read_used(mem, &g, &used))
+	if (mem && !pool_used(mem, &used))
 		keep_max(used);
 }
 

@@ -21,36 +21,43 @@
 #define FAMILY "pool"
 #define POOL_SYM "io_tlb_default_mem"
 
-/* Is the pool's symbol in /proc/kallsyms with a usable address? libbpf
- * resolves the typeless ksym from there at load time. Returns 0 or a
- * negative errno, with why in buf. */
-static int pool_symbol(char *buf, size_t len)
+/* Is a vmlinux symbol in /proc/kallsyms with a usable address? libbpf
+ * resolves typeless ksyms from there at load time. 0, -ENOENT (absent),
+ * -EPERM (address hidden) or the errno of reading the file. */
+static int vmlinux_symbol(const char *sym)
 {
 	char line[256], name[128], type;
 	unsigned long long addr;
 	int err = -ENOENT;
 	FILE *f = fopen("/proc/kallsyms", "r");
 
-	if (!f) {
-		err = -errno;
-		snprintf(buf, len, "cannot read /proc/kallsyms: %s", strerror(errno));
-		return err;
-	}
+	if (!f)
+		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		/* vmlinux symbols only: a module line has a 4th column. */
 		if (sscanf(line, "%llx %c %127s", &addr, &type, name) != 3 ||
-		    strcmp(name, POOL_SYM) || strchr(line, '['))
+		    strcmp(name, sym) || strchr(line, '['))
 			continue;
 		err = addr ? 0 : -EPERM;
 		break;
 	}
 	fclose(f);
+	return err;
+}
+
+/* The pool's own symbol: returns 0 or a negative errno, with why in buf. */
+static int pool_symbol(char *buf, size_t len)
+{
+	int err = vmlinux_symbol(POOL_SYM);
+
 	if (err == -ENOENT)
 		snprintf(buf, len, POOL_SYM " not in /proc/kallsyms: no SWIOTLB pool "
 			 "(CONFIG_SWIOTLB off?)");
 	else if (err == -EPERM)
 		snprintf(buf, len, POOL_SYM " address hidden by kernel.kptr_restrict: "
 			 "run as root (CAP_SYSLOG)");
+	else if (err)
+		snprintf(buf, len, "cannot read /proc/kallsyms: %s", strerror(-err));
 	return err;
 }
 
@@ -104,7 +111,12 @@ static struct bpf_object *pool_open(struct engine *e)
 		err = -errno;
 		return pool_fail(e, NULL, err, "cannot read kernel BTF");
 	}
-	kernel_hw = btf_has_member(btf, "io_tlb_mem", "used_hiwater");
+	/* The kernel's own high-water mark, where it keeps one: 6.6+ with
+	 * debugfs always; 7.x only when booted with swiotlb=...,track_hiwater
+	 * (the switch, track_hiwater_enabled, exists there). Where it may be
+	 * off, keep our own too; pool_scan says which one is live. */
+	kernel_hw = btf_has_member(btf, "io_tlb_mem", "used_hiwater") &&
+		    vmlinux_symbol("track_hiwater_enabled") == -ENOENT;
 	btf__free(btf);
 
 	skel = pool_bpf__open();
@@ -127,8 +139,8 @@ static struct bpf_object *pool_open(struct engine *e)
 							     &fexit, 1, &kret, 1);
 
 		engine_note(e, FAMILY, "used_hiwater", k,
-			    k == ATTACH_NONE ? "hiwater: none in kernel; only at reads"
-					     : "hiwater: none in kernel; own, after each swiotlb_map");
+			    k == ATTACH_NONE ? "hiwater: none kept by the kernel; only at reads"
+					     : "hiwater: none kept by the kernel; own, after each swiotlb_map");
 	}
 	return skel->obj;
 }

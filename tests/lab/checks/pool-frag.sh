@@ -48,8 +48,15 @@ hw=$(printf '%s' "$final" | jq -r .pool.slots_hiwater)
 expect_eq "stat exits 0 on SIGTERM" "$(r stat_exit)" 0
 run=$(r frag_run)
 expect_ge "high-water covers the fragmenting load" "$hw" "$((held_slots + ${run:-0}))"
+# The kernel's debugfs high-water file is a reference only where the
+# kernel keeps it: while 96 slots a segment were held it must have read at
+# least io_tlb_used (7.x keeps it only with swiotlb=...,track_hiwater).
 if [ "$(r kernel_hiwater)" = none ]; then
 	expect_eq "no kernel used_hiwater: dmawatch keeps its own" \
+		"$(printf '%s' "$final" | jq -r .pool.hiwater_from_kernel)" false
+elif [ "$(r frag_kernel_hiwater)" -lt "$(r frag_used)" ]; then
+	echo "# $tap_prefix kernel's used_hiwater is not kept ($(r frag_kernel_hiwater) < io_tlb_used $(r frag_used))"
+	expect_eq "kernel used_hiwater not kept: dmawatch keeps its own" \
 		"$(printf '%s' "$final" | jq -r .pool.hiwater_from_kernel)" false
 else
 	expect_eq "high-water = debugfs io_tlb_used_hiwater" "$hw" "$(r kernel_hiwater)"

@@ -63,6 +63,10 @@ echo "$nseg $hold_size" > $ctl/hold
 emit hold_exit $?
 emit hold "$(cat $ctl/hold)"
 report frag
+# Is the kernel's own high-water mark live? (7.x keeps it only when booted
+# with swiotlb=...,track_hiwater: then it can never be below io_tlb_used.)
+[ -r $swiotlb_dir/io_tlb_used_hiwater ] &&
+	emit frag_kernel_hiwater "$(cat $swiotlb_dir/io_tlb_used_hiwater)"
 emit frag_nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
 # 256 KiB needs a whole free segment: refused although slots are free.
 echo 262144 > $ctl/map_single
