@@ -61,3 +61,6 @@ sample_used_while() { # pid
 dmesg_count() { # fixed string
 	dmesg | grep -cF "$1"
 }
+
+# Uptime in hundredths of a second.
+now_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }

@@ -37,7 +37,15 @@ rmmod dmawatch_lab
 insmod /lab/dmawatch_lab.ko max_segment_size=4194304 max_sectors_kb=4096 on_map_error=requeue
 labio write /dev/dmawlab0 2097152 2097152 hugetlb > /tmp/q.out 2>&1 &
 pid=$!
-sleep 8
+# Stalled means: the module keeps failing the mapping and requeueing the
+# same request (100 failures) while the writer never returns (60 s at most).
+i=0
+while [ $i -lt 600 ] && running $pid; do
+	f=$(sed -n 's/.*map_failures=\([0-9]*\).*/\1/p' $ctl/stats)
+	[ "${f:-0}" -ge 100 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
 if [ -d /proc/$pid ]; then
 	emit requeue_writer_state "$(awk '{ print $3 }' /proc/$pid/stat)"
 else

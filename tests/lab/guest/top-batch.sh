@@ -14,7 +14,6 @@
 # The initramfs carries one binary; dmatop is its other name (argv[0]).
 command -v dmatop > /dev/null || ln -s dmawatch /usr/bin/dmatop
 
-now_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 
 # Waits until FILE has a line matching PATTERN; false after SECONDS.
 wait_for() { # file pattern seconds

@@ -15,7 +15,6 @@
 # nothing is reported as never fitting.
 . /lab/lib.sh
 
-now_cs() { awk '{ printf "%d\n", $1 * 100 }' /proc/uptime; }
 
 # "key":value of a JSON object given as text ($1): numbers and strings.
 jnum() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9-]*\).*/\1/p" | head -n 1; }
