@@ -45,7 +45,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ivmlinux/$(ARCH)
 
 .PHONY: all static deps deps-build deps-lab deps-prom kernels lab-module initramfs test unit lab-test lab demo \
-	bench vmlinux-h clean distclean help prometheus-test top-keys
+	bench lab-soak vmlinux-h clean distclean help prometheus-test top-keys
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/dmawatch $(BUILD)/dmatop
@@ -59,6 +59,7 @@ help:
 	@echo 'make lab        a shell in a bouncing lab guest (KERNEL=$(KERNEL))'
 	@echo 'make top-keys   drive dmatop in a lab guest through its console under tmux'
 	@echo 'make bench      probe overhead benchmark in the lab'
+	@echo 'make lab-soak   boot the live-patching soak SOAK_BOOTS times per kernel, count crashes'
 	@echo 'make prometheus-test  promtool, alert-rule tests, node_exporter on loopback'
 	@echo 'make vmlinux-h  regenerate $(VMLINUX_H) from the $(VMLINUX_FROM) guest kernel'
 
@@ -130,7 +131,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Iuser -o $@ $^ -lcmocka $(LIBS)
 
 unit: deps-build $(UNIT_BINS)
-	@tests/run-tap.sh unit $(UNIT_BINS)
+	@tests/run-tap.sh unit $(UNIT_BINS) -- tests/lab/test-cache.sh
 
 # ---- the lab --------------------------------------------------------------
 
@@ -174,6 +175,13 @@ top-keys: deps initramfs
 		tests/lab/top-keys.sh $(BUILD)/lab/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
 	done
 
+# Crash soak: the tracefs/kprobe/dmawatch switching scenario booted
+# SOAK_BOOTS times per kernel; prints crashes/boots (LAB_TCG_THREAD=multi
+# for the multi-threaded TCG the lab used before).
+SOAK_BOOTS ?= 30
+lab-soak: deps initramfs
+	@tests/lab/soak.sh $(BUILD) $(SOAK_BOOTS) $(KERNELS)
+
 bench: deps initramfs
 	@for k in $(KERNELS); do \
 		tests/lab/bench.sh $(BUILD)/lab/$$k/kernel.env $(BUILD)/lab/$$k/initramfs.gz $$k || exit 1; \
@@ -182,7 +190,7 @@ bench: deps initramfs
 # The host-side Prometheus checks run last: they also scrape the .prom
 # files the lab guests wrote.
 test: deps all $(UNIT_BINS) initramfs
-	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c 'tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
+	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c 'tests/lab/test-cache.sh; tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
 
 prometheus-test: deps all
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)

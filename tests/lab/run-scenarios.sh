@@ -48,6 +48,19 @@ for kernel in "$@"; do
 	done
 done
 
+# Where the time went: seconds per guest boot, kernel by kernel.
+printf '# %-14s' "boot seconds"
+for kernel in "$@"; do printf ' %6s' "$kernel"; done
+echo
+echo "$scenarios" | while read -r name pool limit; do
+	[ -n "$name" ] && selected "$name" || continue
+	printf '# %-14s' "$name"
+	for kernel in "$@"; do
+		printf ' %6s' "$(cat "$build/lab/$kernel/runs/$name/seconds" 2> /dev/null || echo -)"
+	done
+	echo
+done
+
 # The live view through the guest's serial console, driven under tmux.
 selected top-keys && for kernel in "$@"; do
 	"$here/top-keys.sh" "$build/lab/$kernel/kernel.env" "$build/lab/$kernel/initramfs.gz" "$kernel"

@@ -29,6 +29,7 @@ command -v tmux > /dev/null || {
 }
 
 work=$(mktemp -d)
+started=$(date +%s)
 sock=dmatop-keys-$$
 qemu_pid= watchdog= socket=
 tm() { tmux -L "$sock" "$@"; }
@@ -313,4 +314,6 @@ wait_off() {
 	return 1
 }
 check "guest powered off" wait_off
+expect_clean_console "$work/console.log"
+echo "# ${tap_prefix}guest took $(($(date +%s) - started)) s"
 [ "$failed" -eq 0 ]

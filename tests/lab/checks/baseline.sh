@@ -8,3 +8,6 @@ expect_ge "bounced bytes (tracefs) cover the dd bytes" "$(r trace_bytes)" $((2 *
 expect_gt "io_tlb_used rose during the write" "$(r used_peak_write)" 0
 expect_eq "io_tlb_used back to its start" "$(r used_after)" "$(r used_before)"
 expect_eq "no swiotlb buffer is full lines" "$(r full_lines)" 0
+expect_eq "dmawatch probe exits 0" "$(r probe_exit)" 0
+expect_match "probe: swiotlb_map hooked by fentry or kprobe" "$(r probe_swiotlb_map)" '^(fentry|kprobe)$'
+expect_match "probe: says where the pool's high-water mark comes from" "$(r probe_hiwater)" 'hiwater: '

@@ -27,3 +27,10 @@ emit used_after "$(cat $swiotlb_dir/io_tlb_used)"
 [ -f $swiotlb_dir/io_tlb_used_hiwater ] &&
 	emit used_hiwater "$(cat $swiotlb_dir/io_tlb_used_hiwater)"
 emit full_lines "$(dmesg_count 'swiotlb buffer is full')"
+# What this kernel offers and which hook each probe family chose, and why
+# (kept in the console log; the checks read the chosen swiotlb_map hook).
+dmawatch probe > /tmp/probe.txt 2>&1
+emit probe_exit $?
+cat /tmp/probe.txt
+emit probe_swiotlb_map "$(awk '$1 == "swiotlb" && $2 == "swiotlb_map" { print $3; exit }' /tmp/probe.txt)"
+emit probe_hiwater "$(awk '$1 == "pool" && $2 == "used_hiwater" { $1 = $2 = ""; print; exit }' /tmp/probe.txt | sed 's/^ *//')"
