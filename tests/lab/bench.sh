@@ -7,8 +7,15 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+. "$here/tap.sh"
 "$here/run-guest.sh" -s bench -t 600 -o "$out" "$1" "$2" || {
 	echo "bench: guest $(cat "$out/status")" >&2
+	exit 1
+}
+# Figures from a guest whose kernel crashed or warned are worthless.
+bad=$(console_crashes "$out/console.log")
+[ -z "$bad" ] || {
+	echo "bench: $3 guest kernel crashed or warned; no figures: $bad" >&2
 	exit 1
 }
 tr -d '\r' < "$out/results" | awk -v label="$3" '
