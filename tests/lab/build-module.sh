@@ -4,8 +4,9 @@
 # Builds the lab's test module (tests/lab/module) for one guest kernel and
 # copies it to OUT. Built out of tree in a scratch copy of the sources
 # (Kbuild writes its objects next to them): on the host against the
-# unpacked headers, or inside the kernel's Debian build root (BUILDROOT,
-# see make-buildroot.sh) where the host cannot run that kernel's tools.
+# unpacked headers, or inside a Debian root of the kernel's release
+# (BUILDROOT_FOR, see make-buildroot.sh) where the host cannot run that
+# kernel's tools.
 # The result is cached by the hash of the sources and the kernel (cache.sh).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,13 +17,15 @@ out=${2:?usage: build-module.sh KERNEL_ENV OUT}
 . "$kernel_env"
 src=$here/module
 
-key=$(cache_key "$KVER" "$PKG_VERSION" "${BUILDROOT:-host $(cc -dumpfullversion)}" \
+key=$(cache_key "$KVER" "$PKG_VERSION" "${BUILDROOT_FOR:-host $(cc -dumpfullversion)}" \
 	"$src/Kbuild" "$src"/*.c)
 entry="$(cache_root)/modules/$KVER-$key"
 if ! cache_valid "$entry"; then
 	tmp=$(cache_tmp "$entry")
 	trap 'rm -rf "$tmp" ${scratch:+"$scratch"}' EXIT
-	if [ -n "${BUILDROOT:-}" ]; then
+	if [ -n "${BUILDROOT_FOR:-}" ]; then
+		# shellcheck disable=SC2086
+		BUILDROOT=$("$here/make-buildroot.sh" $BUILDROOT_FOR)
 		scratch=$(mktemp -d "$BUILDROOT/tmp/dmawatch-lab.XXXXXX")
 		cp "$src/Kbuild" "$src"/*.c "$scratch/"
 		# objtool reads /proc: mount it in a private mount namespace,

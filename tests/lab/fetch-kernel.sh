@@ -14,15 +14,14 @@
 #   6.12  bookworm-backports
 #   7.3   trixie-backports
 #
-# Cache entries (named by content, reused by every clone):
+# Cache entry (named by content, reused by every clone):
 #   CACHE/kernels/IMAGE_VERSION/     the unpacked packages and kernel.env
-#   CACHE/buildroots/HEADERS_VERSION/  a Debian root to build modules in,
-#       made with mmdebstrap when the kernel's kbuild tools cannot run on
-#       this host (trixie's need a newer glibc than bookworm's)
 #
 # OUT_ENV gets KVER, PKG_VERSION, IMAGE_PACKAGE, VMLINUZ, MODULES, KDIR
-# and BUILDROOT (empty when the headers build on the host; else KDIR is a
-# path inside BUILDROOT).
+# and BUILDROOT_FOR: empty when the kernel's headers build modules on this
+# host; else "DIST HEADERS VERSION" for make-buildroot.sh, because the
+# kernel's kbuild tools cannot run here (trixie's need a newer glibc than
+# bookworm's), and KDIR is a path inside that root.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cache.sh"
@@ -99,7 +98,8 @@ image=$(depends_on "$meta" '^linux-image-[0-9]' | head -n 1)
 kver=${image#linux-image-}
 version=$(candidate "$image")
 [ -n "$version" ] || { echo "fetch-kernel: no candidate for $image" >&2; exit 1; }
-entry="$cache/kernels/${image}_$version"
+# .2: the layout of kernel.env (BUILDROOT_FOR since 7.3 joined the lab).
+entry="$cache/kernels/${image}_$version.2"
 
 write_env() {
 	mkdir -p "$(dirname "$out_env")"
@@ -159,13 +159,14 @@ done
 [ -n "${vmlinuz:-}" ] || { echo "fetch-kernel: no vmlinuz in $packages" >&2; exit 1; }
 depmod -b "$tmp/root${mod_base:+/$mod_base}" "$kver"
 
-buildroot= kdir=$entry/root/usr/src/linux-headers-$kver
+buildroot_for= kdir=$entry/root/usr/src/linux-headers-$kver
 if [ "$host_headers" = 1 ]; then
 	# Debian's per-flavour headers Makefile includes the common tree by
 	# its absolute /usr/src path; point it at our unpacked copy instead.
 	sed -i "s|/usr/src/|$entry/root/usr/src/|g" "$tmp/root/usr/src/linux-headers-$kver/Makefile"
 else
-	buildroot=$("$here/make-buildroot.sh" "$dist" "$headers" "$version")
+	# build-module.sh builds in a root of the kernel's own release.
+	buildroot_for="$dist $headers $version"
 	kdir=/usr/src/linux-headers-$kver
 fi
 
@@ -176,7 +177,7 @@ IMAGE_PACKAGE=$image
 VMLINUZ=$entry/root/$vmlinuz
 MODULES=$entry/root/$mods
 KDIR=$kdir
-BUILDROOT=$buildroot
+BUILDROOT_FOR="$buildroot_for"
 EOT
 cache_commit "$tmp" "$entry" kernel.env "root/$vmlinuz" "root/$mods/modules.dep"
 trap - EXIT

@@ -38,6 +38,12 @@ if [ "$(r mode)" = never-fit ]; then
 	expect_gt "never-fit slots_needed exceeds the pool" "$(r nf_slots_needed)" \
 		"$(r nslabs)"
 	expect_ge "never-fit size covers the 1 MiB write" "$(r nf_size)" 1048576
+	# The kernel's own count, from its message, is the reference; on
+	# every kernel it must show the request's earlier segments held.
+	expect_gt "kernel's full line says slots were in use" "$(r full_first_used)" 0
+	expect_eq "first map-failed event: slots_used = the kernel's 'used N'" \
+		"$(r mf_first_used)" "$(r full_first_used)"
+	expect_eq "first map-failed event: slots_total = the pool" "$(r mf_first_total)" "$(r nslabs)"
 	expect_gt "kernel stack names virtio_queue_rq" "$(r nf_stack_has_queue_rq)" 0
 	# The requeue loop: one request, retried; events only at 0, 1, 2, 4...
 	expect_eq "first report is the request's first failure" "$(r nf_retries_first)" 0
