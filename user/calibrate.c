@@ -40,6 +40,9 @@ static const char *const tp_names[TP_COUNT] = {
 	[TP_SWIOTLB_BOUNCED] = "swiotlb/swiotlb_bounced",
 	[TP_DMA_MAP_PAGE] = "dma/dma_map_page",
 	[TP_DMA_MAP_SG] = "dma/dma_map_sg",
+	/* Where dma_map_phys() joined the DMA API (Debian's 7.3), its event
+	 * replaces dma_map_page: dma_map_page_attrs() calls dma_map_phys(). */
+	[TP_DMA_MAP_PHYS] = "dma/dma_map_phys",
 };
 
 const char *kernel_strerror(int err)
