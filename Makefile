@@ -131,7 +131,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) -Iuser -o $@ $^ -lcmocka $(LIBS)
 
 unit: deps-build $(UNIT_BINS)
-	@tests/run-tap.sh unit $(UNIT_BINS) -- tests/lab/test-cache.sh
+	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c 'tests/lab/test-cache.sh; tests/lab/test-console.sh'
 
 # ---- the lab --------------------------------------------------------------
 
@@ -190,7 +190,7 @@ bench: deps initramfs
 # The host-side Prometheus checks run last: they also scrape the .prom
 # files the lab guests wrote.
 test: deps all $(UNIT_BINS) initramfs
-	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c 'tests/lab/test-cache.sh; tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
+	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c 'tests/lab/test-cache.sh; tests/lab/test-console.sh; tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
 
 prometheus-test: deps all
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)
