@@ -16,8 +16,9 @@
 # int3 that the kernel's text_poke_bp() left while live-patching code
 # (static keys flipped by tracefs enables, kprobes, BPF attach and detach)
 # and the guest dies with "Oops: int3". `make lab-soak` measures both.
-# oops=panic with panic=-1 and -no-reboot: a guest whose kernel oopsed
-# (in process context it would otherwise limp on) ends at once.
+# oops=panic and softlockup_panic=1 with panic=-1 and -no-reboot: a guest
+# whose kernel oopsed or locked up (it would otherwise limp on until the
+# time limit) ends at once.
 #
 # The scenario's "key value" lines arrive in DIR/results through a second
 # serial port. DIR/status ends as "ok" (the guest powered itself off after
@@ -66,7 +67,7 @@ set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G
 	-kernel "$VMLINUZ" -initrd "$initrd" \
 	-drive "file=$work/disk.img,if=none,id=disk0,format=raw,cache=unsafe" \
 	-device virtio-blk-pci,drive=disk0,disable-legacy=on,iommu_platform=on \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 swiotlb=$swiotlb dmawatch.scenario=$scenario $extra"
+	-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=4 swiotlb=$swiotlb dmawatch.scenario=$scenario $extra"
 
 if [ "$scenario" = shell ]; then
 	exec "$@" -serial mon:stdio
