@@ -23,7 +23,7 @@ cache_valid() {
 cache_tmp() {
 	mkdir -p "$(dirname "$1")"
 	t="$1.tmp.$$"
-	rm -rf "$t"
+	rm -rf --one-file-system "$t"
 	mkdir -p "$t"
 	echo "$t"
 }

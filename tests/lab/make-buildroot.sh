@@ -33,7 +33,9 @@ command -v mmdebstrap > /dev/null || {
 	exit 1
 }
 tmp=$(cache_tmp "$entry")
-trap 'rm -rf "$tmp"' EXIT
+# mmdebstrap mounts /dev, /proc and /sys inside while it works and
+# unmounts them on every way out; never follow a mount left behind.
+trap 'rm -rf --one-file-system "$tmp"' EXIT
 echo "make-buildroot: a $dist root with $headers $version (mmdebstrap, once)" >&2
 start=$(date +%s)
 # Only the build root's own apt runs here: the host's apt state is untouched.
