@@ -33,7 +33,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, DMAW_MAX_PROCS);
 	__type(key, __u32);
 	__type(value, struct dmaw_proc_stats);
 } proc_stats SEC(".maps");
@@ -77,6 +77,12 @@ static __always_inline void read_driver_name(const struct device *dev, char *buf
 
 	if (!name || bpf_probe_read_kernel_str(buf, len, name) < 0)
 		buf[0] = 0;
+}
+
+static __always_inline void read_names(const struct device *dev, struct dmaw_names *n)
+{
+	read_dev_name(dev, n->dev, sizeof(n->dev));
+	read_driver_name(dev, n->driver, sizeof(n->driver));
 }
 
 /* swiotlb_max_mapping_size(): 128 slots less min_align_mask rounded up to
@@ -224,11 +230,8 @@ static __always_inline void pool_usage(const struct device *dev, __u32 *total, _
 				bpf_map_update_elem(&map, &key_, st_, BPF_NOEXIST); \
 				st_ = bpf_map_lookup_elem(&map, &key_);          \
 			}                                                        \
-			if (st_ && !st_->dev[0]) {                               \
-				read_dev_name(device, st_->dev, sizeof(st_->dev)); \
-				read_driver_name(device, st_->driver,            \
-						 sizeof(st_->driver));           \
-			}                                                        \
+			if (st_ && !st_->names.dev[0])                           \
+				read_names(device, &st_->names);                 \
 		}                                                                \
 		st_;                                                             \
 	})

@@ -17,7 +17,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 256);
+	__uint(max_entries, DMAW_MAX_DEVS);
 	__type(key, __u64);
 	__type(value, struct dmaw_dmamap_stats);
 } dmamap_devs SEC(".maps");

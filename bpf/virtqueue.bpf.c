@@ -36,7 +36,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, DMAW_MAX_VQS);
 	__type(key, struct dmaw_vq_key);
 	__type(value, struct dmaw_vq_stats);
 } vq_stats SEC(".maps");
@@ -286,8 +286,8 @@ static __always_inline int vq_exit(void *ctx, int ret)
 
 		dma = vq_dma_dev(vq, vdev);
 		if (dma)
-			read_dev_name(dma, zero.dma_dev, sizeof(zero.dma_dev));
-		read_driver_name(&vdev->dev, zero.driver, sizeof(zero.driver));
+			read_dev_name(dma, zero.names.dev, sizeof(zero.names.dev));
+		read_driver_name(&vdev->dev, zero.names.driver, sizeof(zero.names.driver));
 		bpf_map_update_elem(&vq_stats, &key, &zero, BPF_NOEXIST);
 		st = bpf_map_lookup_elem(&vq_stats, &key);
 		if (!st)

@@ -7,8 +7,7 @@
 #include "dmawatch.h"
 
 struct dmaw_dmamap_stats {     /* per-CPU, key: the struct device pointer */
-	char dev[DMAW_DEV_NAME_LEN];     /* dev_name(), read once per device */
-	char driver[DMAW_DRV_NAME_LEN];
+	struct dmaw_names names;
 	__u64 page_maps;             /* dma_map_page_attrs() calls */
 	__u64 page_bytes;
 	__u64 page_errors;           /* returned DMA_MAPPING_ERROR */

@@ -18,6 +18,12 @@
 #define DMAW_HIST_SLOTS 32 /* log2 buckets: slot i counts values in [2^i, 2^(i+1)) */
 #define DMAW_STACK_DEPTH 24
 
+/* Capacities of the BPF tables, which user space reads whole: a snapshot
+ * has room for every row a map can hold, so nothing is cut before sorting. */
+#define DMAW_MAX_DEVS 256   /* per-device stats of each family */
+#define DMAW_MAX_VQS 1024   /* virtqueues */
+#define DMAW_MAX_PROCS 4096 /* processes (LRU) */
+
 /* SWIOTLB geometry: kernel/dma/swiotlb.c (IO_TLB_SHIFT, IO_TLB_SEGSIZE) is
  * the same on every kernel dmawatch supports. A mapping needs
  * ceil(size / 2 KiB) contiguous slots inside one 128-slot segment. */
@@ -66,6 +72,13 @@ struct dmaw_event {
 	char driver[DMAW_DRV_NAME_LEN];
 	char vq[DMAW_VQ_NAME_LEN];
 	__u64 stack[DMAW_STACK_DEPTH];
+};
+
+/* What every per-device value starts with: the names, read from the kernel
+ * once per device (dev_name() and the driver's name); then only __u64s. */
+struct dmaw_names {
+	char dev[DMAW_DEV_NAME_LEN];
+	char driver[DMAW_DRV_NAME_LEN];
 };
 
 /* Per-process bounce attribution: key pid, value below (per-CPU, LRU). */

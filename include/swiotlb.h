@@ -7,8 +7,7 @@
 #include "dmawatch.h"
 
 struct dmaw_swiotlb_stats {     /* per-CPU, key: the struct device pointer */
-	char dev[DMAW_DEV_NAME_LEN];     /* dev_name(), read once per device */
-	char driver[DMAW_DRV_NAME_LEN];
+	struct dmaw_names names;
 	__u64 maps[DMAW_DIRS];       /* successful bounced mappings */
 	__u64 bytes[DMAW_DIRS];      /* bytes of those mappings */
 	__u64 failures;              /* swiotlb_map() returned DMA_MAPPING_ERROR */

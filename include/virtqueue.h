@@ -19,8 +19,8 @@ enum dmaw_vq_err {
 };
 
 struct dmaw_vq_stats {          /* per-CPU */
-	char dma_dev[DMAW_DEV_NAME_LEN]; /* the device the DMA API maps for */
-	char driver[DMAW_DRV_NAME_LEN];  /* virtio driver, e.g. virtio_blk */
+	struct dmaw_names names; /* dev: the device the DMA API maps for;
+				  * driver: the virtio driver, e.g. virtio_blk */
 	__u64 adds;              /* successful submissions */
 	__u64 sg_entries;        /* scatterlist entries submitted */
 	__u64 bytes;             /* bytes submitted */

@@ -27,34 +27,31 @@ static int dmamap_attach(struct engine *e)
 	return engine_attach_object(e, e->dmamap->obj, NULL);
 }
 
-static int add_device(void *ctx, const void *key, void *sum, const void *percpu, int ncpus)
+static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 {
-	const struct dmaw_dmamap_stats *per = percpu, *total = sum;
-	struct dev_snapshot *d = snapshot_dev(ctx, total->dev);
+	const struct dmaw_dmamap_stats *per = percpu;
+	struct dmaw_dmamap_stats total;
+	struct dev_snapshot *d;
 	__u64 largest;
 
-	(void)key;
+	sum_percpu_u64(&total, per, sizeof(total), ncpus);
+	d = snapshot_dev(ctx, &total.names, *(const __u64 *)key);
 	if (!d)
-		return 1;
+		return 0;
 	/* The largest segment is not a sum. */
-	largest = d->api.dev[0] ? d->api.sg_largest_segment : 0;
-	if (d->api.dev[0])
-		add_u64_fields(&d->api, total, sizeof(*total), DEV_NAMES_LEN);
-	else
-		d->api = *total;
+	largest = d->api.sg_largest_segment;
+	add_u64_fields(&d->api, &total, sizeof(total));
 	for (int c = 0; c < ncpus; c++)
 		if (per[c].sg_largest_segment > largest)
 			largest = per[c].sg_largest_segment;
 	d->api.sg_largest_segment = largest;
-	if (!d->driver[0])
-		memcpy(d->driver, total->driver, sizeof(d->driver));
 	return 0;
 }
 
 static int dmamap_read(struct engine *e, struct snapshot *s)
 {
 	return read_percpu_hash(e->dmamap->maps.dmamap_devs, sizeof(__u64),
-				sizeof(struct dmaw_dmamap_stats), DEV_NAMES_LEN, add_device, s);
+				sizeof(struct dmaw_dmamap_stats), add_device, s);
 }
 
 static void dmamap_destroy(struct engine *e)

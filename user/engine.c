@@ -30,15 +30,6 @@ const char *engine_family_name(size_t i)
 	return i < ARRAY_SIZE(families) ? families[i]->name : NULL;
 }
 
-void add_u64_fields(void *dst, const void *src, size_t size, size_t prefix_len)
-{
-	__u64 *d = (__u64 *)((char *)dst + prefix_len);
-	const __u64 *s = (const __u64 *)((const char *)src + prefix_len);
-
-	for (size_t i = 0; i < (size - prefix_len) / sizeof(__u64); i++)
-		d[i] += s[i];
-}
-
 static bool in_list(const char *list, const char *name)
 {
 	size_t len = strlen(name);
@@ -156,68 +147,31 @@ enum attach_kind choose_hook(struct engine *e, const char *family, struct bpf_ob
 	return choose_fentry_or_kprobe(e, family, fn, fentry, nfentry, kprobe, nkprobe);
 }
 
-void sum_percpu_u64(void *out, const void *percpu, size_t size, size_t prefix_len, int ncpus)
-{
-	size_t stride = (size + 7) & ~(size_t)7;
-	__u64 *sum = (__u64 *)((char *)out + prefix_len);
-	size_t nfields = (size - prefix_len) / sizeof(__u64);
-
-	memset(out, 0, size);
-	for (int cpu = 0; cpu < ncpus; cpu++) {
-		const char *v = (const char *)percpu + cpu * stride;
-		const __u64 *fields = (const __u64 *)(v + prefix_len);
-
-		/* Strings are only filled on the CPU that saw the key first. */
-		if (prefix_len && !*(char *)out && *v)
-			memcpy(out, v, prefix_len);
-		for (size_t i = 0; i < nfields; i++)
-			sum[i] += fields[i];
-	}
-}
-
 int read_percpu_hash(struct bpf_map *map, size_t key_size, size_t value_size,
-		     size_t prefix_len, percpu_entry_fn fn, void *ctx)
+		     percpu_entry_fn fn, void *ctx)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	size_t stride = (value_size + 7) & ~(size_t)7;
 	char key[key_size], next[key_size];
-	char *percpu = NULL, *sum = NULL;
-	int err, rc = 0;
+	char *percpu;
+	int err;
 
 	if (ncpus <= 0)
 		return -EINVAL;
 	percpu = malloc(stride * ncpus);
-	sum = malloc(value_size);
-	if (!percpu || !sum) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!percpu)
+		return -ENOMEM;
 	for (err = bpf_map__get_next_key(map, NULL, next, key_size); !err;
 	     err = bpf_map__get_next_key(map, key, next, key_size)) {
 		memcpy(key, next, key_size);
 		/* Deleted between the two calls: skip it. */
 		if (bpf_map__lookup_elem(map, key, key_size, percpu, stride * ncpus, 0))
 			continue;
-		sum_percpu_u64(sum, percpu, value_size, prefix_len, ncpus);
-		if (fn(ctx, key, sum, percpu, ncpus))
+		if (fn(ctx, key, percpu, ncpus))
 			break;
 	}
-out:
 	free(percpu);
-	free(sum);
-	return rc;
-}
-
-struct dev_snapshot *snapshot_dev(struct snapshot *s, const char *name)
-{
-	for (size_t i = 0; i < s->ndevs; i++)
-		if (!strncmp(s->devs[i].name, name, sizeof(s->devs[i].name)))
-			return &s->devs[i];
-	if (s->ndevs == SNAP_MAX_DEVS)
-		return NULL;
-	memset(&s->devs[s->ndevs], 0, sizeof(s->devs[0]));
-	snprintf(s->devs[s->ndevs].name, sizeof(s->devs[0].name), "%s", name);
-	return &s->devs[s->ndevs++];
+	return 0;
 }
 
 int engine_attach_object(struct engine *e, struct bpf_object *obj,
@@ -402,17 +356,22 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int add_proc(void *ctx, const void *key, void *sum, const void *percpu, int ncpus)
+static int add_proc(void *ctx, const void *key, const void *percpu, int ncpus)
 {
-	struct snapshot *s = ctx;
+	const struct dmaw_proc_stats *per = percpu;
+	struct proc_snapshot *p = snapshot_proc(ctx);
 
-	(void)percpu;
-	(void)ncpus;
-	if (s->nprocs == SNAP_MAX_PROCS)
-		return 1;
-	s->procs[s->nprocs].pid = *(const __u32 *)key;
-	memcpy(&s->procs[s->nprocs].st, sum, sizeof(s->procs[0].st));
-	s->nprocs++;
+	if (!p)
+		return 0; /* counted; the rest are counted too */
+	p->pid = *(const __u32 *)key;
+	for (int c = 0; c < ncpus; c++) {
+		/* comm is filled on the CPU that saw the process first. */
+		if (!p->st.comm[0] && per[c].comm[0])
+			memcpy(p->st.comm, per[c].comm, sizeof(p->st.comm));
+		p->st.maps += per[c].maps;
+		p->st.bytes += per[c].bytes;
+	}
+	p->st.comm[sizeof(p->st.comm) - 1] = 0;
 	return 0;
 }
 
@@ -428,7 +387,7 @@ static void read_common(struct engine *e, struct snapshot *s)
 			s->event_drops += drops[c];
 	if (e->proc_stats)
 		read_percpu_hash(e->proc_stats, sizeof(__u32), sizeof(struct dmaw_proc_stats),
-				 DMAW_COMM_LEN, add_proc, s);
+				 add_proc, s);
 }
 
 int engine_read(struct engine *e, struct snapshot *s)

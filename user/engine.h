@@ -12,11 +12,7 @@
 #include <stddef.h>
 
 #include "calibrate.h"
-#include "dmamap.h"
-#include "dmawatch.h"
-#include "pool.h"
-#include "swiotlb.h"
-#include "virtqueue.h"
+#include "snapshot.h"
 
 struct engine;
 struct bpf_object;
@@ -24,42 +20,6 @@ struct bpf_map;
 struct bpf_program;
 struct bpf_link;
 struct ksyms;
-
-#define SNAP_MAX_DEVS 64
-#define SNAP_MAX_VQS 64
-#define SNAP_MAX_PROCS 512
-
-struct dev_snapshot {
-	char name[DMAW_DEV_NAME_LEN];
-	char driver[DMAW_DRV_NAME_LEN];
-	struct dmaw_swiotlb_stats sw;
-	struct dmaw_dmamap_stats api;
-};
-
-struct vq_snapshot {
-	struct dmaw_vq_key key;
-	struct dmaw_vq_stats st;
-};
-
-struct proc_snapshot {
-	__u32 pid;
-	struct dmaw_proc_stats st;
-};
-
-struct snapshot {
-	double time_s;          /* CLOCK_MONOTONIC */
-	struct dev_snapshot devs[SNAP_MAX_DEVS];
-	size_t ndevs;
-	struct vq_snapshot vqs[SNAP_MAX_VQS];
-	size_t nvqs;
-	struct proc_snapshot procs[SNAP_MAX_PROCS];
-	size_t nprocs;
-	struct dmaw_pool_stats pool;
-	__u64 event_drops;
-};
-
-/* The device row for name, added if new; NULL when the table is full. */
-struct dev_snapshot *snapshot_dev(struct snapshot *s, const char *name);
 
 /* A probe family's user half. open() opens the skeleton and picks its
  * programs from e->feat (bpf_program__set_autoload), noting each choice
@@ -116,10 +76,6 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx);
 /* The name of the i-th family, in families_ok[] order; NULL past the last. */
 const char *engine_family_name(size_t i);
 
-/* dst += src for the __u64 fields after prefix_len bytes: for rows of the
- * same name from several keys (a device removed and added again). */
-void add_u64_fields(void *dst, const void *src, size_t size, size_t prefix_len);
-
 /* Validates a -F list of family names; prints the valid ones if not. */
 int engine_check_families(const char *list);
 /* Calibrates and lets every family choose its programs, without loading:
@@ -143,27 +99,18 @@ enum attach_kind choose_fentry_or_kprobe(struct engine *e, const char *family,
 					 size_t nfentry, struct bpf_program **kprobe,
 					 size_t nkprobe);
 
-/* Device maps' values start with the device and driver names. */
-#define DEV_NAMES_LEN (DMAW_DEV_NAME_LEN + DMAW_DRV_NAME_LEN)
-
-/* For every entry of a per-CPU hash map: sums the per-CPU copies of its
- * value (see sum_percpu_u64) and calls fn with the key, the sum and the
- * raw per-CPU copies (for maxima, which do not add up). Stops when fn
- * returns non-zero. */
-typedef int (*percpu_entry_fn)(void *ctx, const void *key, void *sum, const void *percpu,
-			       int ncpus);
+/* For every entry of a per-CPU hash map: calls fn with the key and the
+ * ncpus per-CPU copies of its value (each value_size rounded up to 8).
+ * Stops when fn returns non-zero. */
+typedef int (*percpu_entry_fn)(void *ctx, const void *key, const void *percpu, int ncpus);
 int read_percpu_hash(struct bpf_map *map, size_t key_size, size_t value_size,
-		     size_t prefix_len, percpu_entry_fn fn, void *ctx);
+		     percpu_entry_fn fn, void *ctx);
 
 /* choose_fentry_or_kprobe() over the programs of obj named by convention:
  * PREFIX_fentry and/or PREFIX_fexit against PREFIX_kprobe and/or
  * PREFIX_kretprobe. */
 enum attach_kind choose_hook(struct engine *e, const char *family, struct bpf_object *obj,
 			     enum func_id fn, const char *prefix);
-
-/* Sums a per-CPU value of size `size` (an array of __u64 fields after an
- * optional char prefix of prefix_len bytes) over ncpus copies into out. */
-void sum_percpu_u64(void *out, const void *percpu, size_t size, size_t prefix_len, int ncpus);
 
 extern const struct family swiotlb_family, dmamap_family, virtqueue_family, pool_family;
 

@@ -116,8 +116,8 @@ static void device_rows(struct rows *r, const struct snapshot *s)
 		char *l = r->labels[r->n];
 
 		l[0] = 0;
-		add_label(l, LABELS_LEN, "device", d->name, sizeof(d->name));
-		add_label(l, LABELS_LEN, "driver", d->driver, sizeof(d->driver));
+		add_label(l, LABELS_LEN, "device", d->id.dev, sizeof(d->id.dev));
+		add_label(l, LABELS_LEN, "driver", d->id.driver, sizeof(d->id.driver));
 		if (!seen(r, l))
 			r->idx[r->n++] = i;
 	}
@@ -133,8 +133,8 @@ static void vq_rows(struct rows *r, const struct snapshot *s)
 		l[0] = 0;
 		add_label(l, LABELS_LEN, "device", v->key.dev, sizeof(v->key.dev));
 		add_label(l, LABELS_LEN, "vq", v->key.vq, sizeof(v->key.vq));
-		add_label(l, LABELS_LEN, "driver", v->st.driver, sizeof(v->st.driver));
-		add_label(l, LABELS_LEN, "dma_device", v->st.dma_dev, sizeof(v->st.dma_dev));
+		add_label(l, LABELS_LEN, "driver", v->st.names.driver, sizeof(v->st.names.driver));
+		add_label(l, LABELS_LEN, "dma_device", v->st.names.dev, sizeof(v->st.names.dev));
 		if (!seen(r, l))
 			r->idx[r->n++] = i;
 	}
@@ -216,11 +216,12 @@ static unsigned long long v_sg_largest(const struct dev_snapshot *d)
 
 static void devices(FILE *f, const struct snapshot *s)
 {
-	static struct rows r; /* 64 label sets: not for the stack */
-	struct rows with_limit = { 0 };
+	/* Up to SNAP_MAX_DEVS label sets each: not for the stack. */
+	static struct rows r, with_limit;
 	char extra[64];
 
 	device_rows(&r, s);
+	with_limit.n = 0;
 	dev_dir_family(f, s, &r, "dmawatch_bounce_mappings_total",
 		       "Mappings bounced through SWIOTLB (successful swiotlb_map calls).",
 		       offsetof(struct dmaw_swiotlb_stats, maps));
@@ -523,7 +524,7 @@ void prom_keep_monotonic(struct snapshot *cur, const struct snapshot *last)
 		struct dev_snapshot *c = NULL;
 
 		for (size_t j = 0; j < cur->ndevs && !c; j++)
-			if (!strncmp(cur->devs[j].name, l->name, sizeof(l->name)))
+			if (!strncmp(cur->devs[j].id.dev, l->id.dev, sizeof(l->id.dev)))
 				c = &cur->devs[j];
 		if (!c) {
 			if (cur->ndevs < SNAP_MAX_DEVS)
@@ -533,8 +534,8 @@ void prom_keep_monotonic(struct snapshot *cur, const struct snapshot *last)
 		max_u64s(&c->sw, &l->sw, offsetof(struct dmaw_swiotlb_stats, maps), sizeof(c->sw));
 		max_u64s(&c->api, &l->api, offsetof(struct dmaw_dmamap_stats, page_maps),
 			 sizeof(c->api));
-		if (!c->driver[0])
-			memcpy(c->driver, l->driver, sizeof(c->driver));
+		if (!c->id.driver[0])
+			memcpy(c->id.driver, l->id.driver, sizeof(c->id.driver));
 	}
 	for (size_t i = 0; i < last->nvqs; i++) {
 		const struct vq_snapshot *l = &last->vqs[i];

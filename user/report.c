@@ -46,14 +46,6 @@ __u64 dev_bytes(const struct dev_snapshot *d)
 	return n;
 }
 
-const struct dev_snapshot *find_dev(const struct snapshot *s, const char *name)
-{
-	for (size_t i = 0; s && i < s->ndevs; i++)
-		if (!strcmp(s->devs[i].name, name))
-			return &s->devs[i];
-	return NULL;
-}
-
 static double per_s(__u64 now, __u64 before, double dt)
 {
 	return dt > 0 && now >= before ? (now - before) / dt : 0;
@@ -62,7 +54,7 @@ static double per_s(__u64 now, __u64 before, double dt)
 void dev_rates(struct dev_rates *r, const struct snapshot *prev,
 	       const struct dev_snapshot *cur, double dt)
 {
-	const struct dev_snapshot *p = find_dev(prev, cur->name);
+	const struct dev_snapshot *p = snapshot_find_dev(prev, cur->id.dev);
 	struct dev_snapshot zero = {};
 	__u64 maps;
 
@@ -126,8 +118,8 @@ static void json_device(struct json *j, const struct snapshot *prev, const struc
 
 	dev_rates(&r, prev, d, prev ? cur->time_s - prev->time_s : 0);
 	json_object_begin(j, NULL);
-	json_string(j, "device", d->name);
-	json_string(j, "driver", d->driver);
+	json_string(j, "device", d->id.dev);
+	json_string(j, "driver", d->id.driver);
 	json_u64(j, "maps", dev_maps(d));
 	json_u64(j, "bytes", dev_bytes(d));
 	json_dirs(j, "maps_by_direction", d->sw.maps);
@@ -163,25 +155,10 @@ static void json_device(struct json *j, const struct snapshot *prev, const struc
 	json_object_end(j);
 }
 
-static int cmp_proc_bytes(const void *a, const void *b)
-{
-	const struct proc_snapshot *x = a, *y = b;
-
-	return x->st.bytes < y->st.bytes ? 1 : x->st.bytes > y->st.bytes ? -1 : 0;
-}
-
-/* Top processes by bounce bytes, largest first (sorts a copy). */
-static size_t top_procs(const struct snapshot *s, struct proc_snapshot *out, size_t max)
-{
-	memcpy(out, s->procs, s->nprocs * sizeof(*out));
-	qsort(out, s->nprocs, sizeof(*out), cmp_proc_bytes);
-	return s->nprocs < max ? s->nprocs : max;
-}
-
 void report_json(struct json *j, const struct snapshot *prev, const struct snapshot *cur)
 {
-	static struct proc_snapshot procs[SNAP_MAX_PROCS];
-	size_t nprocs = top_procs(cur, procs, 10);
+	struct proc_snapshot procs[10];
+	size_t nprocs = snapshot_top_procs(cur, procs, 10);
 
 	json_object_begin(j, NULL);
 	json_double(j, "interval_s", prev ? cur->time_s - prev->time_s : 0);
@@ -210,8 +187,8 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 		json_object_begin(j, NULL);
 		json_string(j, "device", v->key.dev);
 		json_string(j, "vq", v->key.vq);
-		json_string(j, "dma_device", v->st.dma_dev);
-		json_string(j, "driver", v->st.driver);
+		json_string(j, "dma_device", v->st.names.dev);
+		json_string(j, "driver", v->st.names.driver);
 		json_u64(j, "adds", v->st.adds);
 		json_u64(j, "sg_entries", v->st.sg_entries);
 		json_u64(j, "bytes", v->st.bytes);
@@ -237,6 +214,7 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 	}
 	json_array_end(j);
 	json_u64(j, "event_drops", cur->event_drops);
+	json_u64(j, "rows_cut", cur->rows_cut);
 	json_object_end(j);
 	json_end_line(j);
 }
@@ -263,8 +241,8 @@ void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *
 		fmt_bytes(from, sizeof(from), r.from_dev_Bps);
 		fmt_bytes(avg, sizeof(avg), r.avg_size);
 		fmt_bytes(max, sizeof(max), d->sw.max_size);
-		fprintf(out, "%-16s %-12s %9.0f %9s %9s %7s %7s %8.0f %8llu %8llu\n", d->name,
-			d->driver[0] ? d->driver : "-", r.maps_s, to, from, avg, max, r.fail_s,
+		fprintf(out, "%-16s %-12s %9.0f %9s %9s %7s %7s %8.0f %8llu %8llu\n", d->id.dev,
+			d->id.driver[0] ? d->id.driver : "-", r.maps_s, to, from, avg, max, r.fail_s,
 			(unsigned long long)d->sw.over_limit,
 			(unsigned long long)d->api.never_fit);
 	}
@@ -279,11 +257,14 @@ void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *
 				"DMA-DEVICE", "ADDS", "BYTES", "FAILURES", "NEVERFIT");
 		fmt_bytes(to, sizeof(to), v->st.bytes);
 		fprintf(out, "%-16s %-10s %-16s %10llu %10s %9llu %9llu\n", v->key.dev, v->key.vq,
-			v->st.dma_dev, (unsigned long long)v->st.adds, to,
+			v->st.names.dev, (unsigned long long)v->st.adds, to,
 			(unsigned long long)fails, (unsigned long long)v->st.never_fit);
 	}
 	if (cur->event_drops)
 		fprintf(out, "events dropped: %llu\n", (unsigned long long)cur->event_drops);
+	if (cur->rows_cut)
+		fprintf(out, "rows left out (tables larger than dmawatch reads): %llu\n",
+			(unsigned long long)cur->rows_cut);
 	fputc('\n', out);
 	fflush(out);
 }

@@ -26,8 +26,6 @@ const char *event_source_name(__u32 source);
 /* Totals of a device over all directions. */
 __u64 dev_maps(const struct dev_snapshot *d);
 __u64 dev_bytes(const struct dev_snapshot *d);
-/* The same device in another snapshot, or NULL. */
-const struct dev_snapshot *find_dev(const struct snapshot *s, const char *name);
 /* Rates of cur against prev (prev NULL: zero rates) over dt seconds. */
 void dev_rates(struct dev_rates *r, const struct snapshot *prev,
 	       const struct dev_snapshot *cur, double dt);

@@ -46,22 +46,22 @@ static int swiotlb_attach(struct engine *e)
 	return engine_attach_object(e, e->swiotlb->obj, NULL);
 }
 
-static int add_device(void *ctx, const void *key, void *sum, const void *percpu, int ncpus)
+static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 {
-	const struct dmaw_swiotlb_stats *per = percpu, *total = sum;
-	struct dev_snapshot *d = snapshot_dev(ctx, total->dev);
+	const struct dmaw_swiotlb_stats *per = percpu;
+	struct dmaw_swiotlb_stats total;
+	struct dev_snapshot *d;
 	__u64 max, limit;
 
-	(void)key;
+	sum_percpu_u64(&total, per, sizeof(total), ncpus);
+	d = snapshot_dev(ctx, &total.names, *(const __u64 *)key);
 	if (!d)
-		return 1;
-	/* Maxima and the limit are not sums. */
-	max = d->sw.dev[0] ? d->sw.max_size : 0;
-	limit = d->sw.dev[0] ? d->sw.limit : 0;
-	if (d->sw.dev[0])
-		add_u64_fields(&d->sw, total, sizeof(*total), DEV_NAMES_LEN);
-	else
-		d->sw = *total;
+		return 0;
+	/* Maxima and the limit are not sums (a name can have several keys:
+	 * a device removed and added again). */
+	max = d->sw.max_size;
+	limit = d->sw.limit;
+	add_u64_fields(&d->sw, &total, sizeof(total));
 	for (int c = 0; c < ncpus; c++) {
 		if (per[c].max_size > max)
 			max = per[c].max_size;
@@ -70,15 +70,13 @@ static int add_device(void *ctx, const void *key, void *sum, const void *percpu,
 	}
 	d->sw.max_size = max;
 	d->sw.limit = limit;
-	if (!d->driver[0])
-		memcpy(d->driver, total->driver, sizeof(d->driver));
 	return 0;
 }
 
 static int swiotlb_read(struct engine *e, struct snapshot *s)
 {
 	return read_percpu_hash(e->swiotlb->maps.swiotlb_devs, sizeof(__u64),
-				sizeof(struct dmaw_swiotlb_stats), DEV_NAMES_LEN, add_device, s);
+				sizeof(struct dmaw_swiotlb_stats), add_device, s);
 }
 
 static void swiotlb_destroy(struct engine *e)

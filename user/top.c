@@ -73,14 +73,14 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 
 	for (size_t i = 0; i < cur->ndevs; i++) {
 		const struct dev_snapshot *d = &cur->devs[i];
-		struct top_row *r = row_for(rows, &n, max, d->name);
+		struct top_row *r = row_for(rows, &n, max, d->id.dev);
 		struct dev_rates dr;
 
 		if (!r)
 			break;
 		dev_rates(&dr, prev, d, dt);
 		r->dev = d;
-		snprintf(r->driver, sizeof(r->driver), "%s", d->driver);
+		snprintf(r->driver, sizeof(r->driver), "%s", d->id.driver);
 		r->to_Bps = dr.to_dev_Bps;
 		r->from_Bps = dr.from_dev_Bps;
 		r->maps_s = dr.maps_s;
@@ -107,9 +107,9 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 		const struct vq_snapshot *v = &cur->vqs[i];
 		struct top_row *r;
 
-		if (!v->st.dma_dev[0] || !v->st.never_fit)
+		if (!v->st.names.dev[0] || !v->st.never_fit)
 			continue;
-		r = row_for(rows, &n, max, v->st.dma_dev);
+		r = row_for(rows, &n, max, v->st.names.dev);
 		if (r)
 			r->never_fit += v->st.never_fit;
 	}

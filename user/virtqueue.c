@@ -42,30 +42,23 @@ static int virtqueue_attach(struct engine *e)
 	return engine_attach_object(e, e->virtqueue->obj, NULL);
 }
 
-static int add_vq(void *ctx, const void *key, void *sum, const void *percpu, int ncpus)
+static int add_vq(void *ctx, const void *key, const void *percpu, int ncpus)
 {
-	struct snapshot *s = ctx;
-	struct vq_snapshot *v = &s->vqs[s->nvqs];
+	struct vq_snapshot *v = snapshot_vq(ctx);
 
-	(void)percpu;
-	(void)ncpus;
-	if (s->nvqs == SNAP_MAX_VQS)
-		return 1;
+	if (!v)
+		return 0;
 	memcpy(&v->key, key, sizeof(v->key));
-	memcpy(&v->st, sum, sizeof(v->st));
 	v->key.dev[sizeof(v->key.dev) - 1] = 0;
 	v->key.vq[sizeof(v->key.vq) - 1] = 0;
-	v->st.dma_dev[sizeof(v->st.dma_dev) - 1] = 0;
-	v->st.driver[sizeof(v->st.driver) - 1] = 0;
-	s->nvqs++;
+	sum_percpu_u64(&v->st, percpu, sizeof(v->st), ncpus);
 	return 0;
 }
 
 static int virtqueue_read(struct engine *e, struct snapshot *s)
 {
-	/* The names are the char prefix: dma_dev, then driver. */
 	return read_percpu_hash(e->virtqueue->maps.vq_stats, sizeof(struct dmaw_vq_key),
-				sizeof(struct dmaw_vq_stats), DEV_NAMES_LEN, add_vq, s);
+				sizeof(struct dmaw_vq_stats), add_vq, s);
 }
 
 static void virtqueue_destroy(struct engine *e)

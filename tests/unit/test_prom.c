@@ -43,8 +43,8 @@ static struct dev_snapshot *add_dev(struct snapshot *s, const char *name, const 
 	struct dev_snapshot *d = &s->devs[s->ndevs++];
 
 	memset(d, 0, sizeof(*d));
-	strncpy(d->name, name, sizeof(d->name));
-	strncpy(d->driver, driver, sizeof(d->driver));
+	strncpy(d->id.dev, name, sizeof(d->id.dev));
+	strncpy(d->id.driver, driver, sizeof(d->id.driver));
 	return d;
 }
 
@@ -78,8 +78,8 @@ static void fill(struct snapshot *s, unsigned long long k)
 	v = &s->vqs[s->nvqs++];
 	strcpy(v->key.dev, "virtio0");
 	strcpy(v->key.vq, "req.0");
-	strcpy(v->st.dma_dev, DEV);
-	strcpy(v->st.driver, "virtio_blk");
+	strcpy(v->st.names.dev, DEV);
+	strcpy(v->st.names.driver, "virtio_blk");
 	v->st.adds = 15 * k;
 	v->st.failures[DMAW_VQ_ENOMEM] = 4 * k;
 	v->st.never_fit_reqs = k;

