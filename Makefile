@@ -94,19 +94,27 @@ deps-build deps-lab deps-prom:
 
 # ---- BPF and the loader ---------------------------------------------------
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard include/*.h) $(VMLINUX_H) | $(BUILD)/bpf
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+# Every object's header dependencies come from the compiler (-MMD -MP, the
+# .d files beside the objects), so a header change rebuilds exactly the
+# objects that include it, BPF ones included.
+DEPFLAGS = -MMD -MP -MF $(@:.o=.d)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/user/%.o: user/%.c $(wildcard include/*.h user/*.h) $(SKELS) | $(BUILD)/user
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+# The skeletons are generated headers: made before any user object, which
+# the .d files then tie to the ones it includes.
+$(BUILD)/user/%.o: user/%.c | $(SKELS) $(BUILD)/user
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/static/%.o: user/%.c $(wildcard include/*.h user/*.h) $(SKELS) | $(BUILD)/static
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(BUILD)/static/%.o: user/%.c | $(SKELS) $(BUILD)/static
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/static/*.d $(BUILD)/tests/*.d)
 
 $(BUILD)/dmawatch: $(USER_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
@@ -128,10 +136,15 @@ vmlinux-h: $(BUILD)/lab/$(VMLINUX_FROM)/kernel.env
 # ---- unit tests -----------------------------------------------------------
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Iuser -o $@ $^ -lcmocka $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Iuser -MMD -MP -MF $@.d -o $@ $< $(LIB_OBJS) -lcmocka $(LIBS)
 
-unit: deps-build $(UNIT_BINS)
-	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c 'tests/lab/test-cache.sh; tests/lab/test-console.sh'
+# Host tests that are scripts: the lab's cache and console checks, the
+# command line, the build's dependencies.
+HOST_TESTS = tests/lab/test-cache.sh; tests/lab/test-console.sh; \
+	tests/unit/test-cli.sh $(BUILD); tests/unit/test-build-deps.sh $(BUILD)
+
+unit: deps-build all $(UNIT_BINS)
+	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c '$(HOST_TESTS)'
 
 # ---- the lab --------------------------------------------------------------
 
@@ -190,7 +203,7 @@ bench: deps initramfs
 # The host-side Prometheus checks run last: they also scrape the .prom
 # files the lab guests wrote.
 test: deps all $(UNIT_BINS) initramfs
-	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c 'tests/lab/test-cache.sh; tests/lab/test-console.sh; tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
+	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c '$(HOST_TESTS); tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
 
 prometheus-test: deps all
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)

@@ -50,8 +50,24 @@ static bool family_selected(const struct family *f)
 	return !only_families || in_list(only_families, f->name);
 }
 
+void engine_family_names(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(families) && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", families[i]->name);
+}
+
 int engine_check_families(const char *list)
 {
+	if (!*list) {
+		char names[128];
+
+		engine_family_names(names, sizeof(names));
+		warnx_("-F/--families got an empty list (families: %s)", names);
+		return -EINVAL;
+	}
 	for (const char *p = list; p && *p;) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -59,9 +75,11 @@ int engine_check_families(const char *list)
 
 		for (size_t i = 0; i < ARRAY_SIZE(families); i++)
 			known |= strlen(families[i]->name) == n && !strncmp(families[i]->name, p, n);
-		if (!known) {
-			warnx_("unknown probe family '%.*s' (families: swiotlb, dmamap, "
-			       "virtqueue, pool)", (int)n, p);
+		if (!known || !n) {
+			char names[128];
+
+			engine_family_names(names, sizeof(names));
+			warnx_("unknown probe family '%.*s' in -F (families: %s)", (int)n, p, names);
 			return -EINVAL;
 		}
 		p = comma ? comma + 1 : NULL;

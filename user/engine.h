@@ -76,6 +76,8 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx);
 /* The name of the i-th family, in families_ok[] order; NULL past the last. */
 const char *engine_family_name(size_t i);
 
+/* "swiotlb, dmamap, ...": every family's name, for messages and help. */
+void engine_family_names(char *buf, size_t len);
 /* Validates a -F list of family names; prints the valid ones if not. */
 int engine_check_families(const char *list);
 /* Calibrates and lets every family choose its programs, without loading:

@@ -3,6 +3,7 @@
  * dmawatch: SWIOTLB bounce-buffer observability for confidential guests.
  * One binary; `dmatop` is the same program called by another name.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,9 @@ static const struct command commands[] = {
 
 static void usage(FILE *out)
 {
+	char names[128];
+
+	engine_family_names(names, sizeof(names));
 	fprintf(out,
 		"Usage: dmawatch [-v] [-K] [-F LIST] COMMAND [ARGS...]\n"
 		"       dmawatch --version | --help\n"
@@ -31,8 +35,8 @@ static void usage(FILE *out)
 		"  -v, --verbose  libbpf's messages, including verifier logs\n"
 		"  -K, --kprobes  kprobes even where fentry/fexit attach (to compare)\n"
 		"  -F, --families LIST  load only these probe families (comma-separated:\n"
-		"                 swiotlb, dmamap, virtqueue, pool), to cut overhead\n"
-		"\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n");
+		"                 %s), to cut overhead\n"
+		"\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n", names);
 }
 
 static const char *base_name(const char *path)
@@ -42,50 +46,76 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* The global options, parsed once, before the command ("+": stop at the
+ * first non-option, which is the command). */
+static int parse_global(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "kprobes", no_argument, NULL, 'K' },
+		{ "families", required_argument, NULL, 'F' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char names[128];
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:vKF:Vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': verbose = true; break;
+		case 'K': force_kprobes = true; break;
+		case 'F':
+			if (engine_check_families(optarg))
+				return 2;
+			only_families = optarg;
+			break;
+		case 'V': printf("dmawatch %s\n", DMAWATCH_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		case ':':
+			engine_family_names(names, sizeof(names));
+			if (optopt == 'F')
+				warnx_("-F/--families needs a list of probe families, e.g. "
+				       "'-F swiotlb,pool' (families: %s)", names);
+			else
+				warnx_("option '%s' needs a value", argv[optind - 1]);
+			return 2;
+		default:
+			warnx_("unknown option '%s' (see 'dmawatch --help')", argv[optind - 1]);
+			return 2;
+		}
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *name;
+	int rc;
 
 	if (!strcmp(base_name(argv[0]), "dmatop")) {
 		argv[0] = "top";
 		name = "top";
 	} else {
-		while (argc > 1 && argv[1][0] == '-') {
-			if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")) {
-				verbose = true;
-			} else if (!strcmp(argv[1], "-K") || !strcmp(argv[1], "--kprobes")) {
-				force_kprobes = true;
-			} else if (!strcmp(argv[1], "-F") || !strcmp(argv[1], "--families")) {
-				if (argc < 3 || engine_check_families(argv[2]))
-					return 2;
-				only_families = argv[2];
-				argc--;
-				argv++;
-			} else if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-				printf("dmawatch %s\n", DMAWATCH_VERSION);
-				return 0;
-			} else if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-				usage(stdout);
-				return 0;
-			} else {
-				warnx_("unknown option '%s'", argv[1]);
-				usage(stderr);
-				return 2;
-			}
-			argc--;
-			argv++;
-		}
-		if (argc < 2) {
+		rc = parse_global(argc, argv);
+		if (rc >= 0)
+			return rc;
+		argc -= optind;
+		argv += optind;
+		if (argc < 1) {
+			warnx_("no command given");
 			usage(stderr);
 			return 2;
 		}
-		argc--;
-		argv++;
 		name = argv[0];
 		if (!strcmp(name, "help")) {
 			usage(stdout);
 			return 0;
 		}
+		/* The command parses its own options from argv[1]. */
+		optind = 0;
+		opterr = 1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(commands[i].name, name))

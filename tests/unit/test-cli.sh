@@ -1,0 +1,46 @@
+#!/bin/sh
+# test-cli.sh BUILD: the command line without a kernel: every misuse exits 2
+# with one line that names the cause (and where there is one, the fix);
+# help and version exit 0. Prints TAP.
+set -u
+bin=${1:?usage: test-cli.sh BUILD}/dmawatch
+out=$(mktemp)
+trap 'rm -f "$out" "$out.err"' EXIT
+n=0
+# expect RC STDERR-PATTERN ARGS...: exit code and a line on stderr.
+expect() {
+	rc=$1 pat=$2
+	shift 2
+	n=$((n + 1))
+	"$bin" "$@" > "$out" 2> "$out.err"
+	got=$?
+	if [ "$got" -ne "$rc" ]; then
+		echo "not ok $n - cli: dmawatch $* exits $got, want $rc"
+	elif [ -n "$pat" ] && ! grep -q -- "$pat" "$out.err"; then
+		echo "not ok $n - cli: dmawatch $*: stderr lacks '$pat': $(head -n 1 "$out.err")"
+	elif [ "$rc" -ne 0 ] && [ ! -s "$out.err" ]; then
+		echo "not ok $n - cli: dmawatch $* fails silently"
+	else
+		echo "ok $n - cli: dmawatch $* exits $rc${pat:+ naming '$pat'}"
+	fi
+}
+families='swiotlb, dmamap, virtqueue, pool'
+expect 2 "needs a list of probe families.*families: $families" -F
+expect 2 "needs a list of probe families" --families
+expect 2 "empty list" -F ''
+expect 2 "unknown probe family 'bogus'.*families: $families" -F bogus stat
+expect 2 "unknown probe family ''" -F swiotlb,,pool stat
+expect 2 "unknown option '--bogus'" --bogus stat
+expect 2 "no command given" -v
+expect 2 "unknown command 'nosuch'" nosuch
+expect 2 "unrecognized option '--bogus'" -v stat --bogus
+expect 2 "bad interval '0'" stat 0
+expect 2 "say where to" export --once
+expect 0 "" --version
+expect 0 "" -K -F swiotlb stat --help
+n=$((n + 1))
+if "$bin" --help | grep -q -- "-F, --families" && "$bin" --version | grep -q '^dmawatch '; then
+	echo "ok $n - cli: --help lists the options, --version the version"
+else
+	echo "not ok $n - cli: --help or --version output"
+fi
