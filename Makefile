@@ -136,7 +136,11 @@ vmlinux-h: $(BUILD)/lab/$(VMLINUX_FROM)/kernel.env
 # ---- unit tests -----------------------------------------------------------
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Iuser -MMD -MP -MF $@.d -o $@ $< $(LIB_OBJS) -lcmocka $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Iuser -MMD -MP -MF $@.d -o $@ $< $(LIB_OBJS) $(LDFLAGS_$*) \
+		-lcmocka $(LIBS)
+
+# test_render hands prom_render_text() a stream that fails, and counts closes.
+LDFLAGS_test_render := -Wl,--wrap=open_memstream -Wl,--wrap=fclose
 
 # Host tests that are scripts: the lab's cache and console checks, the
 # command line, the build's dependencies.

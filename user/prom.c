@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "prom.h"
@@ -553,4 +554,27 @@ void prom_keep_monotonic(struct snapshot *cur, const struct snapshot *last)
 	}
 	if (last->event_drops > cur->event_drops)
 		cur->event_drops = last->event_drops;
+}
+
+int prom_render_text(const struct snapshot *s, const struct prom_health *h, char **text,
+		     size_t *len)
+{
+	FILE *f;
+	int err;
+
+	*text = NULL;
+	*len = 0;
+	f = open_memstream(text, len);
+	if (!f)
+		return -errno;
+	err = prom_render(f, s, h);
+	/* Closed whatever the render said: the stream owns the buffer. */
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err) {
+		free(*text);
+		*text = NULL;
+		*len = 0;
+	}
+	return err;
 }

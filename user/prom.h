@@ -38,6 +38,11 @@ struct prom_health {
  * are left out entirely. Returns 0, or -EIO when out reported an error. */
 int prom_render(FILE *out, const struct snapshot *s, const struct prom_health *h);
 
+/* prom_render() into a new buffer (*text, *len; the caller frees it).
+ * 0, or a negative errno with nothing allocated. */
+int prom_render_text(const struct snapshot *s, const struct prom_health *h, char **text,
+		     size_t *len);
+
 /* Prometheus counters may only go down on a restart. The BPF maps are
  * cumulative, but a row can miss a read (the snapshot's row limits) or
  * come back lower (two struct devices with one name: the engine keeps
