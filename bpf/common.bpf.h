@@ -38,6 +38,66 @@ struct {
 	__type(value, struct dmaw_proc_stats);
 } proc_stats SEC(".maps");
 
+/*
+ * The key of a call in flight, from an entry probe to its return probe.
+ * pid_tgid alone is not one: an interrupt on an idle CPU runs as pid 0 on
+ * every CPU, and a softirq or hardirq that interrupts a task mid-call runs
+ * with that task's pid_tgid, so two calls in flight share the key and the
+ * return probes credit the wrong one or none.
+ *
+ * Task context (no interrupt, softirq or irq-disable bits in the CPU's
+ * preempt_count) keys by pid_tgid: unique, and right across preemption and
+ * migration. Any other context cannot sleep or migrate and nests by level,
+ * so it keys by CPU and those bits. preempt_count is the per-CPU
+ * __preempt_count (6.1, and 6.15+ where it is an unsigned long whose low
+ * word holds the counts) or pcpu_hot.preempt_count (6.2-6.14); both found
+ * through kallsyms (typeless ksyms) and __per_cpu_offset[cpu]. Above the
+ * preemption count (bits 0-7) every bit is an interrupt or disable count
+ * (include/linux/preempt.h; 7.x added hardirq-disable bits 16-23 and moved
+ * hardirq and NMI up), except x86's inverted NEED_RESCHED in bit 31 of the
+ * int (6.x).
+ */
+extern const void __preempt_count __ksym __weak;
+extern const void pcpu_hot __ksym __weak;
+extern const void __per_cpu_offset __ksym __weak;
+
+#define DMAW_PREEMPT_MASK 0xffUL
+#define DMAW_NEED_RESCHED_6X 0x80000000UL
+
+static __always_inline __u32 irq_context_bits(__u32 cpu)
+{
+	unsigned long base = 0;
+	__u32 count = 0;
+	const void *pc;
+
+	if (!&__per_cpu_offset ||
+	    bpf_probe_read_kernel(&base, sizeof(base),
+				  (const unsigned long *)&__per_cpu_offset + (cpu & 0xfff)))
+		return 0;
+	if (&__preempt_count)
+		pc = (const void *)(base + (unsigned long)&__preempt_count);
+	else if (bpf_core_type_exists(struct pcpu_hot) && &pcpu_hot)
+		pc = (const void *)(base + (unsigned long)&pcpu_hot +
+				    bpf_core_field_offset(struct pcpu_hot, preempt_count));
+	else
+		return 0;
+	if (bpf_probe_read_kernel(&count, sizeof(count), pc))
+		return 0;
+	return count & ~(DMAW_PREEMPT_MASK | DMAW_NEED_RESCHED_6X);
+}
+
+static __always_inline __u64 call_key(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 bits = irq_context_bits(cpu);
+
+	if (!bits && (__u32)id)
+		return id;
+	/* Bit 63: never a pid_tgid (pids are below 2^22). */
+	return (1ULL << 63) | ((__u64)cpu << 32) | bits;
+}
+
 static __always_inline __u32 log2_slot(__u64 v)
 {
 	__u32 slot = 0;
@@ -235,6 +295,19 @@ static __always_inline void pool_usage(const struct device *dev, __u32 *total, _
 		}                                                                \
 		st_;                                                             \
 	})
+
+/*
+ * The one sampling policy for events of repeating failures: of n
+ * occurrences (1-based, counted per key: a device's counter, a request's
+ * retries), the 1st, 2nd, 4th, 8th, ... become events. A starved pool or a
+ * request requeued forever fails thousands of times a second; the counters
+ * keep every one, the events a logarithmic sample that still shows how
+ * long it went on. Rare one-off events (none so far) need no sampling.
+ */
+static __always_inline bool event_sampled(__u64 n)
+{
+	return n && !(n & (n - 1));
+}
 
 static __always_inline void count_drop(void)
 {

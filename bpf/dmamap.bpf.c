@@ -8,11 +8,10 @@
  */
 #include "common.bpf.h"
 #include "dmamap.h"
+#include "sgwalk.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define SG_CHAIN 0x01UL
-#define SG_END 0x02UL
 #define MAX_SG_WALK 1024
 
 struct {
@@ -38,11 +37,9 @@ struct call {
 	__u32 slots;
 	__u32 dir;
 	__u64 limit;
-	unsigned long sg;            /* walk cursor, a plain number (see sg_enter) */
-	__s32 left;                  /* entries still to walk */
 };
 
-/* Arguments of a call in flight, per thread, for the return probe. */
+/* Arguments of a call in flight (call_key()), for the return probe. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
@@ -56,7 +53,7 @@ struct {
 
 static __always_inline int page_enter(const struct device *dev, __u64 size, __u32 dir)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 tid = call_key();
 	struct call c = { .dev = dev, .bytes = size, .dir = dir };
 
 	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
@@ -94,7 +91,7 @@ int BPF_KPROBE(dma_map_page_kprobe, struct device *dev, struct page *page, size_
 SEC("kretprobe/dma_map_page_attrs")
 int BPF_KRETPROBE(dma_map_page_kretprobe, dma_addr_t ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 tid = call_key();
 	struct call *c = bpf_map_lookup_elem(&calls, &tid);
 
 	if (c) {
@@ -106,59 +103,32 @@ int BPF_KRETPROBE(dma_map_page_kretprobe, dma_addr_t ret)
 
 /* ---- __dma_map_sg_attrs ----------------------------------------------- */
 
-/* One scatterlist entry per call, following chain links (sg_next()). */
-static long walk_one(__u32 i, void *ctx)
-{
-	struct call *c = ctx;
-	const struct scatterlist *sg = (const void *)c->sg;
-	unsigned long link;
-	__u32 len;
-
-	if (c->left <= 0 || !sg)
-		return 1;
-	link = BPF_CORE_READ(sg, page_link);
-	if (link & SG_CHAIN) {
-		c->sg = link & ~(SG_CHAIN | SG_END);
-		return 0;
-	}
-	len = BPF_CORE_READ(sg, length);
-	c->nents++;
-	c->bytes += len;
-	c->slots += slots_for(len);
-	if (len > c->largest)
-		c->largest = len;
-	if (len > c->limit)
-		c->over_limit++;
-	c->left--;
-	if (link & SG_END)
-		return 1;
-	c->sg += bpf_core_type_size(struct scatterlist);
-	return 0;
-}
-
-static __always_inline int sg_enter(const struct device *dev, const struct scatterlist *sg,
+static __always_inline int sg_enter(const struct device *dev, struct scatterlist *sg,
 				    int nents, __u32 dir)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 tid = call_key();
+	struct sg_walk w = {};
 	struct call c = {
 		.dev = dev,
 		.dir = dir,
-		.left = nents,
 		.limit = swiotlb_limit(dev),
 	};
 
-	/* Copied out as a number: a typed fentry pointer would make the
-	 * verifier track every offset the walk reaches, and the loop callback
-	 * (verified like a loop since 6.8) then never converges. */
-	bpf_probe_read_kernel(&c.sg, sizeof(c.sg), &sg);
-	bpf_loop(MAX_SG_WALK, walk_one, &c, 0);
+	/* A list is recorded even empty: the exit counts the call. */
+	if (nents > 0 && sg_walk(NULL, 0, sg, nents, MAX_SG_WALK, c.limit, &w))
+		return 0;
+	c.bytes = w.bytes;
+	c.largest = w.largest;
+	c.nents = w.entries;
+	c.over_limit = w.over_limit;
+	c.slots = w.slots;
 	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
 	return 0;
 }
 
 static __always_inline int sg_exit(void *ctx, int ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 tid = call_key();
 	struct dmaw_dmamap_stats *st;
 	struct dmaw_event *e;
 	__u32 total, used;
@@ -184,6 +154,8 @@ static __always_inline int sg_exit(void *ctx, int ret)
 	if (!total || c->slots <= total)
 		goto out;
 	st->never_fit++;
+	if (!event_sampled(st->never_fit))
+		goto out;
 	e = event_reserve(DMAW_EV_NEVER_FIT, DMAW_SRC_DMA_MAP_SG);
 	if (!e)
 		goto out;

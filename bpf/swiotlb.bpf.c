@@ -35,7 +35,7 @@ struct map_start {
 	__u32 dir;
 };
 
-/* swiotlb_map() in flight, per thread, for the kretprobe twin, which does
+/* swiotlb_map() in flight (call_key()), for the kretprobe twin, which does
  * not see the arguments. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -58,7 +58,7 @@ struct {
 
 static __always_inline int map_enter(const struct device *dev, __u64 size, __u32 dir)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 tid = call_key();
 	struct map_start start = {
 		.ts = bpf_ktime_get_ns(),
 		.dev = dev,
@@ -68,11 +68,6 @@ static __always_inline int map_enter(const struct device *dev, __u64 size, __u32
 
 	bpf_map_update_elem(&map_starts, &tid, &start, BPF_ANY);
 	return 0;
-}
-
-static __always_inline bool is_power_of_two(__u64 v)
-{
-	return v && !(v & (v - 1));
 }
 
 static __always_inline void emit(void *ctx, __u32 kind, const struct map_start *m,
@@ -115,15 +110,15 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 	if (m->size > limit) {
 		/* Can never succeed: no run of free slots is longer than a
 		 * segment (swiotlb_find_slots), and the kernel only says
-		 * "buffer is full". */
+		 * "buffer is full". A driver that retries it does so forever. */
 		st->over_limit++;
-		emit(ctx, DMAW_EV_OVER_LIMIT, m, limit);
+		if (event_sampled(st->over_limit))
+			emit(ctx, DMAW_EV_OVER_LIMIT, m, limit);
 	}
 	if (ret == DMA_MAPPING_ERROR) {
 		st->failures++;
-		/* A starved pool fails thousands of times a second: the
-		 * counters keep every one, the events a sample. */
-		if (m->size <= limit && (st->failures <= 8 || is_power_of_two(st->failures)))
+		/* Failures within the limit: the pool was full or fragmented. */
+		if (m->size <= limit && event_sampled(st->failures - st->over_limit))
 			emit(ctx, DMAW_EV_MAP_FAILED, m, limit);
 	} else {
 		st->maps[dir_index(dir)]++;
@@ -170,7 +165,7 @@ int BPF_KPROBE(swiotlb_map_kprobe, struct device *dev, phys_addr_t paddr, size_t
 SEC("kretprobe/swiotlb_map")
 int BPF_KRETPROBE(swiotlb_map_kretprobe, dma_addr_t ret)
 {
-	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 tid = call_key();
 	struct map_start *m = bpf_map_lookup_elem(&map_starts, &tid);
 
 	if (m) {

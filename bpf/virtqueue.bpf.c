@@ -9,12 +9,13 @@
  * The scatterlists are walked at entry, not at return: virtio-blk's
  * virtblk_add_req() tail-calls virtqueue_add_sgs(), so its sgs[] array and
  * the header/status entries live in a stack frame that is gone (and
- * overwritten) by the time fexit runs. Entry stashes the walk per thread,
+ * overwritten) by the time fexit runs. Entry stashes the walk per call (call_key()),
  * return accounts it with the result. Each function has an fentry/fexit
  * pair and a kprobe/kretprobe twin for kernels that cannot build the
  * trampoline; user/virtqueue.c enables one pair per function.
  */
 #include "common.bpf.h"
+#include "sgwalk.bpf.h"
 #include "virtqueue.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -23,16 +24,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define ENOMEM 12
 #define ENOSPC 28
 
-/* include/linux/scatterlist.h: the low bits of page_link. */
-#define SG_CHAIN 0x01UL
-#define SG_END 0x02UL
-
-/* Walk bounds. A 1 MiB virtio-blk request is at most 256 data entries plus
+/* Walk bound. A 1 MiB virtio-blk request is at most 256 data entries plus
  * header and status; virtio-net adds at most MAX_SKB_FRAGS + 2. */
-#define VQ_MAX_LISTS 16
 #define VQ_MAX_ENTRIES 300
-/* Steps of the walk: entries, one per list started, and chain hops. */
-#define VQ_MAX_STEPS (VQ_MAX_ENTRIES + VQ_MAX_LISTS + 32)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -50,7 +44,7 @@ struct {
 	__type(value, __u32);
 } vq_retries SEC(".maps");
 
-/* What entry saw, per thread (pid_tgid) until the return. */
+/* What entry saw, per call in flight (call_key()), until the return. */
 struct vq_call {
 	__u64 vq;
 	__u64 data;
@@ -67,119 +61,21 @@ struct {
 	__type(value, struct vq_call);
 } vq_calls SEC(".maps");
 
-struct sg_walk {
-	struct scatterlist **sgs; /* list heads, or NULL: one list at cur */
-	struct scatterlist *cur;  /* next entry to visit, NULL: next list */
-	__u64 sg_size;            /* sizeof(struct scatterlist) on this kernel */
-	__u64 bytes;
-	__u64 slots;
-	__u32 list;               /* next list head to take from sgs[] */
-	__u32 nlists;
-	__u32 left;               /* entries the current list may still have */
-	__u32 entries;
-};
-
-/* The walk's state lives in a per-CPU map value, not on the stack: the 6.1
- * verifier checks a bpf_loop callback once, with the caller's stack as it
- * is at the call, so it would take a stack-held cur == NULL as a constant
- * and drop the entry-walking half of the callback as dead code. A map
- * value is opaque to it. One slot per nesting level (an interrupt may add
- * to another virtqueue while a walk runs on this CPU). */
-#define VQ_WALK_NEST 4
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, VQ_WALK_NEST);
-	__type(key, __u32);
-	__type(value, struct sg_walk);
-} vq_walks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} vq_walk_depth SEC(".maps");
-
-/* One step of sg_next() over all lists (bpf_loop callback). A chain entry
- * carries no data: it points at the next array of entries. */
-static long sg_walk_step(__u32 index, void *ctx)
-{
-	struct sg_walk *w = bpf_map_lookup_elem(&vq_walks, ctx);
-	struct scatterlist *sg;
-	unsigned long page_link = 0;
-	unsigned int len = 0;
-
-	if (!w)
-		return 1;
-	sg = w->cur;
-	if (!sg) {
-		if (!w->sgs || w->list >= w->nlists || w->list >= VQ_MAX_LISTS)
-			return 1;
-		if (bpf_probe_read_kernel(&sg, sizeof(sg), &w->sgs[w->list]))
-			return 1;
-		w->list++;
-		w->cur = sg;
-		w->left = VQ_MAX_ENTRIES;
-		return 0;
-	}
-	/* Past the bound the sums are lower bounds; never_fit stays sound. */
-	if (w->entries >= VQ_MAX_ENTRIES)
-		return 1;
-	if (BPF_CORE_READ_INTO(&page_link, sg, page_link))
-		return 1;
-	if (page_link & SG_CHAIN) {
-		w->cur = (struct scatterlist *)(page_link & ~(SG_CHAIN | SG_END));
-		return 0;
-	}
-	BPF_CORE_READ_INTO(&len, sg, length);
-	w->entries++;
-	w->bytes += len;
-	/* swiotlb_map() maps each entry on its own: ceil(len / 2 KiB) slots
-	 * (virtio devices have no min_align_mask, so no offset adds to it). */
-	w->slots += slots_for(len);
-	if ((page_link & SG_END) || --w->left == 0)
-		w->cur = NULL;
-	else
-		w->cur = (struct scatterlist *)((char *)sg + w->sg_size);
-	return 0;
-}
-
 /* Entry: sgs (n_out + n_in list heads) for virtqueue_add_sgs, or one list
  * sg of num entries for add_outbuf/inbuf. */
 static __always_inline int vq_enter(void *vq, struct scatterlist **sgs, struct scatterlist *sg,
 				    __u32 n_out, __u32 n_in, __u32 num, void *data)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = call_key();
 	struct vq_call c = {};
-	struct sg_walk *w;
-	__u32 zero = 0, *depth, slot;
+	struct sg_walk w;
 
-	depth = bpf_map_lookup_elem(&vq_walk_depth, &zero);
-	if (!depth)
+	/* No limit here: virtio entries are checked by swiotlb_map itself. */
+	if (sg_walk(sgs, n_out + n_in, sg, num, VQ_MAX_ENTRIES, ~0ULL, &w))
 		return 0;
-	slot = *depth;
-	if (slot >= VQ_WALK_NEST)
-		return 0;
-	w = bpf_map_lookup_elem(&vq_walks, &slot);
-	if (!w)
-		return 0;
-	*depth = slot + 1;
-	__builtin_memset(w, 0, sizeof(*w));
-	w->sg_size = bpf_core_type_size(struct scatterlist);
-	if (sgs) {
-		w->sgs = sgs;
-		w->nlists = n_out + n_in;
-	} else if (num) {
-		w->cur = sg;
-		w->left = num;
-	}
-	bpf_loop(VQ_MAX_STEPS, sg_walk_step, &slot, 0);
-	c.bytes = w->bytes;
-	c.slots = w->slots;
-	c.entries = w->entries;
-	*depth = slot;
-
+	c.bytes = w.bytes;
+	c.slots = w.slots;
+	c.entries = w.entries;
 	c.vq = (__u64)vq;
 	c.data = (__u64)data;
 	if (n_out && n_in)
@@ -218,13 +114,6 @@ static __always_inline __u32 err_index(int ret)
 	}
 }
 
-/* Emit on the first failure and then on failure 2, 4, 8, ...: virtio-blk
- * retries a request thousands of times a second. */
-static __always_inline bool worth_reporting(__u32 retries)
-{
-	return (retries & (retries - 1)) == 0;
-}
-
 static __always_inline void report(void *ctx, __u32 kind, struct virtio_device *vdev,
 				   struct device *dma, const struct dmaw_vq_key *key,
 				   const struct vq_call *c, int ret, __u32 retries,
@@ -254,7 +143,7 @@ static __always_inline void report(void *ctx, __u32 kind, struct virtio_device *
 /* Return: account what entry saw with the result. */
 static __always_inline int vq_exit(void *ctx, int ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = call_key();
 	struct dmaw_vq_key key = {};
 	struct dmaw_vq_stats *st;
 	struct virtio_device *vdev;
@@ -325,7 +214,9 @@ static __always_inline int vq_exit(void *ctx, int ret)
 		if (!retries)
 			st->never_fit_reqs++;
 	}
-	if (worth_reporting(retries))
+	/* virtio-blk retries a request thousands of times a second: this is
+	 * failure number retries + 1 of the request. */
+	if (event_sampled(retries + 1))
 		report(ctx, never_fit ? DMAW_EV_NEVER_FIT : DMAW_EV_VQ_FAILED, vdev, dma, &key,
 		       &c, ret, retries, nslabs, used);
 	return 0;

@@ -203,6 +203,8 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 		json_object_end(j);
 	}
 	json_array_end(j);
+	/* Rows read from the process table: all of them, for the top ten. */
+	json_u64(j, "processes", cur->nprocs);
 	json_array_begin(j, "top_processes");
 	for (size_t i = 0; i < nprocs; i++) {
 		json_object_begin(j, NULL);

@@ -29,6 +29,24 @@ for mode in fentry kprobe; do
 done
 expect_gt "-K switched hooks that take fentry to kprobes" "$(r kprobe_choices)" 2
 
+# A mapping in softirq while another is in flight on the same CPU (defect 2
+# of issue 9): 200 outer 4 KiB and 200 inner 2 KiB mappings, each counted
+# once, against tracefs.
+for mode in fentry kprobe; do
+	tap_prefix="${tap_prefix}nested $mode: "
+	final=$(r ${mode}_nested_final)
+	lab_field() { printf '%s' "$final" | jq -r ".devices[] | select(.device == \"dmawatch-lab\") | $1"; }
+	expect_eq "module mapped 200 + 200 in softirq" "$(r ${mode}_nested_counts)" \
+		"outer=200 inner=200 failures=0"
+	expect_eq "tracefs saw 400 bounces" "$(r ${mode}_nested_trace_events)" 400
+	expect_eq "bounces = tracefs events" "$(lab_field .maps)" "$(r ${mode}_nested_trace_events)"
+	expect_eq "bytes = tracefs bytes" "$(lab_field .bytes)" "$(r ${mode}_nested_trace_bytes)"
+	expect_eq "the 200 outer 4 KiB mappings" "$(lab_field '.size_log2_hist[12]')" 200
+	expect_eq "the 200 inner 2 KiB mappings" "$(lab_field '.size_log2_hist[11]')" 200
+	expect_eq "dma_map_page_attrs calls" "$(lab_field .dma_api.page_maps)" 400
+	tap_prefix=${tap_prefix%"nested $mode: "}
+done
+
 ev=$(r over_limit_event)
 expect_eq "trace attached" "$(r trace_attached)" 0
 expect_eq "trace exits 0 on SIGTERM" "$(r trace_exit)" 0
@@ -41,11 +59,32 @@ expect_match "over-limit event stack has the module's function" \
 # The shell's echo builtin wrote to map_single: the script is the process.
 expect_eq "over-limit event process" "$(printf '%s' "$ev" | jq -r .comm)" observe.sh
 
+# Over-limit events are sampled: 100 refusals of 512 KiB, events for
+# refusal 1, 2, 4, ..., 64 of a device on each CPU that saw some: 7 on one
+# CPU, 14 at most on two. Counters keep all 100 (stat_lab below: 100 more).
+expect_eq "100 over-limit map_single refused" "$(r map_512k_refused)" 100
+expect_ge "over-limit events: at least the sample of one CPU" "$(r over_limit_events)" 7
+expect_le "over-limit events sampled, not one per refusal" "$(r over_limit_events)" 14
+
 lab=$(r stat_lab)
 lab_dev() { printf '%s' "$lab" | jq -r ".devices[] | select(.device == \"dmawatch-lab\") | $1"; }
 expect_ne "2 MiB write with 4 MiB segments fails" "$(r sg_write_exit)" 0
 expect_gt "dma_map_sg saw segments over the limit" "$(lab_dev .dma_api.sg_segments_over_limit)" 0
 expect_gt "largest sg segment exceeds 256 KiB" "$(lab_dev .dma_api.sg_largest_segment)" 262144
 expect_gt "dma_map_sg errors counted" "$(lab_dev .dma_api.sg_errors)" 0
+expect_ge "every over-limit refusal counted" "$(lab_dev .over_limit)" 99
+
+# Top processes from the whole table (defect 1 of issue 9): the 8 MiB
+# writer first, though 600 short writers came after it.
+procs=$(r stat_procs)
+echo "# 600 short writers took $(r small_writers_s) s"
+expect_eq "top process is the 8 MiB writer" \
+	"$(printf '%s' "$procs" | jq '.top_processes[0].pid')" "$(r big_writer_pid)"
+expect_ge "its bytes cover the 8 MiB" \
+	"$(printf '%s' "$procs" | jq '.top_processes[0].bytes')" 8388608
+expect_eq "ten top processes" "$(printf '%s' "$procs" | jq '.top_processes | length')" 10
+expect_gt "every process row read, not the first 512" \
+	"$(printf '%s' "$procs" | jq '.processes')" 600
+expect_eq "no rows cut" "$(printf '%s' "$procs" | jq '.rows_cut')" 0
 expect_gt "BPF programs visible in kallsyms while tracing" "$(r bpf_syms_running)" 0
 expect_eq "no BPF program left after dmawatch exits" "$(r bpf_syms_after)" 0

@@ -49,6 +49,31 @@ count_window kprobe -K
 dmawatch -K probe > /tmp/probe.txt
 emit kprobe_choices "$(grep -c 'kprobe  fentry works; -K given' /tmp/probe.txt)"
 
+# Calls in flight keyed apart: the module maps 4 KiB 200 times and, while
+# each is in swiotlb_map(), maps 2 KiB from a tasklet (softirq) on the same
+# CPU. Counted against tracefs, with fexit (no entry state) and kprobes
+# (entry state keyed per call).
+insmod /lab/dmawatch_lab.ko
+for mode in fentry kprobe; do
+	opts=
+	[ $mode = kprobe ] && opts=-K
+	dmawatch $opts -F swiotlb,dmamap stat --json 1 > /tmp/n.json 2> /tmp/n.err &
+	pid=$!
+	wait_for /tmp/n.json '"devices"'
+	trace_swiotlb_start
+	echo 200 > $ctl/nested
+	emit ${mode}_nested_exit $?
+	trace_swiotlb_stop
+	kill -TERM $pid
+	wait $pid
+	emit ${mode}_nested_counts "$(cat $ctl/nested)"
+	set -- $(trace_swiotlb_sum dmawatch-lab)
+	emit ${mode}_nested_trace_events "$1"
+	emit ${mode}_nested_trace_bytes "$2"
+	emit ${mode}_nested_final "$(tail -n 1 /tmp/n.json)"
+done
+rmmod dmawatch_lab
+
 insmod /lab/dmawatch_lab.ko max_segment_size=4194304 max_sectors_kb=4096 on_map_error=ioerr
 dmawatch trace --json > /tmp/trace.json 2> /tmp/trace.err &
 trace_pid=$!
@@ -61,18 +86,50 @@ labio write /dev/dmawlab0 2097152 2097152 hugetlb > /tmp/e.out
 emit sg_write_exit $?
 # The over-limit event of the 512 KiB map_single is what the checks read.
 wait_for /tmp/trace.json '"size":524288'
+# A driver that retries an over-limit mapping: 99 more refusals, which the
+# events sample (failure 1, 2, 4, ... per device and CPU), not repeat.
+refused=1
+for i in $(seq 99); do
+	echo 524288 > $ctl/map_single 2> /dev/null || refused=$((refused + 1))
+done
+emit map_512k_refused $refused
+# The 64th refusal's event, on one CPU at least, ends the sample.
+i=0
+while [ "$(grep -c '"size":524288' /tmp/trace.json)" -lt 7 ] && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 1
 kill -TERM $trace_pid
 wait $trace_pid
 emit trace_exit $?
 emit over_limit_event "$(grep '"over-limit"' /tmp/trace.json | grep '"size":524288' | head -n 1)"
+emit over_limit_events "$(grep '"over-limit"' /tmp/trace.json | grep -c '"size":524288')"
 emit trace_stderr "$(head -c 300 /tmp/trace.err)"
 
 dmawatch stat --json 1 2 > /tmp/stat2.json 2>&1 &
 pid=$!
 wait_for /tmp/stat2.json '"devices"'
 labio write /dev/dmawlab0 2097152 2097152 hugetlb > /dev/null
+for i in $(seq 99); do echo 524288 > $ctl/map_single 2> /dev/null; done
 wait $pid
 emit stat_lab "$(tail -n 1 /tmp/stat2.json)"
+
+# Top processes come from the whole table: one 8 MiB writer, then more
+# short-lived 4 KiB writers than the snapshot used to keep (512).
+dmawatch -F swiotlb stat --json 3600 > /tmp/stat3.json 2>&1 &
+pid=$!
+wait_for /tmp/stat3.json '"devices"'
+labio write /dev/vda 8388608 1048576 > /dev/null &
+writer=$!
+wait $writer
+emit big_writer_pid $writer
+t0=$(now_cs)
+for i in $(seq 600); do labio write /dev/vda 4096 4096 > /dev/null; done
+emit small_writers_s $((($(now_cs) - t0) / 100))
+kill -TERM $pid
+wait $pid
+emit stat_procs "$(tail -n 1 /tmp/stat3.json)"
 rmmod dmawatch_lab
 # JITed programs show in kallsyms while loaded: none may outlive dmawatch.
 emit bpf_syms_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"

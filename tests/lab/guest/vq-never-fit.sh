@@ -148,9 +148,10 @@ emit nf_slots_total "$(jnum "$ev" slots_total)"
 emit nf_retries_first "$(jnum "$ev" retries)"
 emit nf_retries_max "$(printf '%s\n' "$nf" | sed -n 's/.*"retries":\([0-9]*\).*/\1/p' |
 	sort -n | tail -n 1)"
-# Every retries value reported must be 0 or a power of two (the rate limit).
+# Every report must be failure number 1, 2, 4, 8, ... of the request
+# (retries + 1 a power of two: the sampling policy, common.bpf.h).
 emit nf_retries_not_pow2 "$(printf '%s\n' "$nf" | sed -n 's/.*"retries":\([0-9]*\).*/\1/p' |
-	awk '{ r = $1; if (r > 0) { while (r % 2 == 0) r /= 2; if (r != 1) n++ } } END { print n + 0 }')"
+	awk '{ r = $1 + 1; while (r % 2 == 0) r /= 2; if (r != 1) n++ } END { print n + 0 }')"
 stack=$(printf '%s\n' "$ev" | sed -n 's/.*"stack":\[\(.*\)\]}.*/\1/p')
 emit nf_stack "$(printf '%s\n' "$stack" | cut -c 1-1000)"
 # virtio-blk's queue_rq (virtblk_add_req tail-calls virtqueue_add_sgs).

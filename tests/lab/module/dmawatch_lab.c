@@ -43,6 +43,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/gfp.h>
+#include <linux/interrupt.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
@@ -55,6 +56,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
 #include <linux/vmalloc.h>
@@ -173,6 +175,13 @@ static struct {
 	struct lab_hold *held;
 	unsigned int nr_held;
 	unsigned int held_cap;
+
+	/* nested: a mapping in softirq while another is in flight */
+	struct tracepoint *tp_bounced;	/* swiotlb:swiotlb_bounced */
+	struct task_struct *nest_task;	/* whose next mapping gets one */
+	struct tasklet_struct nest_tasklet;
+	void *nest_buf;
+	u64 nest_outer, nest_inner, nest_failures;
 } lab = {
 	.last_map_result = 1,
 };
@@ -793,6 +802,114 @@ static const struct file_operations hold_fops = {
 };
 
 /* ---------------------------------------------------------------------- */
+/* debugfs: nested                                                        */
+
+/*
+ * "N" maps a 4 KiB buffer N times; while each mapping is in flight (in
+ * swiotlb_map(), at its swiotlb_bounced tracepoint) a tasklet maps a 2 KiB
+ * buffer in softirq on the same CPU: the interrupt that arrives mid-call,
+ * made deterministic. A tool that keys calls in flight by thread (the
+ * interrupted task's pid_tgid) mixes the two up. Read: the counts.
+ */
+#define LAB_NEST_OUTER 4096
+#define LAB_NEST_INNER 2048
+
+static void lab_nest_tasklet(struct tasklet_struct *t)
+{
+	if (dmawatch_lab_map_single(lab.dev, lab.nest_buf, LAB_NEST_INNER))
+		lab.nest_failures++;
+	else
+		lab.nest_inner++;
+}
+
+static void lab_nest_probe(void *data, struct device *dev, dma_addr_t dev_addr, size_t size)
+{
+	if (dev != lab.dev || current != READ_ONCE(lab.nest_task) || in_interrupt())
+		return;
+	WRITE_ONCE(lab.nest_task, NULL);
+	/* local_bh_enable() runs the pending tasklet here, in softirq. */
+	local_bh_disable();
+	tasklet_schedule(&lab.nest_tasklet);
+	local_bh_enable();
+}
+
+static void lab_find_bounced(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "swiotlb_bounced"))
+		lab.tp_bounced = tp;
+}
+
+static ssize_t nested_write(struct file *file, const char __user *ubuf,
+			    size_t len, loff_t *ppos)
+{
+	unsigned long count;
+	struct page *page;
+	void *outer;
+	char *cmd;
+	int ret, n;
+
+	cmd = lab_get_cmd(ubuf, len);
+	if (IS_ERR(cmd))
+		return PTR_ERR(cmd);
+	n = sscanf(cmd, "%lu", &count);
+	kfree(cmd);
+	if (n != 1 || !count || count > 100000)
+		return -EINVAL;
+	if (!lab.tp_bounced)
+		for_each_kernel_tracepoint(lab_find_bounced, NULL);
+	if (!lab.tp_bounced)
+		return -ENOENT;
+	page = alloc_pages(GFP_KERNEL, 1);
+	if (!page)
+		return -ENOMEM;
+	outer = page_address(page);
+
+	mutex_lock(&lab.dbg_lock);
+	lab.nest_buf = outer + LAB_NEST_OUTER;
+	lab.nest_outer = lab.nest_inner = lab.nest_failures = 0;
+	ret = tracepoint_probe_register(lab.tp_bounced, lab_nest_probe, NULL);
+	if (ret)
+		goto out;
+	for (unsigned long i = 0; i < count; i++) {
+		WRITE_ONCE(lab.nest_task, current);
+		if (dmawatch_lab_map_single(lab.dev, outer, LAB_NEST_OUTER))
+			lab.nest_failures++;
+		else
+			lab.nest_outer++;
+		WRITE_ONCE(lab.nest_task, NULL);
+		cond_resched();
+	}
+	tracepoint_probe_unregister(lab.tp_bounced, lab_nest_probe, NULL);
+	tracepoint_synchronize_unregister();
+	tasklet_kill(&lab.nest_tasklet);
+	ret = len;
+out:
+	mutex_unlock(&lab.dbg_lock);
+	__free_pages(page, 1);
+	return ret;
+}
+
+static ssize_t nested_read(struct file *file, char __user *ubuf, size_t len, loff_t *ppos)
+{
+	char buf[96];
+	int n;
+
+	mutex_lock(&lab.dbg_lock);
+	n = scnprintf(buf, sizeof(buf), "outer=%llu inner=%llu failures=%llu\n",
+		      lab.nest_outer, lab.nest_inner, lab.nest_failures);
+	mutex_unlock(&lab.dbg_lock);
+	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+}
+
+static const struct file_operations nested_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.read	= nested_read,
+	.write	= nested_write,
+	.llseek	= default_llseek,
+};
+
+/* ---------------------------------------------------------------------- */
 /* debugfs: stats                                                         */
 
 static ssize_t stats_read(struct file *file, char __user *ubuf, size_t len,
@@ -822,6 +939,7 @@ static void lab_debugfs_init(void)
 	debugfs_create_file("bench", 0600, lab.dbg_dir, NULL, &bench_fops);
 	debugfs_create_file("hold", 0600, lab.dbg_dir, NULL, &hold_fops);
 	debugfs_create_file("stats", 0400, lab.dbg_dir, NULL, &stats_fops);
+	debugfs_create_file("nested", 0600, lab.dbg_dir, NULL, &nested_fops);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -842,6 +960,7 @@ static int __init dmawatch_lab_init(void)
 	lab.max_segs = max_segments;
 	lab.capacity = (sector_t)size_mb << (20 - SECTOR_SHIFT);
 	mutex_init(&lab.dbg_lock);
+	tasklet_setup(&lab.nest_tasklet, lab_nest_tasklet);
 
 	lab.pdev = platform_device_register_simple(LAB_DEV_NAME, -1, NULL, 0);
 	if (IS_ERR(lab.pdev))
