@@ -73,7 +73,7 @@ static __always_inline void count_page(const struct device *dev, __u64 size, dma
 }
 
 /* fexit sees the arguments too: no entry program needed. */
-SEC("fexit/dma_map_page_attrs")
+SEC("?fexit/dma_map_page_attrs")
 int BPF_PROG(dma_map_page_fexit, struct device *dev, struct page *page, size_t offset,
 	     size_t size, enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
 {
@@ -81,14 +81,14 @@ int BPF_PROG(dma_map_page_fexit, struct device *dev, struct page *page, size_t o
 	return 0;
 }
 
-SEC("kprobe/dma_map_page_attrs")
+SEC("?kprobe")
 int BPF_KPROBE(dma_map_page_kprobe, struct device *dev, struct page *page, size_t offset,
 	       size_t size, enum dma_data_direction dir)
 {
 	return page_enter(dev, size, dir);
 }
 
-SEC("kretprobe/dma_map_page_attrs")
+SEC("?kretprobe")
 int BPF_KRETPROBE(dma_map_page_kretprobe, dma_addr_t ret)
 {
 	__u64 tid = call_key();
@@ -175,28 +175,28 @@ out:
 	return 0;
 }
 
-SEC("fentry/__dma_map_sg_attrs")
+SEC("?fentry/__dma_map_sg_attrs")
 int BPF_PROG(dma_map_sg_fentry, struct device *dev, struct scatterlist *sg, int nents,
 	     enum dma_data_direction dir)
 {
 	return sg_enter(dev, sg, nents, dir);
 }
 
-SEC("fexit/__dma_map_sg_attrs")
+SEC("?fexit/__dma_map_sg_attrs")
 int BPF_PROG(dma_map_sg_fexit, struct device *dev, struct scatterlist *sg, int nents,
 	     enum dma_data_direction dir, unsigned long attrs, int ret)
 {
 	return sg_exit(ctx, ret);
 }
 
-SEC("kprobe/__dma_map_sg_attrs")
+SEC("?kprobe")
 int BPF_KPROBE(dma_map_sg_kprobe, struct device *dev, struct scatterlist *sg, int nents,
 	       enum dma_data_direction dir)
 {
 	return sg_enter(dev, sg, nents, dir);
 }
 
-SEC("kretprobe/__dma_map_sg_attrs")
+SEC("?kretprobe")
 int BPF_KRETPROBE(dma_map_sg_kretprobe, int ret)
 {
 	return sg_exit(ctx, ret);

@@ -158,7 +158,7 @@ static long scan_slot(__u32 i, struct scan_ctx *c)
 	return 0;
 }
 
-SEC("raw_tp")
+SEC("?raw_tp")
 int pool_scan(void *ctx)
 {
 	const struct io_tlb_mem *mem = (const void *)&io_tlb_default_mem;
@@ -234,8 +234,8 @@ static __always_inline void note_used(void)
 		keep_max(used);
 }
 
-SEC("fexit/swiotlb_map")
-int BPF_PROG(pool_map_exit, struct device *dev, phys_addr_t paddr, size_t size,
+SEC("?fexit/swiotlb_map")
+int BPF_PROG(pool_map_fexit, struct device *dev, phys_addr_t paddr, size_t size,
 	     enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
 {
 	if (ret != DMA_MAPPING_ERROR)
@@ -243,8 +243,8 @@ int BPF_PROG(pool_map_exit, struct device *dev, phys_addr_t paddr, size_t size,
 	return 0;
 }
 
-SEC("kretprobe/swiotlb_map")
-int BPF_KRETPROBE(pool_map_kret, dma_addr_t ret)
+SEC("?kretprobe")
+int BPF_KRETPROBE(pool_map_kretprobe, dma_addr_t ret)
 {
 	if (ret != DMA_MAPPING_ERROR)
 		note_used();

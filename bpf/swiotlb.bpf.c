@@ -5,8 +5,9 @@
  * mapping of a device that must bounce (SEV/TDX, swiotlb=force) through
  * swiotlb_map(), so one hook sees them all, including the ones that fail.
  *
- * Each hook comes as fentry/fexit and as a kprobe/kretprobe twin; user
- * space loads one of the two after trying the trampoline (user/swiotlb.c).
+ * Each hook comes as fentry/fexit and as a kprobe/kretprobe twin, all
+ * declared off (SEC("?...")); the engine enables one of the two after
+ * trying the trampoline (user/swiotlb.c declares the hooks).
  */
 #include "common.bpf.h"
 #include "swiotlb.h"
@@ -127,7 +128,7 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 	}
 }
 
-SEC("fentry/swiotlb_map")
+SEC("?fentry/swiotlb_map")
 int BPF_PROG(swiotlb_map_fentry)
 {
 	__u32 zero = 0;
@@ -138,7 +139,7 @@ int BPF_PROG(swiotlb_map_fentry)
 	return 0;
 }
 
-SEC("fexit/swiotlb_map")
+SEC("?fexit/swiotlb_map")
 int BPF_PROG(swiotlb_map_fexit, struct device *dev, phys_addr_t paddr, size_t size,
 	     enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
 {
@@ -155,14 +156,14 @@ int BPF_PROG(swiotlb_map_fexit, struct device *dev, phys_addr_t paddr, size_t si
 	return 0;
 }
 
-SEC("kprobe/swiotlb_map")
+SEC("?kprobe")
 int BPF_KPROBE(swiotlb_map_kprobe, struct device *dev, phys_addr_t paddr, size_t size,
 	       enum dma_data_direction dir)
 {
 	return map_enter(dev, size, dir);
 }
 
-SEC("kretprobe/swiotlb_map")
+SEC("?kretprobe")
 int BPF_KRETPROBE(swiotlb_map_kretprobe, dma_addr_t ret)
 {
 	__u64 tid = call_key();
@@ -199,37 +200,46 @@ static __always_inline int count_sync(const struct device *dev, __u64 size, __u3
  * The release and sync entry points were renamed when io_tlb_pool came in
  * (6.6: swiotlb_tbl_unmap_single became an inline wrapper around
  * __swiotlb_tbl_unmap_single, likewise the syncs); the leading arguments
- * are the same, so one handler serves both names.
+ * are the same, so one program serves both names: user/swiotlb.c declares
+ * the names and the engine points the program at the one this kernel has
+ * (bpf_program__set_attach_target; kprobes attach by name).
  */
-#define UNMAP_PROGS(fn)                                                              \
-SEC("fentry/" #fn)                                                                   \
-int BPF_PROG(fn##_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size)    \
-{                                                                                    \
-	return count_unmap(dev, size);                                               \
-}                                                                                    \
-SEC("kprobe/" #fn)                                                                   \
-int BPF_KPROBE(fn##_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size)  \
-{                                                                                    \
-	return count_unmap(dev, size);                                               \
+SEC("?fentry/swiotlb_tbl_unmap_single")
+int BPF_PROG(swiotlb_unmap_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size)
+{
+	return count_unmap(dev, size);
 }
 
-#define SYNC_PROGS(fn)                                                               \
-SEC("fentry/" #fn)                                                                   \
-int BPF_PROG(fn##_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size,    \
-	     enum dma_data_direction dir)                                            \
-{                                                                                    \
-	return count_sync(dev, size, dir);                                           \
-}                                                                                    \
-SEC("kprobe/" #fn)                                                                   \
-int BPF_KPROBE(fn##_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size,  \
-	       enum dma_data_direction dir)                                          \
-{                                                                                    \
-	return count_sync(dev, size, dir);                                           \
+SEC("?kprobe")
+int BPF_KPROBE(swiotlb_unmap_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size)
+{
+	return count_unmap(dev, size);
 }
 
-UNMAP_PROGS(swiotlb_tbl_unmap_single)
-UNMAP_PROGS(__swiotlb_tbl_unmap_single)
-SYNC_PROGS(swiotlb_sync_single_for_device)
-SYNC_PROGS(swiotlb_sync_single_for_cpu)
-SYNC_PROGS(__swiotlb_sync_single_for_device)
-SYNC_PROGS(__swiotlb_sync_single_for_cpu)
+SEC("?fentry/swiotlb_sync_single_for_device")
+int BPF_PROG(swiotlb_sync_dev_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size,
+	     enum dma_data_direction dir)
+{
+	return count_sync(dev, size, dir);
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(swiotlb_sync_dev_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size,
+	       enum dma_data_direction dir)
+{
+	return count_sync(dev, size, dir);
+}
+
+SEC("?fentry/swiotlb_sync_single_for_cpu")
+int BPF_PROG(swiotlb_sync_cpu_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size,
+	     enum dma_data_direction dir)
+{
+	return count_sync(dev, size, dir);
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(swiotlb_sync_cpu_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size,
+	       enum dma_data_direction dir)
+{
+	return count_sync(dev, size, dir);
+}

@@ -227,7 +227,7 @@ static __always_inline int vq_exit(void *ctx, int ret)
  * load of an argument that points to a pointer ("arg1 type PTR is not a
  * struct"), so sgs comes through bpf_get_func_arg(). */
 
-SEC("fentry/virtqueue_add_sgs")
+SEC("?fentry/virtqueue_add_sgs")
 int vq_add_sgs_fentry(unsigned long long *ctx)
 {
 	/* (vq, sgs, out_sgs, in_sgs, data, gfp) */
@@ -238,34 +238,34 @@ int vq_add_sgs_fentry(unsigned long long *ctx)
 			(__u32)ctx[3], 0, (void *)ctx[4]);
 }
 
-SEC("fexit/virtqueue_add_sgs")
+SEC("?fexit/virtqueue_add_sgs")
 int vq_add_sgs_fexit(unsigned long long *ctx)
 {
 	return vq_exit(ctx, (int)ctx[6]);
 }
 
-SEC("fentry/virtqueue_add_outbuf")
+SEC("?fentry/virtqueue_add_outbuf")
 int BPF_PROG(vq_add_outbuf_fentry, struct virtqueue *vq, struct scatterlist *sg,
 	     unsigned int num, void *data)
 {
 	return vq_enter(vq, NULL, sg, 1, 0, num, data);
 }
 
-SEC("fexit/virtqueue_add_outbuf")
+SEC("?fexit/virtqueue_add_outbuf")
 int BPF_PROG(vq_add_outbuf_fexit, struct virtqueue *vq, struct scatterlist *sg,
 	     unsigned int num, void *data, gfp_t gfp, int ret)
 {
 	return vq_exit(ctx, ret);
 }
 
-SEC("fentry/virtqueue_add_inbuf")
+SEC("?fentry/virtqueue_add_inbuf")
 int BPF_PROG(vq_add_inbuf_fentry, struct virtqueue *vq, struct scatterlist *sg,
 	     unsigned int num, void *data)
 {
 	return vq_enter(vq, NULL, sg, 0, 1, num, data);
 }
 
-SEC("fexit/virtqueue_add_inbuf")
+SEC("?fexit/virtqueue_add_inbuf")
 int BPF_PROG(vq_add_inbuf_fexit, struct virtqueue *vq, struct scatterlist *sg,
 	     unsigned int num, void *data, gfp_t gfp, int ret)
 {
@@ -274,40 +274,40 @@ int BPF_PROG(vq_add_inbuf_fexit, struct virtqueue *vq, struct scatterlist *sg,
 
 /* ---- kprobe/kretprobe twins ------------------------------------------------ */
 
-SEC("kprobe/virtqueue_add_sgs")
+SEC("?kprobe")
 int BPF_KPROBE(vq_add_sgs_kprobe, struct virtqueue *vq, struct scatterlist **sgs,
 	       unsigned int out_sgs, unsigned int in_sgs, void *data)
 {
 	return vq_enter(vq, sgs, NULL, out_sgs, in_sgs, 0, data);
 }
 
-SEC("kretprobe/virtqueue_add_sgs")
+SEC("?kretprobe")
 int BPF_KRETPROBE(vq_add_sgs_kretprobe, int ret)
 {
 	return vq_exit(ctx, ret);
 }
 
-SEC("kprobe/virtqueue_add_outbuf")
+SEC("?kprobe")
 int BPF_KPROBE(vq_add_outbuf_kprobe, struct virtqueue *vq, struct scatterlist *sg,
 	       unsigned int num, void *data)
 {
 	return vq_enter(vq, NULL, sg, 1, 0, num, data);
 }
 
-SEC("kretprobe/virtqueue_add_outbuf")
+SEC("?kretprobe")
 int BPF_KRETPROBE(vq_add_outbuf_kretprobe, int ret)
 {
 	return vq_exit(ctx, ret);
 }
 
-SEC("kprobe/virtqueue_add_inbuf")
+SEC("?kprobe")
 int BPF_KPROBE(vq_add_inbuf_kprobe, struct virtqueue *vq, struct scatterlist *sg,
 	       unsigned int num, void *data)
 {
 	return vq_enter(vq, NULL, sg, 0, 1, num, data);
 }
 
-SEC("kretprobe/virtqueue_add_inbuf")
+SEC("?kretprobe")
 int BPF_KRETPROBE(vq_add_inbuf_kretprobe, int ret)
 {
 	return vq_exit(ctx, ret);

@@ -11,40 +11,6 @@
 #include "calibrate.h"
 #include "ksyms.h"
 
-static const struct {
-	const char *name, *module;
-} func_names[FN_COUNT] = {
-	[FN_SWIOTLB_MAP] = { "swiotlb_map" },
-	[FN_SWIOTLB_TBL_MAP_SINGLE] = { "swiotlb_tbl_map_single" },
-	[FN_SWIOTLB_TBL_UNMAP_SINGLE] = { "swiotlb_tbl_unmap_single" },
-	/* 6.6+ made the three below inline wrappers of __-prefixed ones. */
-	[FN___SWIOTLB_TBL_UNMAP_SINGLE] = { "__swiotlb_tbl_unmap_single" },
-	[FN_SWIOTLB_RELEASE_SLOTS] = { "swiotlb_release_slots" },
-	[FN_SWIOTLB_SYNC_FOR_DEVICE] = { "swiotlb_sync_single_for_device" },
-	[FN_SWIOTLB_SYNC_FOR_CPU] = { "swiotlb_sync_single_for_cpu" },
-	[FN___SWIOTLB_SYNC_FOR_DEVICE] = { "__swiotlb_sync_single_for_device" },
-	[FN___SWIOTLB_SYNC_FOR_CPU] = { "__swiotlb_sync_single_for_cpu" },
-	[FN_DMA_MAP_PAGE_ATTRS] = { "dma_map_page_attrs" },
-	[FN_DMA_UNMAP_PAGE_ATTRS] = { "dma_unmap_page_attrs" },
-	[FN_DMA_MAP_SG_ATTRS] = { "dma_map_sg_attrs" },
-	[FN___DMA_MAP_SG_ATTRS] = { "__dma_map_sg_attrs" },
-	[FN_DMA_MAP_SGTABLE] = { "dma_map_sgtable" },
-	/* virtio_ring is a module on some kernels (Debian 6.1), built in on
-	 * others (6.12): looked up in vmlinux first, then in its module BTF. */
-	[FN_VIRTQUEUE_ADD_SGS] = { "virtqueue_add_sgs", "virtio_ring" },
-	[FN_VIRTQUEUE_ADD_OUTBUF] = { "virtqueue_add_outbuf", "virtio_ring" },
-	[FN_VIRTQUEUE_ADD_INBUF] = { "virtqueue_add_inbuf", "virtio_ring" },
-};
-
-static const char *const tp_names[TP_COUNT] = {
-	[TP_SWIOTLB_BOUNCED] = "swiotlb/swiotlb_bounced",
-	[TP_DMA_MAP_PAGE] = "dma/dma_map_page",
-	[TP_DMA_MAP_SG] = "dma/dma_map_sg",
-	/* Where dma_map_phys() joined the DMA API (Debian's 7.3), its event
-	 * replaces dma_map_page: dma_map_page_attrs() calls dma_map_phys(). */
-	[TP_DMA_MAP_PHYS] = "dma/dma_map_phys",
-};
-
 const char *kernel_strerror(int err)
 {
 	/* ENOTSUPP is kernel-internal: libc has no text for it. */
@@ -158,33 +124,60 @@ static void probe_func(struct func_probe *p, const struct btf *vmlinux,
 	p->in_kallsyms = ks && ksyms_find_name(ks, p->name);
 }
 
-int calibrate(struct features *f, const struct ksyms *ks)
+int calibrate_begin(struct features *f, const struct ksyms *ks)
 {
-	struct btf *vmlinux;
-	char typedef_name[96];
-
 	memset(f, 0, sizeof(*f));
+	f->ks = ks;
 	f->debugfs_swiotlb = !access("/sys/kernel/debug/swiotlb/io_tlb_nslabs", R_OK);
 	f->tracefs = !access("/sys/kernel/tracing/events", F_OK) ||
 		     !access("/sys/kernel/debug/tracing/events", F_OK);
 	f->btf = !access("/sys/kernel/btf/vmlinux", R_OK);
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
+	f->vmlinux = btf__load_vmlinux_btf();
+	if (!f->vmlinux)
 		return -errno;
-	for (int i = 0; i < FN_COUNT; i++) {
-		f->funcs[i].name = func_names[i].name;
-		f->funcs[i].module = func_names[i].module;
-		probe_func(&f->funcs[i], vmlinux, ks);
-	}
-	for (int i = 0; i < TP_COUNT; i++) {
-		const char *event = strchr(tp_names[i], '/') + 1;
-
-		f->tps[i].name = tp_names[i];
-		snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", event);
-		f->tps[i].in_btf = btf__find_by_name_kind(vmlinux, typedef_name,
-							 BTF_KIND_TYPEDEF) > 0;
-		f->tps[i].in_tracefs = tracefs_has(tp_names[i]);
-	}
-	btf__free(vmlinux);
 	return 0;
+}
+
+const struct func_probe *calibrate_func(struct features *f, const char *name,
+					const char *module)
+{
+	struct func_probe *p;
+
+	for (int i = 0; i < f->nfuncs; i++)
+		if (!strcmp(f->funcs[i].name, name))
+			return &f->funcs[i];
+	if (f->nfuncs == CALIB_MAX_FUNCS || !f->vmlinux)
+		return NULL;
+	p = &f->funcs[f->nfuncs++];
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->module = module;
+	probe_func(p, f->vmlinux, f->ks);
+	return p;
+}
+
+const struct tp_probe *calibrate_tp(struct features *f, const char *name)
+{
+	const char *event = strchr(name, '/');
+	char typedef_name[96];
+	struct tp_probe *p;
+
+	for (int i = 0; i < f->ntps; i++)
+		if (!strcmp(f->tps[i].name, name))
+			return &f->tps[i];
+	if (f->ntps == CALIB_MAX_TPS || !f->vmlinux)
+		return NULL;
+	p = &f->tps[f->ntps++];
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	snprintf(typedef_name, sizeof(typedef_name), "btf_trace_%s", event ? event + 1 : name);
+	p->in_btf = btf__find_by_name_kind(f->vmlinux, typedef_name, BTF_KIND_TYPEDEF) > 0;
+	p->in_tracefs = tracefs_has(name);
+	return p;
+}
+
+void calibrate_end(struct features *f)
+{
+	btf__free(f->vmlinux);
+	f->vmlinux = NULL;
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Feature calibration: what the running kernel offers, found once at start
- * and consulted everywhere (never the version number). Each attach point is
- * looked up in BTF (vmlinux or a module), in kallsyms, and, for fentry, by a
- * trial load and attach, because BTF alone does not say whether the
- * trampoline can be built (6.1 x86 builds none for more than 6 arguments).
+ * Feature calibration: what the running kernel offers, found at start and
+ * consulted everywhere (never the version number). Functions are calibrated
+ * on demand, once each, and only those some loaded family hooks: looked up
+ * in BTF (vmlinux, then the module that may hold it), in kallsyms, and, for
+ * fentry, by a trial load and attach, because BTF alone does not say
+ * whether the trampoline can be built (6.1 x86 builds none for more than 6
+ * arguments). Where BTF has no such function, no trial is made.
  */
 #ifndef DMAWATCH_CALIBRATE_H
 #define DMAWATCH_CALIBRATE_H
@@ -12,6 +14,7 @@
 #include <stdbool.h>
 
 struct ksyms;
+struct btf;
 
 enum attach_kind {
 	ATTACH_NONE,
@@ -23,63 +26,47 @@ enum attach_kind {
 
 struct func_probe {
 	const char *name;
-	const char *module; /* BTF object that holds it, NULL: vmlinux */
+	const char *module; /* BTF object that may hold it, NULL: vmlinux only */
 	bool in_btf;
 	int nargs;
 	bool in_kallsyms;
 	bool fentry_ok;
-	int fentry_err; /* errno of the trial, when it failed */
-	enum attach_kind chosen;
+	int fentry_err;     /* errno of the trial, when it failed */
 };
 
 struct tp_probe {
-	const char *name; /* "swiotlb_bounced" */
+	const char *name; /* "swiotlb/swiotlb_bounced" */
 	bool in_btf;      /* btf_trace_<name> typedef: tp_btf attachable */
 	bool in_tracefs;
-	enum attach_kind chosen;
 };
 
-enum func_id {
-	FN_SWIOTLB_MAP,
-	FN_SWIOTLB_TBL_MAP_SINGLE,
-	FN_SWIOTLB_TBL_UNMAP_SINGLE,
-	FN___SWIOTLB_TBL_UNMAP_SINGLE,
-	FN_SWIOTLB_RELEASE_SLOTS,
-	FN_SWIOTLB_SYNC_FOR_DEVICE,
-	FN_SWIOTLB_SYNC_FOR_CPU,
-	FN___SWIOTLB_SYNC_FOR_DEVICE,
-	FN___SWIOTLB_SYNC_FOR_CPU,
-	FN_DMA_MAP_PAGE_ATTRS,
-	FN_DMA_UNMAP_PAGE_ATTRS,
-	FN_DMA_MAP_SG_ATTRS,
-	FN___DMA_MAP_SG_ATTRS,
-	FN_DMA_MAP_SGTABLE,
-	FN_VIRTQUEUE_ADD_SGS,
-	FN_VIRTQUEUE_ADD_OUTBUF,
-	FN_VIRTQUEUE_ADD_INBUF,
-	FN_COUNT
-};
-
-enum tp_id {
-	TP_SWIOTLB_BOUNCED,
-	TP_DMA_MAP_PAGE,
-	TP_DMA_MAP_SG,
-	TP_DMA_MAP_PHYS,
-	TP_COUNT
-};
+#define CALIB_MAX_FUNCS 64
+#define CALIB_MAX_TPS 16
 
 struct features {
 	bool btf;           /* /sys/kernel/btf/vmlinux */
 	bool debugfs_swiotlb;
 	bool tracefs;
-	bool bpf_allowed;   /* could load a trivial program at all */
-	int bpf_err;
-	struct func_probe funcs[FN_COUNT];
-	struct tp_probe tps[TP_COUNT];
+	struct func_probe funcs[CALIB_MAX_FUNCS];
+	int nfuncs;
+	struct tp_probe tps[CALIB_MAX_TPS];
+	int ntps;
+	/* Between calibrate_begin() and calibrate_end(). */
+	struct btf *vmlinux;
+	const struct ksyms *ks;
 };
 
-/* Fills *f. Returns 0, or -errno when even BTF could not be read. */
-int calibrate(struct features *f, const struct ksyms *ks);
+/* The global facts; keeps vmlinux BTF open for the lookups below. Returns
+ * 0, or -errno when BTF could not be read. */
+int calibrate_begin(struct features *f, const struct ksyms *ks);
+/* The function's probe, calibrated on first use (name and module must
+ * outlive f); NULL only when the table is full. */
+const struct func_probe *calibrate_func(struct features *f, const char *name,
+					const char *module);
+/* The tracepoint ("group/event"), looked up on first use. */
+const struct tp_probe *calibrate_tp(struct features *f, const char *name);
+void calibrate_end(struct features *f);
+
 const char *attach_kind_name(enum attach_kind k);
 /* strerror() that also names kernel-internal codes (524, ENOTSUPP). */
 const char *kernel_strerror(int err);

@@ -7,24 +7,31 @@
 
 #include "dmamap.skel.h"
 #include "engine.h"
+#include "family.h"
 
-#define FAMILY "dmamap"
+struct dmamap_state {
+	struct dmamap_bpf *skel;
+};
 
-static struct bpf_object *dmamap_open(struct engine *e)
+static const struct hook hooks[] = {
+	/* fexit sees the arguments too: no entry program with fexit. */
+	{ .funcs = { "dma_map_page_attrs" }, .prog = "dma_map_page",
+	  .progs = HOOK_FEXIT | HOOK_KPROBES },
+	{ .funcs = { "__dma_map_sg_attrs" }, .prog = "dma_map_sg",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+};
+
+static struct bpf_object *dmamap_open(struct fam *f)
 {
-	struct dmamap_bpf *skel = dmamap_bpf__open();
+	struct dmamap_state *st = f->state;
 
-	if (!skel)
-		return NULL;
-	e->dmamap = skel;
-	choose_hook(e, FAMILY, skel->obj, FN_DMA_MAP_PAGE_ATTRS, "dma_map_page");
-	choose_hook(e, FAMILY, skel->obj, FN___DMA_MAP_SG_ATTRS, "dma_map_sg");
-	return skel->obj;
+	st->skel = dmamap_bpf__open();
+	return st->skel ? st->skel->obj : NULL;
 }
 
-static int dmamap_attach(struct engine *e)
+static int dmamap_load(struct fam *f)
 {
-	return engine_attach_object(e, e->dmamap->obj, NULL);
+	return dmamap_bpf__load(((struct dmamap_state *)f->state)->skel);
 }
 
 static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
@@ -48,22 +55,27 @@ static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 	return 0;
 }
 
-static int dmamap_read(struct engine *e, struct snapshot *s)
+static int dmamap_read(struct fam *f, struct snapshot *s)
 {
-	return read_percpu_hash(e->dmamap->maps.dmamap_devs, sizeof(__u64),
+	struct dmamap_state *st = f->state;
+
+	return read_percpu_hash(bpf_map__fd(st->skel->maps.dmamap_devs), sizeof(__u64),
 				sizeof(struct dmaw_dmamap_stats), add_device, s);
 }
 
-static void dmamap_destroy(struct engine *e)
+static void dmamap_destroy(struct fam *f)
 {
-	dmamap_bpf__destroy(e->dmamap);
-	e->dmamap = NULL;
+	dmamap_bpf__destroy(((struct dmamap_state *)f->state)->skel);
 }
 
 const struct family dmamap_family = {
-	.name = FAMILY,
+	.name = "dmamap",
+	.summary = "dma_map_page_attrs and dma_map_sg: segment sizes any driver maps",
+	.hooks = hooks,
+	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.state_size = sizeof(struct dmamap_state),
 	.open = dmamap_open,
-	.attach = dmamap_attach,
+	.load = dmamap_load,
 	.read = dmamap_read,
 	.destroy = dmamap_destroy,
 };

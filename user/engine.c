@@ -14,20 +14,38 @@
 #include "ksyms.h"
 #include "util.h"
 
+#define FAMILY(name) extern const struct family name##_family;
+#include "families.h"
+#undef FAMILY
+
 static const struct family *const families[] = {
-	&swiotlb_family,
-	&dmamap_family,
-	&virtqueue_family,
-	&pool_family,
+#define FAMILY(name) &name##_family,
+#include "families.h"
+#undef FAMILY
 };
 
-/* The maps bpf/common.bpf.h defines in every object; the first family's
- * instances are shared by all. */
+_Static_assert(sizeof(families) / sizeof(families[0]) <= ENGINE_MAX_FAMILIES,
+	       "raise ENGINE_MAX_FAMILIES");
+
+/* The maps bpf/common.bpf.h defines in every object; the first loaded
+ * family's instances are shared by all. */
 static const char *const common_maps[] = { "events", "event_drops", "proc_stats" };
 
-const char *engine_family_name(size_t i)
+/* Set to a family's name, makes that family's load fail for real (one of
+ * its own maps asked for with no room, which the kernel refuses): how the
+ * lab proves that one family's failure leaves the others running. */
+#define INJECT_ENV "DMAWATCH_TEST_FAIL_LOAD"
+
+static event_fn event_cb;
+static void *event_ctx;
+
+void engine_family_names(char *buf, size_t len)
 {
-	return i < ARRAY_SIZE(families) ? families[i]->name : NULL;
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(families) && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", families[i]->name);
 }
 
 static bool in_list(const char *list, const char *name)
@@ -45,26 +63,18 @@ static bool in_list(const char *list, const char *name)
 	return false;
 }
 
-static bool family_selected(const struct family *f)
+/* Asked for by name (-F): its failure is the command's failure. */
+static bool named(const struct family *f)
 {
-	return !only_families || in_list(only_families, f->name);
-}
-
-void engine_family_names(char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(families) && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", families[i]->name);
+	return only_families && in_list(only_families, f->name);
 }
 
 int engine_check_families(const char *list)
 {
-	if (!*list) {
-		char names[128];
+	char names[128];
 
-		engine_family_names(names, sizeof(names));
+	engine_family_names(names, sizeof(names));
+	if (!*list) {
 		warnx_("-F/--families got an empty list (families: %s)", names);
 		return -EINVAL;
 	}
@@ -76,9 +86,6 @@ int engine_check_families(const char *list)
 		for (size_t i = 0; i < ARRAY_SIZE(families); i++)
 			known |= strlen(families[i]->name) == n && !strncmp(families[i]->name, p, n);
 		if (!known || !n) {
-			char names[128];
-
-			engine_family_names(names, sizeof(names));
 			warnx_("unknown probe family '%.*s' in -F (families: %s)", (int)n, p, names);
 			return -EINVAL;
 		}
@@ -87,14 +94,10 @@ int engine_check_families(const char *list)
 	return 0;
 }
 
-static event_fn event_cb;
-static void *event_ctx;
-
-void engine_note(struct engine *e, const char *family, const char *hook,
-		 enum attach_kind kind, const char *fmt, ...)
+static void note(struct engine *e, const char *family, const char *hook, enum attach_kind kind,
+		 const char *fmt, va_list ap)
 {
 	struct attach_note *n;
-	va_list ap;
 
 	if (e->nnotes >= ENGINE_MAX_NOTES)
 		return;
@@ -102,124 +105,211 @@ void engine_note(struct engine *e, const char *family, const char *hook,
 	n->family = family;
 	n->hook = hook;
 	n->kind = kind;
-	va_start(ap, fmt);
 	vsnprintf(n->detail, sizeof(n->detail), fmt, ap);
+}
+
+void fam_note(struct fam *f, const char *hook, enum attach_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	note(f->e, f->ops->name, hook, kind, fmt, ap);
 	va_end(ap);
 }
 
-static void set_autoload(struct bpf_program **progs, size_t n, bool on)
+static size_t fam_index(const struct fam *f)
 {
-	for (size_t i = 0; i < n; i++)
-		if (progs[i])
-			bpf_program__set_autoload(progs[i], on);
+	return f - f->e->fams;
 }
 
-enum attach_kind choose_fentry_or_kprobe(struct engine *e, const char *family,
-					 enum func_id fn, struct bpf_program **fentry,
-					 size_t nfentry, struct bpf_program **kprobe,
-					 size_t nkprobe)
+enum attach_kind fam_hook_kind(const struct fam *f, size_t i)
 {
-	const struct func_probe *p = &e->feat.funcs[fn];
-
-	if (p->fentry_ok && !force_kprobes) {
-		set_autoload(fentry, nfentry, true);
-		set_autoload(kprobe, nkprobe, false);
-		engine_note(e, family, p->name, ATTACH_FENTRY, "%d args", p->nargs);
-		return ATTACH_FENTRY;
-	}
-	set_autoload(fentry, nfentry, false);
-	if (p->in_kallsyms) {
-		set_autoload(kprobe, nkprobe, true);
-		if (p->fentry_ok)
-			engine_note(e, family, p->name, ATTACH_KPROBE, "fentry works; -K given");
-		else if (p->in_btf)
-			engine_note(e, family, p->name, ATTACH_KPROBE,
-				    "fentry refused (%d args: %s)", p->nargs,
-				    kernel_strerror(p->fentry_err));
-		else
-			engine_note(e, family, p->name, ATTACH_KPROBE, "not in BTF");
-		return ATTACH_KPROBE;
-	}
-	set_autoload(kprobe, nkprobe, false);
-	engine_note(e, family, p->name, ATTACH_NONE, "not in this kernel");
-	return ATTACH_NONE;
+	return i < ENGINE_MAX_HOOKS ? f->e->hooks[fam_index(f)].kind[i] : ATTACH_NONE;
 }
 
-enum attach_kind choose_hook(struct engine *e, const char *family, struct bpf_object *obj,
-			     enum func_id fn, const char *prefix)
+/* The family is out: why, noted once. */
+static void fam_out(struct fam *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fam_out(struct fam *f, const char *fmt, ...)
 {
-	static const char *const fentry_suffixes[] = { "fentry", "fexit" };
-	static const char *const kprobe_suffixes[] = { "kprobe", "kretprobe" };
-	struct bpf_program *fentry[2], *kprobe[2];
-	size_t nfentry = 0, nkprobe = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	va_end(ap);
+	fam_note(f, "-", ATTACH_NONE, "not loaded: %s", f->why);
+}
+
+/* ---- choosing programs ----------------------------------------------------- */
+
+static const char *const prog_suffix[] = { "fentry", "fexit", "kprobe", "kretprobe" };
+
+static struct bpf_program *hook_prog(const struct fam *f, const struct hook *h, int bit)
+{
 	char name[128];
 
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "%s_%s", prefix, fentry_suffixes[i]);
-		if ((fentry[nfentry] = bpf_object__find_program_by_name(obj, name)))
-			nfentry++;
-		snprintf(name, sizeof(name), "%s_%s", prefix, kprobe_suffixes[i]);
-		if ((kprobe[nkprobe] = bpf_object__find_program_by_name(obj, name)))
-			nkprobe++;
-	}
-	return choose_fentry_or_kprobe(e, family, fn, fentry, nfentry, kprobe, nkprobe);
+	snprintf(name, sizeof(name), "%s_%s", h->prog, prog_suffix[bit]);
+	return bpf_object__find_program_by_name(f->obj, name);
 }
 
-int read_percpu_hash(struct bpf_map *map, size_t key_size, size_t value_size,
-		     percpu_entry_fn fn, void *ctx)
+/* The first of the hook's names this kernel has, calibrated. */
+static const struct func_probe *resolve(struct engine *e, const struct hook *h)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	size_t stride = (value_size + 7) & ~(size_t)7;
-	char key[key_size], next[key_size];
-	char *percpu;
-	int err;
+	const struct func_probe *first = NULL;
 
-	if (ncpus <= 0)
-		return -EINVAL;
-	percpu = malloc(stride * ncpus);
-	if (!percpu)
-		return -ENOMEM;
-	for (err = bpf_map__get_next_key(map, NULL, next, key_size); !err;
-	     err = bpf_map__get_next_key(map, key, next, key_size)) {
-		memcpy(key, next, key_size);
-		/* Deleted between the two calls: skip it. */
-		if (bpf_map__lookup_elem(map, key, key_size, percpu, stride * ncpus, 0))
-			continue;
-		if (fn(ctx, key, percpu, ncpus))
-			break;
+	for (size_t i = 0; i < ARRAY_SIZE(h->funcs) && h->funcs[i]; i++) {
+		const struct func_probe *p = calibrate_func(&e->feat, h->funcs[i], h->module);
+
+		if (!first)
+			first = p;
+		if (p && (p->in_btf || p->in_kallsyms))
+			return p;
 	}
-	free(percpu);
-	return 0;
+	return first;
 }
 
-int engine_attach_object(struct engine *e, struct bpf_object *obj,
-			 bool (*skip)(const struct bpf_program *prog))
+/* Decides fentry/fexit or kprobes for hook i and enables exactly those
+ * programs. Returns the kind, or -1 when a program the choice needs is
+ * missing (an error in the family, said in f->why). */
+static int choose(struct fam *f, size_t i)
 {
-	struct bpf_program *prog;
+	struct engine *e = f->e;
+	const struct hook *h = &f->ops->hooks[i];
+	const char *label = h->label ? h->label : h->funcs[0];
+	const struct func_probe *p = resolve(e, h);
+	unsigned int want = 0;
+	enum attach_kind kind = ATTACH_NONE;
 
-	bpf_object__for_each_program(prog, obj) {
-		struct bpf_link *link;
-
-		if (!bpf_program__autoload(prog) || (skip && skip(prog)))
-			continue;
-		if (e->nlinks == ENGINE_MAX_LINKS) {
-			warnx_("internal: more than %d BPF links", ENGINE_MAX_LINKS);
-			return -E2BIG;
-		}
-		link = bpf_program__attach(prog);
-		if (!link) {
-			int err = -errno;
-
-			warnx_("cannot attach %s (%s): %s%s", bpf_program__name(prog),
-			       bpf_program__section_name(prog), strerror(-err),
-			       err == -ENOENT ? ": the kernel has no such attach point "
-						"(kprobes or tracefs missing?)" : "");
-			return err;
-		}
-		e->links[e->nlinks++] = link;
+	if (!p) {
+		fam_note(f, label, ATTACH_NONE, "not calibrated (too many functions)");
+		return ATTACH_NONE;
 	}
-	return 0;
+	if (p->fentry_ok && !force_kprobes && (h->progs & HOOK_TRAMPOLINE)) {
+		kind = ATTACH_FENTRY;
+		want = h->progs & HOOK_TRAMPOLINE;
+		if (strcmp(label, p->name))
+			fam_note(f, label, kind, "as %s, %d args", p->name, p->nargs);
+		else
+			fam_note(f, label, kind, "%d args", p->nargs);
+	} else if (p->in_kallsyms && (h->progs & HOOK_KPROBES)) {
+		kind = ATTACH_KPROBE;
+		want = h->progs & HOOK_KPROBES;
+		if (p->fentry_ok)
+			fam_note(f, label, kind, "fentry works; -K given");
+		else if (p->in_btf)
+			fam_note(f, label, kind, "fentry refused (%d args: %s)", p->nargs,
+				 kernel_strerror(p->fentry_err));
+		else
+			fam_note(f, label, kind, "%s not in BTF", p->name);
+	} else {
+		fam_note(f, label, ATTACH_NONE, "%s not in this kernel", p->name);
+	}
+	for (int bit = 0; bit < 4; bit++) {
+		struct bpf_program *prog;
+
+		if (!(want & (1u << bit)))
+			continue;
+		prog = hook_prog(f, h, bit);
+		if (!prog) {
+			snprintf(f->why, sizeof(f->why), "internal: no program %s_%s for %s",
+				 h->prog, prog_suffix[bit], p->name);
+			return -1;
+		}
+		bpf_program__set_autoload(prog, true);
+		/* One program per hook, pointed at the name this kernel has. */
+		if (kind == ATTACH_FENTRY && bpf_program__set_attach_target(prog, 0, p->name)) {
+			snprintf(f->why, sizeof(f->why), "cannot target %s at %s: %s",
+				 bpf_program__name(prog), p->name, strerror(errno));
+			return -1;
+		}
+	}
+	e->hooks[fam_index(f)].kind[i] = kind;
+	e->hooks[fam_index(f)].target[i] = p->name;
+	return kind;
 }
+
+/* Opens family i and chooses its programs. false: it cannot run (noted). */
+static bool fam_open(struct engine *e, size_t i)
+{
+	const struct family *ops = families[i];
+	struct fam *f = &e->fams[i];
+	bool required_missing = false;
+	const char *missing = NULL;
+	size_t attached = 0;
+
+	f->ops = ops;
+	f->e = e;
+	if (only_families && !named(ops)) {
+		fam_note(f, "-", ATTACH_NONE, "left out by -F");
+		snprintf(f->why, sizeof(f->why), "left out by -F");
+		return false;
+	}
+	if (ops->nhooks > ENGINE_MAX_HOOKS) {
+		fam_out(f, "internal: more than %d hooks", ENGINE_MAX_HOOKS);
+		return false;
+	}
+	f->state = calloc(1, ops->state_size ? ops->state_size : 1);
+	if (!f->state) {
+		fam_out(f, "out of memory");
+		return false;
+	}
+	errno = 0;
+	f->obj = ops->open(f);
+	if (!f->obj) {
+		/* open() noted the reason where it has one. */
+		snprintf(f->why, sizeof(f->why), "%s", errno ? strerror(errno) : "cannot open");
+		if (errno != ENOENT)
+			fam_note(f, "-", ATTACH_NONE, "not loaded: %s", f->why);
+		return false;
+	}
+	for (size_t h = 0; h < ops->nhooks; h++) {
+		int k;
+
+		if (ops->wants && !ops->wants(f, &ops->hooks[h]))
+			continue;
+		k = choose(f, h);
+		if (k < 0) {
+			fam_note(f, "-", ATTACH_NONE, "not loaded: %s", f->why);
+			return false;
+		}
+		attached += k != ATTACH_NONE;
+		if (k == ATTACH_NONE && ops->hooks[h].required && !required_missing) {
+			required_missing = true;
+			missing = ops->hooks[h].funcs[0];
+		}
+	}
+	if (required_missing) {
+		fam_out(f, "%s not in this kernel", missing);
+		return false;
+	}
+	if (ops->needs_a_hook && !attached) {
+		fam_out(f, "none of its functions is in this kernel (%s%s)", ops->hooks[0].funcs[0],
+			ops->hooks[0].module ? ": is its module loaded?" : "");
+		return false;
+	}
+	return true;
+}
+
+static void fam_destroy(struct engine *e, size_t i)
+{
+	struct fam *f = &e->fams[i];
+
+	/* Its links first, newest first. */
+	for (int l = e->nlinks; l-- > 0;) {
+		if (e->links[l].fam != i)
+			continue;
+		bpf_link__destroy(e->links[l].link);
+		memmove(&e->links[l], &e->links[l + 1], (e->nlinks - l - 1) * sizeof(e->links[0]));
+		e->nlinks--;
+	}
+	if (f->ops && f->obj && f->ops->destroy)
+		f->ops->destroy(f);
+	f->obj = NULL;
+	f->running = false;
+	free(f->state);
+	f->state = NULL;
+}
+
+/* ---- loading and attaching ------------------------------------------------- */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -236,134 +326,284 @@ static int handle_event(void *ctx, void *data, size_t len)
 	return event_cb(event_ctx, data);
 }
 
-/* One line naming the cause and the fix, for the errors users meet. */
-static int explain(int err, const char *what)
+/* What an errno from loading or attaching means, and the fix. */
+static const char *explain(int err)
 {
-	if (err == -EPERM)
-		warnx_("%s: not permitted: run as root (CAP_BPF and CAP_PERFMON); "
-		       "check kernel lockdown and kernel.unprivileged_bpf_disabled", what);
-	else if (err == -EACCES)
-		warnx_("%s: the kernel's verifier rejected a program "
-		       "(run with -v for its log, and please report it)", what);
-	else
-		warnx_("%s: %s (run with -v for libbpf's log)", what, strerror(-err));
-	return err;
+	switch (err) {
+	case -EPERM:
+		return "not permitted: run as root (CAP_BPF and CAP_PERFMON); check kernel "
+		       "lockdown and kernel.unprivileged_bpf_disabled";
+	case -EACCES:
+		return "the kernel's verifier rejected a program (run with -v for its log, "
+		       "and please report it)";
+	case -ENOENT:
+	case -ESRCH:
+		return "an attach point is missing from this kernel (run with -v)";
+	default:
+		return NULL;
+	}
 }
 
-static int load_family(size_t i, struct bpf_object *obj)
+static void fam_failed(struct fam *f, const char *what, int err)
 {
+	const char *why = explain(err);
+
+	if (why)
+		fam_out(f, "%s: %s", what, why);
+	else
+		fam_out(f, "%s: %s (run with -v for libbpf's log)", what, strerror(-err));
+}
+
+static int shared_maps_take(struct engine *e, struct bpf_object *obj)
+{
+	int *fds[] = { &e->events_fd, &e->event_drops_fd, &e->proc_stats_fd };
+
+	for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, common_maps[m]);
+
+		*fds[m] = map ? dup(bpf_map__fd(map)) : -1;
+		if (*fds[m] < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static int shared_maps_give(struct engine *e, struct bpf_object *obj)
+{
+	int fds[] = { e->events_fd, e->event_drops_fd, e->proc_stats_fd };
+
+	for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, common_maps[m]);
+		int err = map ? bpf_map__reuse_fd(map, fds[m]) : 0;
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The fault the lab injects: see INJECT_ENV. */
+static void inject(struct fam *f)
+{
+	const char *which = getenv(INJECT_ENV);
+	struct bpf_map *map;
+
+	if (!which || strcmp(which, f->ops->name))
+		return;
+	bpf_object__for_each_map(map, f->obj) {
+		const char *name = bpf_map__name(map);
+		bool common = false;
+
+		for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++)
+			common |= !strcmp(name, common_maps[m]);
+		if (!common && name[0] != '.' && !strchr(name, '.')) {
+			bpf_map__set_max_entries(map, 0);
+			return;
+		}
+	}
+}
+
+static int fam_load(struct engine *e, size_t i)
+{
+	struct fam *f = &e->fams[i];
 	char what[64];
 	int err;
 
-	snprintf(what, sizeof(what), "loading the %s probes", families[i]->name);
-	err = bpf_object__load(obj);
-	return err ? explain(err, what) : 0;
+	snprintf(what, sizeof(what), "loading the %s probes", f->ops->name);
+	/* The first family to load creates the shared maps; the others
+	 * reuse them: one ring buffer, one process table. */
+	if (e->events_fd >= 0 && (err = shared_maps_give(e, f->obj))) {
+		fam_failed(f, "sharing maps between probe families", err);
+		return err;
+	}
+	inject(f);
+	err = f->ops->load(f);
+	if (err) {
+		fam_failed(f, what, err);
+		return err;
+	}
+	if (e->events_fd < 0 && (err = shared_maps_take(e, f->obj))) {
+		fam_failed(f, "sharing maps between probe families", err);
+		return err;
+	}
+	return 0;
 }
 
-int engine_start(struct engine *e, event_fn on_event, void *ctx)
+static int attach_one(struct engine *e, size_t i, struct bpf_program *prog, enum attach_kind k,
+		      bool ret, const char *target)
 {
-	struct bpf_object *objs[ARRAY_SIZE(families)] = {};
-	struct bpf_object *first = NULL;
-	size_t first_idx = 0;
+	struct bpf_link *link;
+
+	if (e->nlinks == ENGINE_MAX_LINKS)
+		return -E2BIG;
+	if (k == ATTACH_KPROBE)
+		link = bpf_program__attach_kprobe(prog, ret, target);
+	else
+		link = bpf_program__attach(prog);
+	if (!link)
+		return -errno;
+	e->links[e->nlinks].link = link;
+	e->links[e->nlinks++].fam = i;
+	return 0;
+}
+
+/* Attaches the programs chosen for the family's hooks (programs enabled
+ * for other uses, like a test-run scan, are not hooks and stay detached). */
+static int fam_attach(struct engine *e, size_t i)
+{
+	struct fam *f = &e->fams[i];
+	const struct family *ops = f->ops;
+
+	for (size_t h = 0; h < ops->nhooks; h++) {
+		enum attach_kind k = e->hooks[i].kind[h];
+		unsigned int want = k == ATTACH_FENTRY ? HOOK_TRAMPOLINE :
+				    k == ATTACH_KPROBE ? HOOK_KPROBES : 0;
+
+		for (int bit = 0; bit < 4; bit++) {
+			struct bpf_program *prog;
+			char what[160];
+			int err;
+
+			if (!(ops->hooks[h].progs & want & (1u << bit)))
+				continue;
+			prog = hook_prog(f, &ops->hooks[h], bit);
+			err = attach_one(e, i, prog, k, bit == 3, e->hooks[i].target[h]);
+			if (err) {
+				snprintf(what, sizeof(what), "attaching %s to %s",
+					 bpf_program__name(prog), e->hooks[i].target[h]);
+				fam_failed(f, what, err);
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Calibration and program choice, shared by start and plan. */
+static int prepare(struct engine *e)
+{
 	int err;
 
 	memset(e, 0, sizeof(*e));
+	e->events_fd = e->event_drops_fd = e->proc_stats_fd = -1;
+	e->nfams = ARRAY_SIZE(families);
 	libbpf_set_print(libbpf_print);
-	event_cb = on_event;
-	event_ctx = ctx;
 	e->ksyms = ksyms_load(NULL);
-	err = calibrate(&e->feat, e->ksyms);
+	err = calibrate_begin(&e->feat, e->ksyms);
 	if (err) {
 		warnx_("cannot read kernel BTF (%s): dmawatch needs a kernel built with "
 		       "CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)", strerror(-err));
 		return err;
 	}
+	for (size_t i = 0; i < e->nfams; i++)
+		if (!fam_open(e, i))
+			fam_destroy(e, i);
+	calibrate_end(&e->feat);
+	return 0;
+}
 
-	/* A family whose hooks this kernel lacks is noted and left out. */
-	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
-		if (!family_selected(families[i])) {
-			engine_note(e, families[i]->name, "-", ATTACH_NONE, "left out by -F");
+/* A family named by -F that does not run fails the command. */
+static int check_named(struct engine *e)
+{
+	for (size_t i = 0; i < e->nfams; i++) {
+		struct fam *f = &e->fams[i];
+
+		if (named(f->ops) && !f->running) {
+			warnx_("the %s probes cannot run: %s", f->ops->name, f->why);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+int engine_start(struct engine *e, event_fn on_event, void *ctx)
+{
+	size_t running = 0;
+	int err;
+
+	event_cb = on_event;
+	event_ctx = ctx;
+	err = prepare(e);
+	if (err)
+		return err;
+	for (size_t i = 0; i < e->nfams; i++) {
+		struct fam *f = &e->fams[i];
+
+		if (!f->obj)
+			continue;
+		if (fam_load(e, i) || fam_attach(e, i)) {
+			warnx_("the %s probes are left out: %s", f->ops->name, f->why);
+			fam_destroy(e, i);
 			continue;
 		}
-		objs[i] = families[i]->open(e);
-		if (!objs[i])
-			engine_note(e, families[i]->name, "-", ATTACH_NONE, "not loaded: %s",
-				    strerror(errno));
-		else if (!first)
-			first = objs[first_idx = i];
+		f->running = true;
+		running++;
 	}
-	if (!first) {
+	err = check_named(e);
+	if (err)
+		return err;
+	if (!running) {
 		warnx_("no probe family can run on this kernel (see 'dmawatch probe')");
 		return -ENOENT;
 	}
-	/* Loading the first object creates the shared maps; the others reuse
-	 * them, so there is one ring buffer and one process table. */
-	err = load_family(first_idx, first);
-	if (err)
+	e->rb = ring_buffer__new(e->events_fd, handle_event, NULL, NULL);
+	if (!e->rb) {
+		err = -errno;
+		warnx_("opening the event ring buffer: %s", strerror(-err));
 		return err;
-	e->events = bpf_object__find_map_by_name(first, "events");
-	e->event_drops = bpf_object__find_map_by_name(first, "event_drops");
-	e->proc_stats = bpf_object__find_map_by_name(first, "proc_stats");
-	for (size_t i = first_idx + 1; i < ARRAY_SIZE(families); i++) {
-		if (!objs[i])
-			continue;
-		for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++) {
-			struct bpf_map *src = bpf_object__find_map_by_name(first, common_maps[m]);
-			struct bpf_map *dst = bpf_object__find_map_by_name(objs[i], common_maps[m]);
-
-			if (src && dst && (err = bpf_map__reuse_fd(dst, bpf_map__fd(src))))
-				return explain(err, "sharing maps between probe families");
-		}
-		err = load_family(i, objs[i]);
-		if (err)
-			return err;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
-		if (!objs[i])
-			continue;
-		/* attach() reports its own failure, naming the program. */
-		err = families[i]->attach(e);
-		if (err)
-			return err;
-		e->families_ok[i] = true;
-	}
-	e->rb = ring_buffer__new(bpf_map__fd(e->events), handle_event, NULL, NULL);
-	if (!e->rb)
-		return explain(-errno, "opening the event ring buffer");
 	return 0;
 }
 
 int engine_plan(struct engine *e)
 {
-	int err;
-
-	memset(e, 0, sizeof(*e));
-	libbpf_set_print(libbpf_print);
-	e->ksyms = ksyms_load(NULL);
-	err = calibrate(&e->feat, e->ksyms);
-	if (err)
-		return err;
-	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
-		if (!family_selected(families[i]))
-			engine_note(e, families[i]->name, "-", ATTACH_NONE, "left out by -F");
-		else if (!families[i]->open(e))
-			engine_note(e, families[i]->name, "-", ATTACH_NONE, "not loaded: %s",
-				    strerror(errno));
-	}
-	return 0;
+	return prepare(e);
 }
 
 void engine_stop(struct engine *e)
 {
+	int *fds[] = { &e->events_fd, &e->event_drops_fd, &e->proc_stats_fd };
+
 	ring_buffer__free(e->rb);
 	e->rb = NULL;
-	/* Links before objects, newest first: nothing stays attached. */
-	while (e->nlinks > 0)
-		bpf_link__destroy(e->links[--e->nlinks]);
-	for (size_t i = ARRAY_SIZE(families); i-- > 0;)
-		families[i]->destroy(e);
+	for (size_t i = e->nfams; i-- > 0;)
+		fam_destroy(e, i);
+	for (size_t m = 0; m < ARRAY_SIZE(fds); m++) {
+		if (*fds[m] >= 0)
+			close(*fds[m]);
+		*fds[m] = -1;
+	}
 	ksyms_free(e->ksyms);
 	e->ksyms = NULL;
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+int read_percpu_hash(int map_fd, size_t key_size, size_t value_size, percpu_entry_fn fn,
+		     void *ctx)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	size_t stride = (value_size + 7) & ~(size_t)7;
+	char key[key_size], next[key_size];
+	char *percpu;
+	int err;
+
+	if (ncpus <= 0)
+		return -EINVAL;
+	percpu = malloc(stride * ncpus);
+	if (!percpu)
+		return -ENOMEM;
+	for (err = bpf_map_get_next_key(map_fd, NULL, next); !err;
+	     err = bpf_map_get_next_key(map_fd, key, next)) {
+		memcpy(key, next, key_size);
+		/* Deleted between the two calls: skip it. */
+		if (bpf_map_lookup_elem(map_fd, key, percpu))
+			continue;
+		if (fn(ctx, key, percpu, ncpus))
+			break;
+	}
+	free(percpu);
+	return 0;
 }
 
 static double now_s(void)
@@ -396,15 +636,17 @@ static int add_proc(void *ctx, const void *key, const void *percpu, int ncpus)
 static void read_common(struct engine *e, struct snapshot *s)
 {
 	int ncpus = libbpf_num_possible_cpus();
-	__u64 drops[ncpus];
 	__u32 zero = 0;
 
-	if (e->event_drops && !bpf_map__lookup_elem(e->event_drops, &zero, sizeof(zero),
-						    drops, sizeof(drops), 0))
-		for (int c = 0; c < ncpus; c++)
-			s->event_drops += drops[c];
-	if (e->proc_stats)
-		read_percpu_hash(e->proc_stats, sizeof(__u32), sizeof(struct dmaw_proc_stats),
+	if (ncpus > 0 && e->event_drops_fd >= 0) {
+		__u64 drops[ncpus];
+
+		if (!bpf_map_lookup_elem(e->event_drops_fd, &zero, drops))
+			for (int c = 0; c < ncpus; c++)
+				s->event_drops += drops[c];
+	}
+	if (e->proc_stats_fd >= 0)
+		read_percpu_hash(e->proc_stats_fd, sizeof(__u32), sizeof(struct dmaw_proc_stats),
 				 add_proc, s);
 }
 
@@ -412,11 +654,16 @@ int engine_read(struct engine *e, struct snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->time_s = now_s();
-	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
-		if (e->families_ok[i])
-			families[i]->read(e, s);
+	for (size_t i = 0; i < e->nfams; i++)
+		if (e->fams[i].running)
+			e->fams[i].ops->read(&e->fams[i], s);
 	read_common(e, s);
 	return 0;
+}
+
+int engine_event_fd(const struct engine *e)
+{
+	return e->rb ? ring_buffer__epoll_fd(e->rb) : -1;
 }
 
 int engine_poll(struct engine *e, int timeout_ms)

@@ -102,9 +102,9 @@ static void fill_health(struct export_ctx *x, struct prom_health *h, const struc
 	h->collected_at = real_s() - (clock_s(CLOCK_MONOTONIC) - cur->time_s);
 	h->started_at = x->started_at;
 	h->version = DMAWATCH_VERSION;
-	for (size_t i = 0; engine_family_name(i) && i < PROM_MAX_FAMILIES; i++) {
-		h->families[i].name = engine_family_name(i);
-		h->families[i].attached = x->e->families_ok[i];
+	for (size_t i = 0; i < x->e->nfams && i < PROM_MAX_FAMILIES; i++) {
+		h->families[i].name = x->e->fams[i].ops->name;
+		h->families[i].attached = x->e->fams[i].running;
 		h->nfamilies++;
 	}
 	h->notes = x->e->notes;
@@ -164,7 +164,7 @@ int cmd_export(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct export_ctx x = { .tf.dirfd = -1, .http.lfd = -1, .http.epfd = -1 };
+	struct export_ctx x = { .tf.dirfd = -1, .http.lfd = -1, .http.epfd = -1, .http.tfd = -1 };
 	struct loop_opts o = { .interval_s = 15, .input_fd = -1, .ctx = &x };
 	const char *dir = NULL, *listen_spec = NULL, *interval = NULL;
 	struct sockaddr_storage ss;

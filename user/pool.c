@@ -16,9 +16,9 @@
 #include <bpf/libbpf.h>
 
 #include "engine.h"
+#include "family.h"
 #include "pool.skel.h"
 
-#define FAMILY "pool"
 #define POOL_SYM "io_tlb_default_mem"
 
 /* Is a vmlinux symbol in /proc/kallsyms with a usable address? libbpf
@@ -79,109 +79,93 @@ static int btf_has_member(const struct btf *btf, const char *sname, const char *
 	return 0;
 }
 
-static struct bpf_object *pool_fail(struct engine *e, struct pool_bpf *skel, int err,
-				    const char *why)
+struct pool_state {
+	struct pool_bpf *skel;
+	bool kernel_hiwater; /* the kernel keeps io_tlb_mem.used_hiwater */
+};
+
+/* Where the kernel keeps no high-water mark: our own, sampled after every
+ * mapping. */
+static const struct hook hooks[] = {
+	{ .funcs = { "swiotlb_map" }, .prog = "pool_map", .progs = HOOK_FEXIT | HOOK_KRETPROBE },
+};
+
+static struct bpf_object *pool_fail(struct fam *f, int err, const char *why)
 {
-	engine_note(e, FAMILY, POOL_SYM, ATTACH_NONE, "%s", why);
-	pool_bpf__destroy(skel);
-	e->pool = NULL;
+	fam_note(f, POOL_SYM, ATTACH_NONE, "%s", why);
+	snprintf(f->why, sizeof(f->why), "%s", why);
 	errno = -err;
 	return NULL;
 }
 
-static struct bpf_object *pool_open(struct engine *e)
+static struct bpf_object *pool_open(struct fam *f)
 {
-	struct bpf_program *fexit, *kret;
-	struct pool_bpf *skel = NULL;
+	struct pool_state *st = f->state;
 	struct btf *btf;
 	char why[96];
-	int err, kernel_hw;
+	int err;
 
-	e->pool = NULL;
 	err = pool_symbol(why, sizeof(why));
 	if (err)
-		return pool_fail(e, NULL, err, why);
+		return pool_fail(f, err, why);
 	/* The scan walks the slots in bpf_loop() (Linux 5.17): a bounded loop
 	 * cannot cover a pool of up to 512K slots. */
 	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) != 1)
-		return pool_fail(e, NULL, -EOPNOTSUPP,
-				 "kernel lacks the bpf_loop helper (Linux 5.17+)");
+		return pool_fail(f, -EOPNOTSUPP, "kernel lacks the bpf_loop helper (Linux 5.17+)");
 	btf = btf__load_vmlinux_btf();
-	if (!btf) {
-		err = -errno;
-		return pool_fail(e, NULL, err, "cannot read kernel BTF");
-	}
+	if (!btf)
+		return pool_fail(f, -errno, "cannot read kernel BTF");
 	/* The kernel's own high-water mark, where it keeps one: 6.6+ with
 	 * debugfs always; 7.x only when booted with swiotlb=...,track_hiwater
 	 * (the switch, track_hiwater_enabled, exists there). Where it may be
 	 * off, keep our own too; pool_scan says which one is live. */
-	kernel_hw = btf_has_member(btf, "io_tlb_mem", "used_hiwater") &&
-		    vmlinux_symbol("track_hiwater_enabled") == -ENOENT;
+	st->kernel_hiwater = btf_has_member(btf, "io_tlb_mem", "used_hiwater") &&
+			     vmlinux_symbol("track_hiwater_enabled") == -ENOENT;
 	btf__free(btf);
 
-	skel = pool_bpf__open();
-	if (!skel) {
-		err = -errno;
-		return pool_fail(e, NULL, err, "cannot open the pool BPF object");
-	}
-	e->pool = skel;
-	fexit = skel->progs.pool_map_exit;
-	kret = skel->progs.pool_map_kret;
-	engine_note(e, FAMILY, POOL_SYM, ATTACH_RAW_TP,
-		    "slot scan on demand (raw_tp test run, bpf_loop)");
-	if (kernel_hw) {
-		bpf_program__set_autoload(fexit, false);
-		bpf_program__set_autoload(kret, false);
-		engine_note(e, FAMILY, "used_hiwater", ATTACH_NONE,
-			    "hiwater: the kernel's io_tlb_mem.used_hiwater");
-	} else {
-		enum attach_kind k = choose_fentry_or_kprobe(e, FAMILY, FN_SWIOTLB_MAP,
-							     &fexit, 1, &kret, 1);
-
-		engine_note(e, FAMILY, "used_hiwater", k,
-			    k == ATTACH_NONE ? "hiwater: none kept by the kernel; only at reads"
-					     : "hiwater: none kept by the kernel; own, after each swiotlb_map");
-	}
-	return skel->obj;
+	st->skel = pool_bpf__open();
+	if (!st->skel)
+		return pool_fail(f, -errno, "cannot open the pool BPF object");
+	/* Not a hook: read() runs it with BPF_PROG_TEST_RUN. */
+	bpf_program__set_autoload(st->skel->progs.pool_scan, true);
+	fam_note(f, POOL_SYM, ATTACH_RAW_TP, "slot scan on demand (raw_tp test run, bpf_loop)");
+	fam_note(f, "used_hiwater", ATTACH_NONE,
+		 st->kernel_hiwater ? "hiwater: the kernel's io_tlb_mem.used_hiwater"
+				    : "hiwater: none kept by the kernel; own, after each "
+				      "swiotlb_map (below)");
+	return st->skel->obj;
 }
 
-/* pool_scan is never attached: read() runs it. */
-static bool is_scan(const struct bpf_program *prog)
+static bool pool_wants(struct fam *f, const struct hook *h)
 {
-	return !strcmp(bpf_program__name(prog), "pool_scan");
+	(void)h;
+	return !((struct pool_state *)f->state)->kernel_hiwater;
 }
 
-static int pool_attach(struct engine *e)
+static int pool_load(struct fam *f)
 {
-	return engine_attach_object(e, e->pool->obj, is_scan);
+	return pool_bpf__load(((struct pool_state *)f->state)->skel);
 }
 
 /* Runs the scan once; fills s->pool. */
-static int pool_read(struct engine *e, struct snapshot *s)
+static int pool_read(struct fam *f, struct snapshot *s)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	struct pool_bpf *skel = ((struct pool_state *)f->state)->skel;
 	struct dmaw_pool_stats *st = &s->pool;
-	struct bpf_map *bss = e->pool->maps.bss;
-	size_t bss_size = bpf_map__value_size(bss);
 	int ncpus = libbpf_num_possible_cpus();
-	char bss_value[bss_size];
 	__u32 zero = 0;
 	int err;
 
-	err = bpf_prog_test_run_opts(bpf_program__fd(e->pool->progs.pool_scan), &opts);
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.pool_scan), &opts);
 	if (err)
 		return err < 0 ? err : -EIO;
-	/* Not e->pool->bss->stats: libbpf 1.1 maps .bss into the skeleton
-	 * only in pool_bpf__load(), and the engine loads the bpf_object
-	 * itself, so the skeleton's copy never sees the kernel's writes. */
-	err = bpf_map__lookup_elem(bss, &zero, sizeof(zero), bss_value, bss_size, 0);
-	if (err)
-		return err;
-	memcpy(st, bss_value + offsetof(struct pool_bpf__bss, stats), sizeof(*st));
+	/* The skeleton maps .bss: the scan's result, as the kernel wrote it. */
+	*st = skel->bss->stats;
 	if (!(st->flags & DMAW_POOL_HIWATER_KERNEL) && ncpus > 0) {
 		__u64 hw[ncpus];
 
-		if (!bpf_map__lookup_elem(e->pool->maps.pool_hiwater, &zero, sizeof(zero), hw,
+		if (!bpf_map__lookup_elem(skel->maps.pool_hiwater, &zero, sizeof(zero), hw,
 					  sizeof(hw), 0))
 			for (int c = 0; c < ncpus; c++)
 				if (hw[c] > st->hiwater)
@@ -190,16 +174,20 @@ static int pool_read(struct engine *e, struct snapshot *s)
 	return st->scan_err;
 }
 
-static void pool_destroy(struct engine *e)
+static void pool_destroy(struct fam *f)
 {
-	pool_bpf__destroy(e->pool);
-	e->pool = NULL;
+	pool_bpf__destroy(((struct pool_state *)f->state)->skel);
 }
 
 const struct family pool_family = {
-	.name = FAMILY,
+	.name = "pool",
+	.summary = "occupancy, high-water mark and fragmentation of the default SWIOTLB pool",
+	.hooks = hooks,
+	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.state_size = sizeof(struct pool_state),
 	.open = pool_open,
-	.attach = pool_attach,
+	.wants = pool_wants,
+	.load = pool_load,
 	.read = pool_read,
 	.destroy = pool_destroy,
 };

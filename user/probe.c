@@ -20,7 +20,18 @@ static void probe_help(FILE *out)
 		"trampoline could be attached, and the errno when not.\n");
 }
 
-static void print_json(const struct engine *e)
+/* The kernel's own events the lab compares dmawatch against, and that an
+ * operator can turn on by hand: whether this kernel has them. */
+static const char *const reference_tps[] = {
+	"swiotlb/swiotlb_bounced",
+	"dma/dma_map_page",
+	"dma/dma_map_sg",
+	/* Where dma_map_phys() joined the DMA API (Debian's 7.3), its event
+	 * replaces dma_map_page: dma_map_page_attrs() calls dma_map_phys(). */
+	"dma/dma_map_phys",
+};
+
+static void print_json(const struct engine *e, const struct features *tp)
 {
 	const struct features *f = &e->feat;
 	struct json j;
@@ -31,7 +42,7 @@ static void print_json(const struct engine *e)
 	json_bool(&j, "debugfs_swiotlb", f->debugfs_swiotlb);
 	json_bool(&j, "tracefs", f->tracefs);
 	json_array_begin(&j, "functions");
-	for (int i = 0; i < FN_COUNT; i++) {
+	for (int i = 0; i < f->nfuncs; i++) {
 		const struct func_probe *p = &f->funcs[i];
 
 		json_object_begin(&j, NULL);
@@ -46,11 +57,11 @@ static void print_json(const struct engine *e)
 	}
 	json_array_end(&j);
 	json_array_begin(&j, "tracepoints");
-	for (int i = 0; i < TP_COUNT; i++) {
+	for (int i = 0; i < tp->ntps; i++) {
 		json_object_begin(&j, NULL);
-		json_string(&j, "name", f->tps[i].name);
-		json_bool(&j, "btf", f->tps[i].in_btf);
-		json_bool(&j, "tracefs", f->tps[i].in_tracefs);
+		json_string(&j, "name", tp->tps[i].name);
+		json_bool(&j, "btf", tp->tps[i].in_btf);
+		json_bool(&j, "tracefs", tp->tps[i].in_tracefs);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
@@ -68,14 +79,14 @@ static void print_json(const struct engine *e)
 	json_end_line(&j);
 }
 
-static void print_table(const struct engine *e)
+static void print_table(const struct engine *e, const struct features *tp)
 {
 	const struct features *f = &e->feat;
 
 	printf("BTF %s, debugfs swiotlb %s, tracefs %s\n\n", f->btf ? "yes" : "NO",
 	       f->debugfs_swiotlb ? "yes" : "no", f->tracefs ? "yes" : "no");
 	printf("%-32s %-4s %-5s %-8s %s\n", "FUNCTION", "BTF", "ARGS", "KALLSYMS", "FENTRY");
-	for (int i = 0; i < FN_COUNT; i++) {
+	for (int i = 0; i < f->nfuncs; i++) {
 		const struct func_probe *p = &f->funcs[i];
 		char args[8] = "-", fentry[96] = "no";
 
@@ -90,9 +101,9 @@ static void print_table(const struct engine *e)
 		       p->in_kallsyms ? "yes" : "no", fentry);
 	}
 	printf("\n%-32s %-4s %s\n", "TRACEPOINT", "BTF", "TRACEFS");
-	for (int i = 0; i < TP_COUNT; i++)
-		printf("%-32s %-4s %s\n", f->tps[i].name, f->tps[i].in_btf ? "yes" : "no",
-		       f->tps[i].in_tracefs ? "yes" : "no");
+	for (int i = 0; i < tp->ntps; i++)
+		printf("%-32s %-4s %s\n", tp->tps[i].name, tp->tps[i].in_btf ? "yes" : "no",
+		       tp->tps[i].in_tracefs ? "yes" : "no");
 	printf("\n%-10s %-32s %-7s %s\n", "FAMILY", "HOOK", "ATTACH", "WHY");
 	for (int i = 0; i < e->nnotes; i++)
 		printf("%-10s %-32s %-7s %s\n", e->notes[i].family, e->notes[i].hook,
@@ -106,6 +117,7 @@ int cmd_probe(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	static struct features tps;
 	bool json = false;
 	struct engine e;
 	int c, err;
@@ -122,13 +134,17 @@ int cmd_probe(int argc, char **argv)
 		return 2;
 	}
 	err = engine_plan(&e);
+	if (!err && !(err = calibrate_begin(&tps, NULL))) {
+		for (size_t i = 0; i < sizeof(reference_tps) / sizeof(reference_tps[0]); i++)
+			calibrate_tp(&tps, reference_tps[i]);
+		calibrate_end(&tps);
+	}
 	if (err) {
-		warnx_("cannot read kernel BTF (%s): dmawatch needs CONFIG_DEBUG_INFO_BTF "
-		       "and /sys/kernel/btf/vmlinux", strerror(-err));
+		/* engine_plan() said why. */
 	} else if (json) {
-		print_json(&e);
+		print_json(&e, &tps);
 	} else {
-		print_table(&e);
+		print_table(&e, &tps);
 	}
 	engine_stop(&e);
 	return err ? 1 : 0;

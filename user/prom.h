@@ -15,7 +15,7 @@
 
 #include "engine.h"
 
-#define PROM_MAX_FAMILIES 8
+#define PROM_MAX_FAMILIES ENGINE_MAX_FAMILIES
 
 /* dmawatch's own state, rendered beside the snapshot. */
 struct prom_health {

@@ -1,49 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
-/* SWIOTLB family, user half: program choice and per-device aggregation. */
+/* SWIOTLB family, user half: its hooks and per-device aggregation. */
 #include <errno.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
 
+#include "family.h"
 #include "engine.h"
 #include "swiotlb.skel.h"
 
-#define FAMILY "swiotlb"
-
-/* Release and syncs come under whichever name this kernel has (6.6 made
- * the plain names inline wrappers of the __ ones): both are offered. */
-static const struct {
-	enum func_id fn;
-	const char *prefix; /* of the programs in bpf/swiotlb.bpf.c */
-} optional_hooks[] = {
-	{ FN_SWIOTLB_TBL_UNMAP_SINGLE, "swiotlb_tbl_unmap_single" },
-	{ FN___SWIOTLB_TBL_UNMAP_SINGLE, "__swiotlb_tbl_unmap_single" },
-	{ FN_SWIOTLB_SYNC_FOR_DEVICE, "swiotlb_sync_single_for_device" },
-	{ FN_SWIOTLB_SYNC_FOR_CPU, "swiotlb_sync_single_for_cpu" },
-	{ FN___SWIOTLB_SYNC_FOR_DEVICE, "__swiotlb_sync_single_for_device" },
-	{ FN___SWIOTLB_SYNC_FOR_CPU, "__swiotlb_sync_single_for_cpu" },
+struct swiotlb_state {
+	struct swiotlb_bpf *skel;
 };
 
-static struct bpf_object *swiotlb_open(struct engine *e)
-{
-	struct swiotlb_bpf *skel = swiotlb_bpf__open();
+static const struct hook hooks[] = {
+	/* The hook everything else hangs off. */
+	{ .funcs = { "swiotlb_map" }, .prog = "swiotlb_map",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES, .required = true },
+	/* The release and syncs, under whichever name this kernel has (6.6
+	 * made the plain names inline wrappers of the __ ones). */
+	{ .funcs = { "__swiotlb_tbl_unmap_single", "swiotlb_tbl_unmap_single" },
+	  .prog = "swiotlb_unmap", .progs = HOOK_FENTRY | HOOK_KPROBE,
+	  .label = "swiotlb_tbl_unmap_single" },
+	{ .funcs = { "__swiotlb_sync_single_for_device", "swiotlb_sync_single_for_device" },
+	  .prog = "swiotlb_sync_dev", .progs = HOOK_FENTRY | HOOK_KPROBE,
+	  .label = "swiotlb_sync_single_for_device" },
+	{ .funcs = { "__swiotlb_sync_single_for_cpu", "swiotlb_sync_single_for_cpu" },
+	  .prog = "swiotlb_sync_cpu", .progs = HOOK_FENTRY | HOOK_KPROBE,
+	  .label = "swiotlb_sync_single_for_cpu" },
+};
 
-	if (!skel)
-		return NULL;
-	e->swiotlb = skel;
-	/* swiotlb_map: the hook everything else hangs off. */
-	if (choose_hook(e, FAMILY, skel->obj, FN_SWIOTLB_MAP, "swiotlb_map") == ATTACH_NONE) {
-		errno = ENOENT;
-		return NULL;
-	}
-	for (size_t i = 0; i < sizeof(optional_hooks) / sizeof(optional_hooks[0]); i++)
-		choose_hook(e, FAMILY, skel->obj, optional_hooks[i].fn, optional_hooks[i].prefix);
-	return skel->obj;
+static struct bpf_object *swiotlb_open(struct fam *f)
+{
+	struct swiotlb_state *st = f->state;
+
+	st->skel = swiotlb_bpf__open();
+	return st->skel ? st->skel->obj : NULL;
 }
 
-static int swiotlb_attach(struct engine *e)
+static int swiotlb_load(struct fam *f)
 {
-	return engine_attach_object(e, e->swiotlb->obj, NULL);
+	return swiotlb_bpf__load(((struct swiotlb_state *)f->state)->skel);
 }
 
 static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
@@ -73,22 +70,27 @@ static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 	return 0;
 }
 
-static int swiotlb_read(struct engine *e, struct snapshot *s)
+static int swiotlb_read(struct fam *f, struct snapshot *s)
 {
-	return read_percpu_hash(e->swiotlb->maps.swiotlb_devs, sizeof(__u64),
+	struct swiotlb_state *st = f->state;
+
+	return read_percpu_hash(bpf_map__fd(st->skel->maps.swiotlb_devs), sizeof(__u64),
 				sizeof(struct dmaw_swiotlb_stats), add_device, s);
 }
 
-static void swiotlb_destroy(struct engine *e)
+static void swiotlb_destroy(struct fam *f)
 {
-	swiotlb_bpf__destroy(e->swiotlb);
-	e->swiotlb = NULL;
+	swiotlb_bpf__destroy(((struct swiotlb_state *)f->state)->skel);
 }
 
 const struct family swiotlb_family = {
-	.name = FAMILY,
+	.name = "swiotlb",
+	.summary = "every bounced mapping (swiotlb_map), its release and syncs, per device",
+	.hooks = hooks,
+	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.state_size = sizeof(struct swiotlb_state),
 	.open = swiotlb_open,
-	.attach = swiotlb_attach,
+	.load = swiotlb_load,
 	.read = swiotlb_read,
 	.destroy = swiotlb_destroy,
 };

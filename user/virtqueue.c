@@ -1,45 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Virtqueue family, user half: program choice and per-virtqueue totals. */
+/* Virtqueue family, user half: its hooks and per-virtqueue totals. */
 #include <errno.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
 
 #include "engine.h"
+#include "family.h"
 #include "virtqueue.skel.h"
 
-#define FAMILY "virtqueue"
+struct virtqueue_state {
+	struct virtqueue_bpf *skel;
+};
 
-static struct bpf_object *virtqueue_open(struct engine *e)
+/* virtio_ring is a module on some kernels (Debian 6.1), built in on others
+ * (6.12): calibration looks in vmlinux, then in its module's BTF. No hook
+ * is required alone; the family needs one of the three. */
+static const struct hook hooks[] = {
+	{ .funcs = { "virtqueue_add_sgs" }, .module = "virtio_ring", .prog = "vq_add_sgs",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+	{ .funcs = { "virtqueue_add_outbuf" }, .module = "virtio_ring", .prog = "vq_add_outbuf",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+	{ .funcs = { "virtqueue_add_inbuf" }, .module = "virtio_ring", .prog = "vq_add_inbuf",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+};
+
+static struct bpf_object *virtqueue_open(struct fam *f)
 {
-	struct virtqueue_bpf *skel = virtqueue_bpf__open();
-	int chosen = 0;
+	struct virtqueue_state *st = f->state;
 
-	if (!skel)
-		return NULL;
-	e->virtqueue = skel;
-	/* virtio_ring may be a module (6.1) or built in (6.12): calibration
-	 * looked in both BTFs. The fentry/fexit pair when the trampoline
-	 * attaches, else the kprobe/kretprobe pair. */
-	chosen += choose_hook(e, FAMILY, skel->obj, FN_VIRTQUEUE_ADD_SGS, "vq_add_sgs") !=
-		  ATTACH_NONE;
-	chosen += choose_hook(e, FAMILY, skel->obj, FN_VIRTQUEUE_ADD_OUTBUF, "vq_add_outbuf") !=
-		  ATTACH_NONE;
-	chosen += choose_hook(e, FAMILY, skel->obj, FN_VIRTQUEUE_ADD_INBUF, "vq_add_inbuf") !=
-		  ATTACH_NONE;
-	if (!chosen) {
-		/* No virtio on this kernel (or virtio_ring not loaded yet). */
-		virtqueue_bpf__destroy(skel);
-		e->virtqueue = NULL;
-		errno = ENOENT;
-		return NULL;
-	}
-	return skel->obj;
+	st->skel = virtqueue_bpf__open();
+	return st->skel ? st->skel->obj : NULL;
 }
 
-static int virtqueue_attach(struct engine *e)
+static int virtqueue_load(struct fam *f)
 {
-	return engine_attach_object(e, e->virtqueue->obj, NULL);
+	return virtqueue_bpf__load(((struct virtqueue_state *)f->state)->skel);
 }
 
 static int add_vq(void *ctx, const void *key, const void *percpu, int ncpus)
@@ -55,22 +51,28 @@ static int add_vq(void *ctx, const void *key, const void *percpu, int ncpus)
 	return 0;
 }
 
-static int virtqueue_read(struct engine *e, struct snapshot *s)
+static int virtqueue_read(struct fam *f, struct snapshot *s)
 {
-	return read_percpu_hash(e->virtqueue->maps.vq_stats, sizeof(struct dmaw_vq_key),
+	struct virtqueue_state *st = f->state;
+
+	return read_percpu_hash(bpf_map__fd(st->skel->maps.vq_stats), sizeof(struct dmaw_vq_key),
 				sizeof(struct dmaw_vq_stats), add_vq, s);
 }
 
-static void virtqueue_destroy(struct engine *e)
+static void virtqueue_destroy(struct fam *f)
 {
-	virtqueue_bpf__destroy(e->virtqueue);
-	e->virtqueue = NULL;
+	virtqueue_bpf__destroy(((struct virtqueue_state *)f->state)->skel);
 }
 
 const struct family virtqueue_family = {
-	.name = FAMILY,
+	.name = "virtqueue",
+	.summary = "virtqueue_add_*: submissions, failures and never-fitting requests per queue",
+	.hooks = hooks,
+	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.needs_a_hook = true,
+	.state_size = sizeof(struct virtqueue_state),
 	.open = virtqueue_open,
-	.attach = virtqueue_attach,
+	.load = virtqueue_load,
 	.read = virtqueue_read,
 	.destroy = virtqueue_destroy,
 };

@@ -11,3 +11,15 @@ expect_eq "no swiotlb buffer is full lines" "$(r full_lines)" 0
 expect_eq "dmawatch probe exits 0" "$(r probe_exit)" 0
 expect_match "probe: swiotlb_map hooked by fentry or kprobe" "$(r probe_swiotlb_map)" '^(fentry|kprobe)$'
 expect_match "probe: says where the pool's high-water mark comes from" "$(r probe_hiwater)" 'hiwater: '
+
+# A family that fails to load is left out; the others run (issue 9).
+deg=$(r degraded_final)
+dev_field() { printf '%s' "$deg" | jq -r --arg d "$(r vda_dma_dev)" ".devices[] | select(.device == \$d) | $1"; }
+expect_eq "a family failing to load: stat still exits 0" "$(r degraded_exit)" 0
+expect_match "it says which family is left out and why" "$(r degraded_err)" \
+	"the dmamap probes are left out: loading the dmamap probes: "
+expect_gt "the swiotlb family ran" "$(dev_field .maps)" 0
+expect_eq "the dmamap family did not" "$(dev_field .dma_api.page_maps)" 0
+expect_eq "named by -F, its failure fails the command" "$(r degraded_named_exit)" 1
+expect_match "and says so" "$(r degraded_named_err)" "the dmamap probes cannot run: loading the dmamap probes"
+expect_eq "no BPF program left after the failed starts" "$(r bpf_syms_after)" 0

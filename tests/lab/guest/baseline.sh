@@ -34,3 +34,21 @@ emit probe_exit $?
 cat /tmp/probe.txt
 emit probe_swiotlb_map "$(awk '$1 == "swiotlb" && $2 == "swiotlb_map" { print $3; exit }' /tmp/probe.txt)"
 emit probe_hiwater "$(awk '$1 == "pool" && $2 == "used_hiwater" { $1 = $2 = ""; print; exit }' /tmp/probe.txt | sed 's/^ *//')"
+
+# One family that fails to load leaves the others running. The fault is
+# real: DMAWATCH_TEST_FAIL_LOAD retargets one of the family's programs at
+# a function no kernel has, so the kernel refuses the load.
+DMAWATCH_TEST_FAIL_LOAD=dmamap dmawatch stat --json 2 1 > /tmp/deg.json 2> /tmp/deg.err &
+pid=$!
+i=0
+while ! grep -q '"devices"' /tmp/deg.json && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+labio write /dev/vda 4194304 1048576 > /dev/null
+wait $pid
+emit degraded_exit $?
+emit degraded_err "$(head -c 400 /tmp/deg.err | tr '\n' ' ')"
+emit degraded_final "$(tail -n 1 /tmp/deg.json)"
+# Asked for by name, its failure is the command's.
+DMAWATCH_TEST_FAIL_LOAD=dmamap dmawatch -F swiotlb,dmamap stat --json 1 1 > /dev/null 2> /tmp/deg2.err
+emit degraded_named_exit $?
+emit degraded_named_err "$(head -c 400 /tmp/deg2.err | tr '\n' ' ')"
+emit bpf_syms_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A probe family, as the engine sees it: bpf/NAME.bpf.c (its programs and
+ * maps), include/NAME.h (the types both halves share) and user/NAME.c,
+ * which defines `const struct family NAME_family` and is listed once in
+ * user/families.h. The family declares its hooks; the engine calibrates
+ * them, chooses fentry/fexit or the kprobe twins, enables exactly the
+ * programs chosen (every alternative is declared off, SEC("?...")), loads
+ * the family through its own skeleton, attaches, and degrades: a family
+ * that cannot run is reported and left out, the others run.
+ */
+#ifndef DMAWATCH_FAMILY_H
+#define DMAWATCH_FAMILY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "calibrate.h"
+#include "snapshot.h"
+
+struct bpf_object;
+struct engine;
+struct fam;
+
+/* Which programs a hook has, named PREFIX_fentry, PREFIX_fexit,
+ * PREFIX_kprobe, PREFIX_kretprobe in the family's object. A hook chosen
+ * for a mechanism whose programs are missing is an error, not a guess. */
+enum hook_progs {
+	HOOK_FENTRY = 1 << 0,
+	HOOK_FEXIT = 1 << 1,
+	HOOK_KPROBE = 1 << 2,
+	HOOK_KRETPROBE = 1 << 3,
+	HOOK_TRAMPOLINE = HOOK_FENTRY | HOOK_FEXIT,
+	HOOK_KPROBES = HOOK_KPROBE | HOOK_KRETPROBE,
+};
+
+struct hook {
+	/* The function, by its names across kernels, first found wins
+	 * (6.6 made swiotlb_tbl_unmap_single an inline wrapper of
+	 * __swiotlb_tbl_unmap_single): one program, retargeted. */
+	const char *funcs[3];
+	const char *module;    /* BTF module that may hold it (virtio_ring) */
+	const char *prog;      /* PREFIX of the programs */
+	unsigned int progs;    /* enum hook_progs */
+	bool required;         /* the family cannot run without it */
+	const char *label;     /* its name in notes; default: funcs[0] */
+};
+
+struct family {
+	const char *name;
+	const char *summary;   /* one line, for help */
+	const struct hook *hooks;
+	size_t nhooks;
+	bool needs_a_hook;     /* runs only if one of its hooks attaches */
+	size_t state_size;     /* the family's private state, zeroed */
+	/* Opens the skeleton (kept in the state) and returns its object, or
+	 * NULL with errno set and, where useful, a reason noted. Programs
+	 * that are not hooks (a test-run program) are enabled here. */
+	struct bpf_object *(*open)(struct fam *f);
+	/* Optional: whether the family wants this hook on this kernel. */
+	bool (*wants)(struct fam *f, const struct hook *h);
+	/* Loads through the skeleton (its globals mapped). */
+	int (*load)(struct fam *f);
+	/* Adds the family's maps to a snapshot. */
+	int (*read)(struct fam *f, struct snapshot *s);
+	void (*destroy)(struct fam *f);
+};
+
+/* A family at run time. */
+struct fam {
+	const struct family *ops;
+	struct engine *e;
+	void *state;
+	struct bpf_object *obj;
+	bool running;          /* loaded and attached */
+	char why[128];         /* why not, when not */
+};
+
+/* Notes a choice about a hook for 'dmawatch probe' and export. */
+void fam_note(struct fam *f, const char *hook, enum attach_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The attach kind the engine chose for hook index i of this family. */
+enum attach_kind fam_hook_kind(const struct fam *f, size_t i);
+
+#endif
