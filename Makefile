@@ -141,6 +141,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
 
 # test_render hands prom_render_text() a stream that fails, and counts closes.
 LDFLAGS_test_render := -Wl,--wrap=open_memstream -Wl,--wrap=fclose
+LDFLAGS_test_http := -lpthread
 
 # Host tests that are scripts: the lab's cache and console checks, the
 # command line, the build's dependencies.

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,8 @@
 #include "util.h"
 
 #define DEFAULT_PORT_ADDR "127.0.0.1"
+/* epoll ids: 0 the listening socket, 1..HTTP_CLIENTS the clients. */
+#define ID_TIMER (HTTP_CLIENTS + 1)
 
 static double mono_s(void)
 {
@@ -81,7 +84,8 @@ int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen
 	int one = 1;
 
 	memset(h, 0, sizeof(*h));
-	h->lfd = h->epfd = -1;
+	h->lfd = h->epfd = h->tfd = -1;
+	h->timeout_s = HTTP_TIMEOUT_S;
 	snprintf(h->where, sizeof(h->where), "%s", spec);
 	h->lfd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (h->lfd < 0 || setsockopt(h->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
@@ -92,10 +96,20 @@ int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen
 		return -err;
 	}
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (h->epfd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->lfd, &ev)) {
+	h->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (h->epfd < 0 || h->tfd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->lfd, &ev)) {
 		int err = errno;
 
 		warnx_("cannot listen on %s: epoll: %s", spec, strerror(err));
+		return -err;
+	}
+	/* Deadlines wake the loop themselves: a silent client is closed on
+	 * time, not at the next interval. */
+	ev.data.u32 = ID_TIMER;
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->tfd, &ev)) {
+		int err = errno;
+
+		warnx_("cannot listen on %s: timerfd: %s", spec, strerror(err));
 		return -err;
 	}
 	return 0;
@@ -152,7 +166,8 @@ static void handle_request(struct http *h, struct client *c)
 	char *q;
 
 	c->req[c->req_len] = 0;
-	if (sscanf(c->req, "%7s %255s %15s", method, target, version) != 3 ||
+	if (strlen(c->req) < c->req_len ||
+	    sscanf(c->req, "%7s %255s %15s", method, target, version) != 3 ||
 	    strncmp(version, "HTTP/1.", 7)) {
 		respond_text(c, "400 Bad Request", "bad request\n");
 		return;
@@ -226,7 +241,8 @@ static void client_read(struct http *h, struct client *c)
 		c->req_len += n;
 		c->req[c->req_len] = 0;
 		/* The headers end with an empty line; nothing after it matters. */
-		if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n")) {
+		/* memmem, not strstr: a NUL byte must not hide the end. */
+		if (memmem(c->req, c->req_len, "\r\n\r\n", 4) || memmem(c->req, c->req_len, "\n\n", 2)) {
 			handle_request(h, c);
 			break;
 		}
@@ -267,7 +283,7 @@ static void http_accept(struct http *h)
 		c->fd = fd;
 		c->state = C_READ;
 		c->req_len = 0;
-		c->deadline = mono_s() + HTTP_TIMEOUT_S;
+		c->deadline = mono_s() + h->timeout_s;
 		ev.data.u32 = (c - h->clients) + 1;
 		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 			close(fd);
@@ -288,13 +304,38 @@ void http_close(struct http *h)
 		close(h->epfd);
 	if (h->lfd >= 0)
 		close(h->lfd);
-	h->epfd = h->lfd = -1;
+	if (h->tfd >= 0)
+		close(h->tfd);
+	h->epfd = h->lfd = h->tfd = -1;
+}
+
+/* Arms the timer at the earliest deadline of a client (or disarms it). */
+static void http_arm(struct http *h)
+{
+	struct itimerspec its = {};
+	double first = 0;
+
+	for (int i = 0; i < HTTP_CLIENTS; i++)
+		if (h->clients[i].state != C_FREE &&
+		    (!first || h->clients[i].deadline < first))
+			first = h->clients[i].deadline;
+	if (first) {
+		/* Absolute CLOCK_MONOTONIC, as mono_s() reads it; never 0
+		 * (which would disarm). */
+		its.it_value.tv_sec = (time_t)first;
+		its.it_value.tv_nsec = (long)((first - (time_t)first) * 1e9) + 1;
+		if (its.it_value.tv_nsec >= 1000000000L) {
+			its.it_value.tv_sec++;
+			its.it_value.tv_nsec -= 1000000000L;
+		}
+	}
+	timerfd_settime(h->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 void http_serve(struct http *h)
 {
-	struct epoll_event evs[HTTP_CLIENTS + 1];
-	int n = epoll_wait(h->epfd, evs, HTTP_CLIENTS + 1, 0);
+	struct epoll_event evs[HTTP_CLIENTS + 2];
+	int n = epoll_wait(h->epfd, evs, HTTP_CLIENTS + 2, 0);
 
 	for (int i = 0; i < n; i++) {
 		uint32_t id = evs[i].data.u32;
@@ -304,6 +345,13 @@ void http_serve(struct http *h)
 			http_accept(h);
 			continue;
 		}
+		if (id == ID_TIMER) {
+			uint64_t ticks;
+
+			if (read(h->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+				warnx_("metrics server timer: %s", strerror(errno));
+			continue;
+		}
 		c = &h->clients[id - 1];
 		if (c->state == C_WRITE)
 			client_write(h, c);
@@ -311,6 +359,7 @@ void http_serve(struct http *h)
 			client_read(h, c);
 	}
 	http_expire(h);
+	http_arm(h);
 }
 
 void http_set_text(struct http *h, const char *text, size_t len)

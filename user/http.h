@@ -32,6 +32,8 @@ struct client {
 
 struct http {
 	int lfd, epfd;
+	int tfd;           /* timerfd at the earliest client deadline */
+	double timeout_s;  /* per client, HTTP_TIMEOUT_S (tests shorten it) */
 	char where[80];    /* ADDR:PORT, for messages */
 	struct client clients[HTTP_CLIENTS];
 	const char *text;  /* the latest metrics, owned by export_ctx */

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "loop.h"
 
@@ -38,24 +39,54 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Events until the deadline (or a signal, or input). */
-static int wait_until(struct engine *e, const struct loop_opts *o, double deadline)
+enum { SRC_EVENTS = 1, SRC_INPUT = 2 };
+
+/* One epoll set for everything the loop waits on: the ring buffer's epoll
+ * fd and the command's input (dmatop's terminal, export's HTTP clients),
+ * woken by whichever is ready, by a signal, or at the deadline. No tick. */
+static int loop_epoll(struct engine *e, const struct loop_opts *o)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (epfd < 0)
+		return -errno;
+	ev.data.u32 = SRC_EVENTS;
+	if (engine_event_fd(e) >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, engine_event_fd(e), &ev))
+		goto fail;
+	ev.data.u32 = SRC_INPUT;
+	if (o->input_fd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, o->input_fd, &ev))
+		goto fail;
+	return epfd;
+fail:
+	ev.data.u32 = errno;
+	close(epfd);
+	return -(int)ev.data.u32;
+}
+
+/* Events and input until the deadline, a signal, or input that says stop
+ * (1). -errno on failure. */
+static int wait_until(struct engine *e, const struct loop_opts *o, int epfd, double deadline)
 {
 	for (;;) {
 		double left = deadline - now_s();
-		int ms;
+		struct epoll_event evs[2];
+		int n;
 
 		if (left <= 0 || stop_signal)
 			return 0;
-		ms = left > 0.1 ? 100 : (int)(left * 1000) + 1;
-		if (o->input_fd >= 0) {
-			struct pollfd pfd = { .fd = o->input_fd, .events = POLLIN };
-
-			if (poll(&pfd, 1, 0) > 0 && o->on_input && o->on_input(o->ctx))
+		/* Rounded up: waking a hair early would only loop once more. */
+		n = epoll_wait(epfd, evs, 2, left > 86400 ? 86400000 : (int)(left * 1000) + 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u32 == SRC_EVENTS && engine_poll(e, 0) < 0)
+				return -errno;
+			if (evs[i].data.u32 == SRC_INPUT && o->on_input && o->on_input(o->ctx))
 				return 1;
 		}
-		if (engine_poll(e, ms) < 0 && errno != EINTR)
-			return -1;
 	}
 }
 
@@ -66,10 +97,15 @@ int run_loop(struct engine *e, const struct loop_opts *o, tick_fn tick)
 	bool have_prev = false;
 	double next;
 	uint64_t n = 0;
-	int rc = 0;
+	int rc = 0, epfd;
 
 	if (!snaps)
 		return -ENOMEM;
+	epfd = loop_epoll(e, o);
+	if (epfd < 0) {
+		free(snaps);
+		return epfd;
+	}
 	if (o->tick_at_start) {
 		engine_read(e, prev);
 		have_prev = true;
@@ -78,11 +114,11 @@ int run_loop(struct engine *e, const struct loop_opts *o, tick_fn tick)
 	}
 	next = now_s() + o->interval_s;
 	for (;;) {
-		int w = wait_until(e, o, next);
+		int w = wait_until(e, o, epfd, next);
 		bool final;
 
 		if (w < 0) {
-			rc = -errno;
+			rc = w;
 			break;
 		}
 		engine_read(e, cur);
@@ -100,6 +136,7 @@ int run_loop(struct engine *e, const struct loop_opts *o, tick_fn tick)
 			next = now_s() + o->interval_s;
 	}
 out:
+	close(epfd);
 	free(snaps);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The one interval loop stat, top and export run on: wait out an interval
+/* The one interval loop stat, trace, top and export run on: wait out an
+ * interval in one epoll set (the ring buffer, the command's input fd)
  * while delivering events, read a snapshot, hand over (previous, current),
  * stop on SIGINT/SIGTERM/SIGHUP or after `count` intervals. */
 #ifndef DMAWATCH_LOOP_H
@@ -19,7 +20,7 @@ struct loop_opts {
 	double interval_s;
 	uint64_t count;      /* 0: until signalled */
 	bool tick_at_start;  /* a first (zero) tick right after attaching */
-	int input_fd;        /* -1, or an fd to watch (dmatop's keyboard) */
+	int input_fd;        /* -1, or an fd to watch: dmatop's keyboard, export's clients */
 	int (*on_input)(void *ctx); /* non-zero: stop */
 	void *ctx;
 };
