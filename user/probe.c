@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "calibrate.h"
+#include "cc.h"
 #include "commands.h"
 #include "engine.h"
 #include "json.h"
@@ -31,13 +32,21 @@ static const char *const reference_tps[] = {
 	"dma/dma_map_phys",
 };
 
-static void print_json(const struct engine *e, const struct features *tp)
+static void print_json(const struct engine *e, const struct features *tp,
+		       const struct cc_state *cc)
 {
 	const struct features *f = &e->feat;
 	struct json j;
 
 	json_init(&j, stdout);
 	json_object_begin(&j, NULL);
+	json_object_begin(&j, "guest");
+	json_string(&j, "confidential", cc_name(cc->kind));
+	json_string(&j, "source", cc->source);
+	json_bool(&j, "hint_only", cc->hint);
+	json_string(&j, "swiotlb_arg", cc->swiotlb_arg);
+	json_bool(&j, "bounce_forced", cc->forced);
+	json_object_end(&j);
 	json_bool(&j, "btf", f->btf);
 	json_bool(&j, "debugfs_swiotlb", f->debugfs_swiotlb);
 	json_bool(&j, "tracefs", f->tracefs);
@@ -79,9 +88,15 @@ static void print_json(const struct engine *e, const struct features *tp)
 	json_end_line(&j);
 }
 
-static void print_table(const struct engine *e, const struct features *tp)
+static void print_table(const struct engine *e, const struct features *tp,
+			const struct cc_state *cc)
 {
 	const struct features *f = &e->feat;
+
+	printf("guest: %s%s (%s)", cc_name(cc->kind), cc->hint ? "?" : "", cc->source);
+	if (cc->swiotlb_arg[0])
+		printf(", swiotlb=%s", cc->swiotlb_arg);
+	printf("\n");
 
 	printf("BTF %s, debugfs swiotlb %s, tracefs %s\n\n", f->btf ? "yes" : "NO",
 	       f->debugfs_swiotlb ? "yes" : "no", f->tracefs ? "yes" : "no");
@@ -118,6 +133,7 @@ int cmd_probe(int argc, char **argv)
 		{},
 	};
 	static struct features tps;
+	struct cc_state cc;
 	bool json = false;
 	struct engine e;
 	int c, err;
@@ -133,6 +149,7 @@ int cmd_probe(int argc, char **argv)
 		warnx_("probe: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
+	cc_detect(&cc);
 	err = engine_plan(&e);
 	if (!err && !(err = calibrate_begin(&tps, NULL))) {
 		for (size_t i = 0; i < sizeof(reference_tps) / sizeof(reference_tps[0]); i++)
@@ -142,9 +159,9 @@ int cmd_probe(int argc, char **argv)
 	if (err) {
 		/* engine_plan() said why. */
 	} else if (json) {
-		print_json(&e, &tps);
+		print_json(&e, &tps, &cc);
 	} else {
-		print_table(&e, &tps);
+		print_table(&e, &tps, &cc);
 	}
 	engine_stop(&e);
 	return err ? 1 : 0;

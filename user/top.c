@@ -6,9 +6,10 @@
  * run out (the gauge) and what is failing (the latest events).
  *
  * The engine, the interval loop and the per-device arithmetic are stat's
- * (engine.c, loop.c, report.c). This file lays a frame out on a canvas of
- * characters and paints, which goes to the terminal through ncurses or, in
- * batch mode, to stdout as text; so both modes show the same thing.
+ * (engine.c, loop.c, report.c); the model of a frame is topmodel.c, the
+ * kind of guest cc.c. This file lays a frame out on a canvas (canvas.c),
+ * which goes to the terminal through ncurses or, in batch mode, to stdout
+ * as text; so both modes show the same thing.
  */
 #include <ctype.h>
 #include <curses.h>
@@ -31,6 +32,8 @@
 #include "json.h"
 #include "loop.h"
 #include "report.h"
+#include "canvas.h"
+#include "cc.h"
 #include "top.h"
 #include "util.h"
 
@@ -38,354 +41,6 @@
 #define BATCH_EVENTS 32  /* per frame; the rest are counted, not printed */
 #define BATCH_PROCS 10
 #define MAX_ROWS (SNAP_MAX_DEVS + SNAP_MAX_VQS)
-
-/* ---- the model: rows, sorting, the kind of guest ------------------------- */
-
-static double rate(__u64 now, __u64 before, double dt)
-{
-	return dt > 0 && now >= before ? (now - before) / dt : 0;
-}
-
-static struct top_row *row_for(struct top_row *rows, size_t *n, size_t max, const char *name)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (!strcmp(rows[i].name, name))
-			return &rows[i];
-	if (*n == max)
-		return NULL;
-	memset(&rows[*n], 0, sizeof(rows[0]));
-	snprintf(rows[*n].name, sizeof(rows[0].name), "%s", name);
-	rows[*n].pool_pct = -1;
-	return &rows[(*n)++];
-}
-
-static bool matches(const char *filter, const char *name, const char *driver)
-{
-	return !filter || !*filter || strcasestr(name, filter) || strcasestr(driver, filter);
-}
-
-size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const char *filter,
-		struct top_row *rows, size_t max)
-{
-	double dt = prev ? cur->time_s - prev->time_s : 0;
-	bool pool = (cur->pool.flags & DMAW_POOL_OK) && cur->pool.nslabs;
-	size_t n = 0;
-
-	for (size_t i = 0; i < cur->ndevs; i++) {
-		const struct dev_snapshot *d = &cur->devs[i];
-		struct top_row *r = row_for(rows, &n, max, d->id.dev);
-		struct dev_rates dr;
-
-		if (!r)
-			break;
-		dev_rates(&dr, prev, d, dt);
-		r->dev = d;
-		snprintf(r->driver, sizeof(r->driver), "%s", d->id.driver);
-		r->to_Bps = dr.to_dev_Bps;
-		r->from_Bps = dr.from_dev_Bps;
-		r->maps_s = dr.maps_s;
-		r->fail_s = dr.fail_s;
-		r->avg_size = dr.avg_size;
-		r->max_size = d->sw.max_size;
-		r->over_limit = d->sw.over_limit;
-		r->never_fit = d->api.never_fit;
-		if (pool) {
-			__u64 mapped = dev_bytes(d), unmapped = d->sw.unmap_bytes;
-			__u64 slots = mapped > unmapped ? (mapped - unmapped + DMAW_IO_TLB_SIZE - 1) /
-							  DMAW_IO_TLB_SIZE : 0;
-
-			/* Unmaps of mappings older than dmatop make this an
-			 * estimate: never more than the kernel's own count. */
-			if (slots > cur->pool.used)
-				slots = cur->pool.used;
-			r->pool_pct = 100.0 * slots / cur->pool.nslabs;
-		}
-	}
-	/* virtio-blk requeues a request that can never fit: the failures are
-	 * counted per virtqueue and belong to the device the queue maps for. */
-	for (size_t i = 0; i < cur->nvqs; i++) {
-		const struct vq_snapshot *v = &cur->vqs[i];
-		struct top_row *r;
-
-		if (!v->st.names.dev[0] || !v->st.never_fit)
-			continue;
-		r = row_for(rows, &n, max, v->st.names.dev);
-		if (r)
-			r->never_fit += v->st.never_fit;
-	}
-	if (filter && *filter) {
-		size_t kept = 0;
-
-		for (size_t i = 0; i < n; i++)
-			if (matches(filter, rows[i].name, rows[i].driver))
-				rows[kept++] = rows[i];
-		n = kept;
-	}
-	return n;
-}
-
-static const char *const sort_names[TOP_SORTS] = {
-	[TOP_SORT_BYTES] = "TO+FROM", [TOP_SORT_TO] = "TO/s", [TOP_SORT_FROM] = "FROM/s",
-	[TOP_SORT_MAPS] = "MAPS/s", [TOP_SORT_AVG] = "AVG", [TOP_SORT_MAX] = "MAX",
-	[TOP_SORT_FAIL] = "FAIL/s", [TOP_SORT_OVER] = "OVER", [TOP_SORT_NEVER] = "NOFIT",
-	[TOP_SORT_POOL] = "POOL%", [TOP_SORT_NAME] = "DEVICE",
-};
-
-const char *top_sort_name(enum top_sort key)
-{
-	return key < TOP_SORTS ? sort_names[key] : "?";
-}
-
-static double sort_value(const struct top_row *r, enum top_sort key)
-{
-	switch (key) {
-	case TOP_SORT_BYTES: return r->to_Bps + r->from_Bps;
-	case TOP_SORT_TO: return r->to_Bps;
-	case TOP_SORT_FROM: return r->from_Bps;
-	case TOP_SORT_MAPS: return r->maps_s;
-	case TOP_SORT_AVG: return r->avg_size;
-	case TOP_SORT_MAX: return r->max_size;
-	case TOP_SORT_FAIL: return r->fail_s;
-	case TOP_SORT_OVER: return r->over_limit;
-	case TOP_SORT_NEVER: return r->never_fit;
-	case TOP_SORT_POOL: return r->pool_pct;
-	default: return 0;
-	}
-}
-
-static enum top_sort sort_key;
-
-/* Largest first (compared, never subtracted), then by name: stable frames. */
-static int cmp_rows(const void *a, const void *b)
-{
-	const struct top_row *x = a, *y = b;
-
-	if (sort_key != TOP_SORT_NAME) {
-		double vx = sort_value(x, sort_key), vy = sort_value(y, sort_key);
-
-		if (vx != vy)
-			return vx < vy ? 1 : -1;
-	}
-	return strcmp(x->name, y->name);
-}
-
-void top_sort_rows(struct top_row *rows, size_t n, enum top_sort key)
-{
-	sort_key = key;
-	qsort(rows, n, sizeof(*rows), cmp_rows);
-}
-
-const char *cc_name(enum cc_kind kind)
-{
-	switch (kind) {
-	case CC_SEV: return "SEV";
-	case CC_SEV_ES: return "SEV-ES";
-	case CC_SEV_SNP: return "SEV-SNP";
-	case CC_TDX: return "TDX";
-	default: return "none";
-	}
-}
-
-/* Is word one of the space-separated words of the first "flags" line? */
-static bool cpu_flag(const char *cpuinfo, const char *word)
-{
-	const char *line = cpuinfo, *end, *p;
-	size_t len = strlen(word);
-
-	while (line && strncmp(line, "flags", 5)) {
-		line = strchr(line, '\n');
-		line = line ? line + 1 : NULL;
-	}
-	if (!line || !(p = strchr(line, ':')))
-		return false;
-	end = strchrnul(line, '\n');
-	while (p < end) {
-		const char *w;
-
-		while (p < end && (*p == ' ' || *p == ':' || *p == '\t'))
-			p++;
-		w = p;
-		while (p < end && *p != ' ' && *p != '\t')
-			p++;
-		if ((size_t)(p - w) == len && !strncmp(w, word, len))
-			return true;
-	}
-	return false;
-}
-
-void cc_parse(struct cc_state *cc, const char *cpuinfo, const char *cmdline, long long sev_msr,
-	      bool snp_guest_dev)
-{
-	memset(cc, 0, sizeof(*cc));
-	cc->source = "no confidential-computing flag";
-	/* Every source is a statement of the running kernel or CPU, so a
-	 * kernel that adds the feature later is recognised without a table of
-	 * versions. TDX guests have had the tdx_guest flag from the start. */
-	if (cpuinfo && cpu_flag(cpuinfo, "tdx_guest")) {
-		cc->kind = CC_TDX;
-		cc->source = "cpuinfo tdx_guest";
-	} else if (cpuinfo && (cpu_flag(cpuinfo, "sev_snp_guest") ||
-			       cpu_flag(cpuinfo, "sev_es_guest") || cpu_flag(cpuinfo, "sev_guest"))) {
-		/* Kernels that export SEV guest flags of their own. */
-		cc->kind = cpu_flag(cpuinfo, "sev_snp_guest") ? CC_SEV_SNP :
-			   cpu_flag(cpuinfo, "sev_es_guest") ? CC_SEV_ES : CC_SEV;
-		cc->source = "cpuinfo sev guest flags";
-	} else if (sev_msr >= 0) {
-		/* MSR_AMD64_SEV (0xc0010131): bits 0, 1, 2 = SEV, SEV-ES,
-		 * SEV-SNP active. Never intercepted: the kernel reads it in
-		 * sme_enable() before it can take a #VC. */
-		cc->kind = sev_msr & 4 ? CC_SEV_SNP : sev_msr & 2 ? CC_SEV_ES :
-			   sev_msr & 1 ? CC_SEV : CC_NONE;
-		cc->source = "SEV status MSR";
-	} else if (snp_guest_dev) {
-		/* The kernel registers this platform device only in SNP guests
-		 * (snp_init_platform_device()). */
-		cc->kind = CC_SEV_SNP;
-		cc->source = "sev-guest platform device";
-	} else if (cpuinfo && cpu_flag(cpuinfo, "hypervisor") &&
-		   (cpu_flag(cpuinfo, "sev") || cpu_flag(cpuinfo, "sev_es") ||
-		    cpu_flag(cpuinfo, "sev_snp"))) {
-		/* A guest that sees the host's SEV CPUID bits: likely, not sure
-		 * (load the msr module for the MSR's answer). */
-		cc->kind = cpu_flag(cpuinfo, "sev_snp") ? CC_SEV_SNP :
-			   cpu_flag(cpuinfo, "sev_es") ? CC_SEV_ES : CC_SEV;
-		cc->source = "cpuinfo sev flags in a guest";
-		cc->hint = true;
-	}
-	for (const char *p = cmdline; p && (p = strstr(p, "swiotlb=")); p++) {
-		size_t n;
-
-		/* A word of its own, not e.g. "xen_swiotlb=". */
-		if (p != cmdline && p[-1] != ' ')
-			continue;
-		n = strcspn(p + 8, " \n");
-		snprintf(cc->swiotlb_arg, sizeof(cc->swiotlb_arg), "%.*s", (int)n, p + 8);
-		cc->noforce = strstr(cc->swiotlb_arg, "noforce") != NULL;
-		cc->forced = !cc->noforce && strstr(cc->swiotlb_arg, "force") != NULL;
-	}
-}
-
-static char *read_text(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(max + 1);
-	n = buf ? fread(buf, 1, max, f) : 0;
-	fclose(f);
-	if (buf)
-		buf[n] = 0;
-	return buf;
-}
-
-void cc_detect(struct cc_state *cc)
-{
-	/* The first CPU's block is enough: flags and vendor repeat. */
-	char *cpuinfo = read_text("/proc/cpuinfo", 16384);
-	char *cmdline = read_text("/proc/cmdline", 4096);
-	long long msr = -1;
-
-	/* Only where the msr driver is already loaded: dmatop loads nothing. */
-	if (cpuinfo && strstr(cpuinfo, "AuthenticAMD")) {
-		int fd = open("/dev/cpu/0/msr", O_RDONLY | O_CLOEXEC);
-		__u64 v;
-
-		if (fd >= 0 && pread(fd, &v, sizeof(v), 0xc0010131) == sizeof(v))
-			msr = v & 7;
-		if (fd >= 0)
-			close(fd);
-	}
-	cc_parse(cc, cpuinfo, cmdline, msr, access("/sys/devices/platform/sev-guest", F_OK) == 0);
-	free(cpuinfo);
-	free(cmdline);
-}
-
-/* ---- the canvas ---------------------------------------------------------- */
-
-enum paint {
-	P_NORMAL,
-	P_BAR,     /* column headers, pane titles */
-	P_SORT,    /* the sorted column's header inside the bar */
-	P_TITLE,
-	P_OK,
-	P_WARN,
-	P_BAD,
-	P_SEL,     /* the selected device */
-	P_DIM,
-	P_PAINTS,
-};
-
-struct canvas {
-	int rows, cols;
-	int used;          /* rows drawn on: what batch mode prints */
-	char *ch;
-	unsigned char *pt;
-};
-
-static int canvas_resize(struct canvas *c, int rows, int cols)
-{
-	if (rows != c->rows || cols != c->cols) {
-		char *ch = realloc(c->ch, (size_t)rows * cols);
-		unsigned char *pt;
-
-		if (!ch)
-			return -ENOMEM;
-		c->ch = ch;
-		pt = realloc(c->pt, (size_t)rows * cols);
-		if (!pt)
-			return -ENOMEM;
-		c->pt = pt;
-		c->rows = rows;
-		c->cols = cols;
-	}
-	memset(c->ch, ' ', (size_t)rows * cols);
-	memset(c->pt, P_NORMAL, (size_t)rows * cols);
-	c->used = 0;
-	return 0;
-}
-
-/* Writes s at (y, x), at most w characters (w < 0: to the edge); returns
- * the column after it. Control characters become '?'. */
-static int cput(struct canvas *c, int y, int x, int w, int paint, const char *s)
-{
-	if (y < 0 || y >= c->rows)
-		return x;
-	if (y >= c->used)
-		c->used = y + 1;
-	for (; *s && x < c->cols && w != 0; s++, x++, w--) {
-		if (x < 0)
-			continue;
-		c->ch[y * c->cols + x] = isprint((unsigned char)*s) ? *s : '?';
-		c->pt[y * c->cols + x] = paint;
-	}
-	return x;
-}
-
-static int cprintf(struct canvas *c, int y, int x, int paint, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static int cprintf(struct canvas *c, int y, int x, int paint, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return cput(c, y, x, -1, paint, buf);
-}
-
-static void cpaint(struct canvas *c, int y, int x0, int x1, int paint)
-{
-	if (y < 0 || y >= c->rows)
-		return;
-	if (y >= c->used)
-		c->used = y + 1;
-	for (int x = x0 < 0 ? 0 : x0; x < x1 && x < c->cols; x++)
-		c->pt[y * c->cols + x] = paint;
-}
 
 /* ---- formatting ---------------------------------------------------------- */
 
@@ -791,7 +446,7 @@ static void event_line(char *buf, size_t len, const struct top_event *e, int dev
 
 static bool event_shown(const struct top *t, const struct top_event *e)
 {
-	return matches(t->filter, e->ev.dev, e->ev.driver);
+	return top_matches(t->filter, e->ev.dev, e->ev.driver);
 }
 
 static void draw_events(struct top *t, struct canvas *c, int y, int x, int w, int h)
@@ -857,7 +512,7 @@ static size_t top_procs(const struct top *t, struct top_proc *out)
 		out[n].pid = q->pid;
 		snprintf(out[n].comm, sizeof(out[n].comm), "%s", q->st.comm);
 		out[n].bytes = q->st.bytes;
-		out[n].Bps = rate(q->st.bytes, b ? b->st.bytes : 0, dt);
+		out[n].Bps = top_rate(q->st.bytes, b ? b->st.bytes : 0, dt);
 		out[n].shown = -1;
 		n++;
 	}
@@ -1069,19 +724,6 @@ static void draw_screen(struct top *t, struct canvas *c)
 }
 
 /* ---- batch mode ------------------------------------------------------------ */
-
-static int print_canvas(const struct canvas *c, FILE *out)
-{
-	for (int y = 0; y < c->used; y++) {
-		const char *line = &c->ch[y * c->cols];
-		int len = c->cols;
-
-		while (len > 0 && line[len - 1] == ' ')
-			len--;
-		fprintf(out, "%.*s\n", len, line);
-	}
-	return 0;
-}
 
 static int draw_batch(struct top *t)
 {

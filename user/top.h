@@ -2,7 +2,7 @@
 /*
  * dmatop's model of a frame, kept apart from the drawing in top.c so it can
  * be checked without a terminal: one row per device (rates, counts, share
- * of the pool), sorted and filtered, and what kind of guest this is.
+ * of the pool), sorted and filtered.
  */
 #ifndef DMAWATCH_TOP_H
 #define DMAWATCH_TOP_H
@@ -50,30 +50,13 @@ struct top_row {
  * driver contains filter (NULL or "": all), at most max; returns how many. */
 size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const char *filter,
 		struct top_row *rows, size_t max);
+/* Does the device or driver name contain filter (any case)? NULL or "":
+ * everything does. */
+bool top_matches(const char *filter, const char *name, const char *driver);
+/* Per second over dt; 0 without an interval or when the counter went back. */
+double top_rate(__u64 now, __u64 before, double dt);
 void top_sort_rows(struct top_row *rows, size_t n, enum top_sort key);
 /* The column header a sort key orders by ("TO/s"; "TO+FROM" for bytes). */
 const char *top_sort_name(enum top_sort key);
-
-enum cc_kind { CC_NONE, CC_SEV, CC_SEV_ES, CC_SEV_SNP, CC_TDX };
-
-/* The confidential-computing state of the machine and whether every DMA is
- * bounced, read from what the running kernel exposes, never its version. */
-struct cc_state {
-	enum cc_kind kind;
-	const char *source;    /* what said so, e.g. "SEV status MSR" */
-	bool hint;             /* only a hint: CPU flags of a guest, no proof */
-	bool forced;           /* swiotlb=...force on the command line */
-	bool noforce;          /* swiotlb=noforce */
-	char swiotlb_arg[48];  /* the swiotlb= value, "" if none */
-};
-
-/* From the text of /proc/cpuinfo and /proc/cmdline (either may be NULL),
- * the SEV status MSR (sev_msr < 0: unreadable) and whether the kernel
- * registered the SEV-SNP guest platform device. */
-void cc_parse(struct cc_state *cc, const char *cpuinfo, const char *cmdline, long long sev_msr,
-	      bool snp_guest_dev);
-/* Reads those sources of this machine. */
-void cc_detect(struct cc_state *cc);
-const char *cc_name(enum cc_kind kind);
 
 #endif

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dmatop's model without a terminal: rows from snapshots (rates, the
+ * never-fit requests of virtqueues, the share of the pool), filtering,
+ * sorting; and the kind of guest from what the kernel exposes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cc.h"
+#include "top.h"
+
+static struct snapshot prev, cur;
+static struct top_row rows[SNAP_MAX_DEVS + SNAP_MAX_VQS];
+
+static struct dev_snapshot *dev(struct snapshot *s, const char *name, const char *driver)
+{
+	struct dmaw_names n = {};
+
+	snprintf(n.dev, sizeof(n.dev), "%s", name);
+	snprintf(n.driver, sizeof(n.driver), "%s", driver);
+	return snapshot_dev(s, &n, (__u64)(uintptr_t)name);
+}
+
+/* Two disks and a NIC over 2 s; a virtqueue whose requests never fit. */
+static int setup(void **state)
+{
+	struct dev_snapshot *d;
+	struct vq_snapshot *v;
+
+	(void)state;
+	memset(&prev, 0, sizeof(prev));
+	memset(&cur, 0, sizeof(cur));
+	prev.time_s = 100;
+	cur.time_s = 102;
+	cur.pool.flags = DMAW_POOL_OK;
+	cur.pool.nslabs = 1000;
+	cur.pool.used = 300;
+	d = dev(&prev, "0000:00:02.0", "virtio-pci");
+	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 1 << 20;
+	d->sw.maps[DMAW_DIR_TO_DEVICE] = 256;
+	d = dev(&cur, "0000:00:02.0", "virtio-pci");
+	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 5 << 20;         /* +4 MiB in 2 s */
+	d->sw.maps[DMAW_DIR_TO_DEVICE] = 1280;
+	d->sw.max_size = 262144;
+	d->sw.unmap_bytes = (5 << 20) - 200 * 2048;        /* 200 slots held */
+	d = dev(&cur, "0000:00:03.0", "virtio-pci");
+	d->sw.bytes[DMAW_DIR_FROM_DEVICE] = 6 << 20;       /* new: from zero */
+	d->sw.maps[DMAW_DIR_FROM_DEVICE] = 96;
+	d->sw.unmap_bytes = 6 << 20;
+	d->sw.over_limit = 3;
+	d = dev(&cur, "0000:00:04.0", "nvme");
+	d->sw.failures = 10;
+	d->api.never_fit = 1;
+	v = snapshot_vq(&cur);
+	strcpy(v->key.dev, "virtio1");
+	strcpy(v->key.vq, "req.0");
+	strcpy(v->st.names.dev, "0000:00:03.0");
+	v->st.never_fit = 7;
+	/* A queue whose DMA device bounced nothing: a row of its own. */
+	v = snapshot_vq(&cur);
+	strcpy(v->key.dev, "virtio2");
+	strcpy(v->st.names.dev, "0000:00:05.0");
+	v->st.never_fit = 2;
+	return 0;
+}
+
+static const struct top_row *find(size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(rows[i].name, name))
+			return &rows[i];
+	return NULL;
+}
+
+static void test_rows_rates_and_pool(void **state)
+{
+	size_t n = top_rows(&prev, &cur, NULL, rows, sizeof(rows) / sizeof(rows[0]));
+	const struct top_row *r;
+
+	(void)state;
+	assert_int_equal(n, 4);
+	r = find(n, "0000:00:02.0");
+	assert_non_null(r);
+	assert_true(r->to_Bps == (4 << 20) / 2.0);
+	assert_true(r->maps_s == 512);
+	assert_true(r->avg_size == 4096);
+	assert_int_equal(r->max_size, 262144);
+	assert_true(r->pool_pct == 20.0); /* 200 of 1000 slots */
+	r = find(n, "0000:00:03.0");
+	assert_true(r->from_Bps == (6 << 20) / 2.0);
+	assert_int_equal(r->over_limit, 3);
+	assert_int_equal(r->never_fit, 7); /* its virtqueue's */
+	assert_true(r->pool_pct == 0);
+	r = find(n, "0000:00:04.0");
+	assert_true(r->fail_s == 5);
+	assert_int_equal(r->never_fit, 1);
+	r = find(n, "0000:00:05.0");
+	assert_non_null(r);
+	assert_null(r->dev);
+	assert_int_equal(r->never_fit, 2);
+	/* No previous snapshot: no rates, but the counts. */
+	n = top_rows(NULL, &cur, NULL, rows, sizeof(rows) / sizeof(rows[0]));
+	r = find(n, "0000:00:02.0");
+	assert_true(r->to_Bps == 0);
+	assert_int_equal(r->max_size, 262144);
+	/* An unknown pool: no share. */
+	cur.pool.flags = 0;
+	n = top_rows(&prev, &cur, NULL, rows, sizeof(rows) / sizeof(rows[0]));
+	assert_true(find(n, "0000:00:02.0")->pool_pct < 0);
+}
+
+static void test_filter(void **state)
+{
+	size_t n;
+
+	(void)state;
+	n = top_rows(&prev, &cur, "NVME", rows, sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].name, "0000:00:04.0");
+	n = top_rows(&prev, &cur, "00:03", rows, sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(n, 1);
+	n = top_rows(&prev, &cur, "", rows, sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(n, 4);
+	n = top_rows(&prev, &cur, "nothing-like-it", rows, sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(n, 0);
+	/* At most max rows. */
+	assert_int_equal(top_rows(&prev, &cur, NULL, rows, 2), 2);
+}
+
+static void test_sorting(void **state)
+{
+	size_t n = top_rows(&prev, &cur, NULL, rows, sizeof(rows) / sizeof(rows[0]));
+
+	(void)state;
+	top_sort_rows(rows, n, TOP_SORT_BYTES);
+	assert_string_equal(rows[0].name, "0000:00:03.0"); /* 3 MiB/s beats 2 MiB/s */
+	assert_string_equal(rows[1].name, "0000:00:02.0");
+	/* Ties by name: stable frames. */
+	assert_string_equal(rows[2].name, "0000:00:04.0");
+	assert_string_equal(rows[3].name, "0000:00:05.0");
+	top_sort_rows(rows, n, TOP_SORT_NEVER);
+	assert_string_equal(rows[0].name, "0000:00:03.0");
+	assert_string_equal(rows[1].name, "0000:00:05.0");
+	top_sort_rows(rows, n, TOP_SORT_FAIL);
+	assert_string_equal(rows[0].name, "0000:00:04.0");
+	top_sort_rows(rows, n, TOP_SORT_POOL);
+	assert_string_equal(rows[0].name, "0000:00:02.0");
+	top_sort_rows(rows, n, TOP_SORT_NAME);
+	for (size_t i = 1; i < n; i++)
+		assert_true(strcmp(rows[i - 1].name, rows[i].name) < 0);
+	assert_string_equal(top_sort_name(TOP_SORT_TO), "TO/s");
+}
+
+static void test_guest_kind(void **state)
+{
+	struct cc_state cc;
+
+	(void)state;
+	cc_parse(&cc, "vendor_id\t: GenuineIntel\nflags\t\t: fpu tdx_guest sse\n",
+		 "BOOT_IMAGE=/vmlinuz root=/dev/vda1", -1, false);
+	assert_int_equal(cc.kind, CC_TDX);
+	assert_false(cc.forced);
+	cc_parse(&cc, "flags\t: fpu hypervisor\n", "quiet swiotlb=524288,force", 5, false);
+	assert_int_equal(cc.kind, CC_SEV_SNP); /* MSR bits: SEV + SNP */
+	assert_string_equal(cc.source, "SEV status MSR");
+	assert_true(cc.forced);
+	assert_string_equal(cc.swiotlb_arg, "524288,force");
+	cc_parse(&cc, "flags\t: fpu hypervisor sev sev_es\n", "xen_swiotlb=force", -1, false);
+	assert_int_equal(cc.kind, CC_SEV_ES);
+	assert_true(cc.hint);
+	assert_false(cc.forced); /* xen_swiotlb= is another option */
+	cc_parse(&cc, "flags\t: fpu\n", "swiotlb=noforce", -1, true);
+	assert_int_equal(cc.kind, CC_SEV_SNP);
+	assert_true(cc.noforce);
+	cc_parse(&cc, NULL, NULL, -1, false);
+	assert_int_equal(cc.kind, CC_NONE);
+	assert_string_equal(cc_name(cc.kind), "none");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_rows_rates_and_pool, setup),
+		cmocka_unit_test_setup(test_filter, setup),
+		cmocka_unit_test_setup(test_sorting, setup),
+		cmocka_unit_test(test_guest_kind),
+	};
+
+	return cmocka_run_group_tests_name("top", tests, NULL, NULL);
+}
