@@ -69,6 +69,12 @@ static bool named(const struct family *f)
 	return only_families && in_list(only_families, f->name);
 }
 
+void engine_family_help(FILE *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
+		fprintf(out, "  %-10s %s\n", families[i]->name, families[i]->summary);
+}
+
 int engine_check_families(const char *list)
 {
 	char names[128];

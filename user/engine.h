@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "calibrate.h"
 #include "family.h"
@@ -76,6 +77,8 @@ int engine_poll(struct engine *e, int timeout_ms);
 
 /* "swiotlb, dmamap, ...": every family's name, for messages and help. */
 void engine_family_names(char *buf, size_t len);
+/* One line per family: its name and what it watches. */
+void engine_family_help(FILE *out);
 /* Validates a -F list of family names; prints the valid ones if not. */
 int engine_check_families(const char *list);
 

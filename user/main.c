@@ -36,7 +36,9 @@ static void usage(FILE *out)
 		"  -K, --kprobes  kprobes even where fentry/fexit attach (to compare)\n"
 		"  -F, --families LIST  load only these probe families (comma-separated:\n"
 		"                 %s), to cut overhead\n"
-		"\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n", names);
+		"\nProbe families:\n", names);
+	engine_family_help(out);
+	fprintf(out, "\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n");
 }
 
 static const char *base_name(const char *path)
