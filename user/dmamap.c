@@ -10,7 +10,7 @@
 #include "family.h"
 
 struct dmamap_state {
-	struct dmamap_bpf *skel;
+	struct dmamap_bpf *skel; /* first: FAMILY_SKELETON */
 };
 
 static const struct hook hooks[] = {
@@ -21,18 +21,7 @@ static const struct hook hooks[] = {
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
 };
 
-static struct bpf_object *dmamap_open(struct fam *f)
-{
-	struct dmamap_state *st = f->state;
-
-	st->skel = dmamap_bpf__open();
-	return st->skel ? st->skel->obj : NULL;
-}
-
-static int dmamap_load(struct fam *f)
-{
-	return dmamap_bpf__load(((struct dmamap_state *)f->state)->skel);
-}
+FAMILY_SKELETON(dmamap)
 
 static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 {
@@ -63,19 +52,14 @@ static int dmamap_read(struct fam *f, struct snapshot *s)
 				sizeof(struct dmaw_dmamap_stats), add_device, s);
 }
 
-static void dmamap_destroy(struct fam *f)
-{
-	dmamap_bpf__destroy(((struct dmamap_state *)f->state)->skel);
-}
-
 const struct family dmamap_family = {
 	.name = "dmamap",
 	.summary = "dma_map_page_attrs and dma_map_sg: segment sizes any driver maps",
 	.hooks = hooks,
 	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
 	.state_size = sizeof(struct dmamap_state),
-	.open = dmamap_open,
-	.load = dmamap_load,
+	.open = dmamap_skel_open,
+	.load = dmamap_skel_load,
 	.read = dmamap_read,
-	.destroy = dmamap_destroy,
+	.destroy = dmamap_skel_destroy,
 };

@@ -76,6 +76,28 @@ struct fam {
 	char why[128];         /* why not, when not */
 };
 
+/*
+ * The skeleton plumbing of a family whose state starts with its skeleton
+ * pointer: NAME_skel_open (returns the object), NAME_skel_load (through the
+ * skeleton, so its globals are mapped), NAME_skel_destroy.
+ */
+#define FAMILY_SKELETON(name)                                                          \
+	static struct bpf_object *name##_skel_open(struct fam *f)                      \
+	{                                                                              \
+		struct name##_bpf **skel = f->state;                                   \
+                                                                                       \
+		*skel = name##_bpf__open();                                            \
+		return *skel ? (*skel)->obj : NULL;                                    \
+	}                                                                              \
+	static int name##_skel_load(struct fam *f)                                     \
+	{                                                                              \
+		return name##_bpf__load(*(struct name##_bpf **)f->state);              \
+	}                                                                              \
+	static void name##_skel_destroy(struct fam *f)                                 \
+	{                                                                              \
+		name##_bpf__destroy(*(struct name##_bpf **)f->state);                  \
+	}
+
 /* Notes a choice about a hook for 'dmawatch probe' and export. */
 void fam_note(struct fam *f, const char *hook, enum attach_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

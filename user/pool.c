@@ -80,7 +80,7 @@ static int btf_has_member(const struct btf *btf, const char *sname, const char *
 }
 
 struct pool_state {
-	struct pool_bpf *skel;
+	struct pool_bpf *skel; /* first: FAMILY_SKELETON */
 	bool kernel_hiwater; /* the kernel keeps io_tlb_mem.used_hiwater */
 };
 
@@ -89,6 +89,8 @@ struct pool_state {
 static const struct hook hooks[] = {
 	{ .funcs = { "swiotlb_map" }, .prog = "pool_map", .progs = HOOK_FEXIT | HOOK_KRETPROBE },
 };
+
+FAMILY_SKELETON(pool)
 
 static struct bpf_object *pool_fail(struct fam *f, int err, const char *why)
 {
@@ -123,8 +125,7 @@ static struct bpf_object *pool_open(struct fam *f)
 			     vmlinux_symbol("track_hiwater_enabled") == -ENOENT;
 	btf__free(btf);
 
-	st->skel = pool_bpf__open();
-	if (!st->skel)
+	if (!pool_skel_open(f))
 		return pool_fail(f, -errno, "cannot open the pool BPF object");
 	/* Not a hook: read() runs it with BPF_PROG_TEST_RUN. */
 	bpf_program__set_autoload(st->skel->progs.pool_scan, true);
@@ -140,11 +141,6 @@ static bool pool_wants(struct fam *f, const struct hook *h)
 {
 	(void)h;
 	return !((struct pool_state *)f->state)->kernel_hiwater;
-}
-
-static int pool_load(struct fam *f)
-{
-	return pool_bpf__load(((struct pool_state *)f->state)->skel);
 }
 
 /* Runs the scan once; fills s->pool. */
@@ -174,11 +170,6 @@ static int pool_read(struct fam *f, struct snapshot *s)
 	return st->scan_err;
 }
 
-static void pool_destroy(struct fam *f)
-{
-	pool_bpf__destroy(((struct pool_state *)f->state)->skel);
-}
-
 const struct family pool_family = {
 	.name = "pool",
 	.summary = "occupancy, high-water mark and fragmentation of the default SWIOTLB pool",
@@ -187,7 +178,7 @@ const struct family pool_family = {
 	.state_size = sizeof(struct pool_state),
 	.open = pool_open,
 	.wants = pool_wants,
-	.load = pool_load,
+	.load = pool_skel_load,
 	.read = pool_read,
-	.destroy = pool_destroy,
+	.destroy = pool_skel_destroy,
 };

@@ -10,7 +10,7 @@
 #include "swiotlb.skel.h"
 
 struct swiotlb_state {
-	struct swiotlb_bpf *skel;
+	struct swiotlb_bpf *skel; /* first: FAMILY_SKELETON */
 };
 
 static const struct hook hooks[] = {
@@ -30,18 +30,7 @@ static const struct hook hooks[] = {
 	  .label = "swiotlb_sync_single_for_cpu" },
 };
 
-static struct bpf_object *swiotlb_open(struct fam *f)
-{
-	struct swiotlb_state *st = f->state;
-
-	st->skel = swiotlb_bpf__open();
-	return st->skel ? st->skel->obj : NULL;
-}
-
-static int swiotlb_load(struct fam *f)
-{
-	return swiotlb_bpf__load(((struct swiotlb_state *)f->state)->skel);
-}
+FAMILY_SKELETON(swiotlb)
 
 static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 {
@@ -78,19 +67,14 @@ static int swiotlb_read(struct fam *f, struct snapshot *s)
 				sizeof(struct dmaw_swiotlb_stats), add_device, s);
 }
 
-static void swiotlb_destroy(struct fam *f)
-{
-	swiotlb_bpf__destroy(((struct swiotlb_state *)f->state)->skel);
-}
-
 const struct family swiotlb_family = {
 	.name = "swiotlb",
 	.summary = "every bounced mapping (swiotlb_map), its release and syncs, per device",
 	.hooks = hooks,
 	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
 	.state_size = sizeof(struct swiotlb_state),
-	.open = swiotlb_open,
-	.load = swiotlb_load,
+	.open = swiotlb_skel_open,
+	.load = swiotlb_skel_load,
 	.read = swiotlb_read,
-	.destroy = swiotlb_destroy,
+	.destroy = swiotlb_skel_destroy,
 };

@@ -10,7 +10,7 @@
 #include "virtqueue.skel.h"
 
 struct virtqueue_state {
-	struct virtqueue_bpf *skel;
+	struct virtqueue_bpf *skel; /* first: FAMILY_SKELETON */
 };
 
 /* virtio_ring is a module on some kernels (Debian 6.1), built in on others
@@ -25,18 +25,7 @@ static const struct hook hooks[] = {
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
 };
 
-static struct bpf_object *virtqueue_open(struct fam *f)
-{
-	struct virtqueue_state *st = f->state;
-
-	st->skel = virtqueue_bpf__open();
-	return st->skel ? st->skel->obj : NULL;
-}
-
-static int virtqueue_load(struct fam *f)
-{
-	return virtqueue_bpf__load(((struct virtqueue_state *)f->state)->skel);
-}
+FAMILY_SKELETON(virtqueue)
 
 static int add_vq(void *ctx, const void *key, const void *percpu, int ncpus)
 {
@@ -59,11 +48,6 @@ static int virtqueue_read(struct fam *f, struct snapshot *s)
 				sizeof(struct dmaw_vq_stats), add_vq, s);
 }
 
-static void virtqueue_destroy(struct fam *f)
-{
-	virtqueue_bpf__destroy(((struct virtqueue_state *)f->state)->skel);
-}
-
 const struct family virtqueue_family = {
 	.name = "virtqueue",
 	.summary = "virtqueue_add_*: submissions, failures and never-fitting requests per queue",
@@ -71,8 +55,8 @@ const struct family virtqueue_family = {
 	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
 	.needs_a_hook = true,
 	.state_size = sizeof(struct virtqueue_state),
-	.open = virtqueue_open,
-	.load = virtqueue_load,
+	.open = virtqueue_skel_open,
+	.load = virtqueue_skel_load,
 	.read = virtqueue_read,
-	.destroy = virtqueue_destroy,
+	.destroy = virtqueue_skel_destroy,
 };
