@@ -59,9 +59,10 @@ expect_match "over-limit event stack has the module's function" \
 # The shell's echo builtin wrote to map_single: the script is the process.
 expect_eq "over-limit event process" "$(printf '%s' "$ev" | jq -r .comm)" observe.sh
 
-# Over-limit events are sampled: 100 refusals of 512 KiB, events for
-# refusal 1, 2, 4, ..., 64 of a device on each CPU that saw some: 7 on one
-# CPU, 14 at most on two. Counters keep all 100 (stat_lab below: 100 more).
+# Over-limit events are sampled: 101 over-limit mappings on the module's
+# device (100 refusals of 512 KiB, one 2 MiB segment), events for
+# occurrence 1, 2, 4, ..., 64 on each CPU that saw some: 7 if one CPU saw
+# them all, 14 at most on two. The counters keep all (stat_lab below).
 expect_eq "100 over-limit map_single refused" "$(r map_512k_refused)" 100
 expect_ge "over-limit events: at least the sample of one CPU" "$(r over_limit_events)" 7
 expect_le "over-limit events sampled, not one per refusal" "$(r over_limit_events)" 14

@@ -87,15 +87,17 @@ emit sg_write_exit $?
 # The over-limit event of the 512 KiB map_single is what the checks read.
 wait_for /tmp/trace.json '"size":524288'
 # A driver that retries an over-limit mapping: 99 more refusals, which the
-# events sample (failure 1, 2, 4, ... per device and CPU), not repeat.
+# events sample (occurrence 1, 2, 4, ... per device and CPU), not repeat.
+# With the first one and the 2 MiB segment above: 101 on the device.
 refused=1
 for i in $(seq 99); do
 	echo 524288 > $ctl/map_single 2> /dev/null || refused=$((refused + 1))
 done
 emit map_512k_refused $refused
-# The 64th refusal's event, on one CPU at least, ends the sample.
+# Occurrence 64 on one CPU at least ends the sample: 7 events or more.
 i=0
-while [ "$(grep -c '"size":524288' /tmp/trace.json)" -lt 7 ] && [ $i -lt 300 ]; do
+while [ "$(grep '"over-limit"' /tmp/trace.json | grep -c '"device":"dmawatch-lab"')" -lt 7 ] &&
+	[ $i -lt 300 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
@@ -104,7 +106,7 @@ kill -TERM $trace_pid
 wait $trace_pid
 emit trace_exit $?
 emit over_limit_event "$(grep '"over-limit"' /tmp/trace.json | grep '"size":524288' | head -n 1)"
-emit over_limit_events "$(grep '"over-limit"' /tmp/trace.json | grep -c '"size":524288')"
+emit over_limit_events "$(grep '"over-limit"' /tmp/trace.json | grep -c '"device":"dmawatch-lab"')"
 emit trace_stderr "$(head -c 300 /tmp/trace.err)"
 
 dmawatch stat --json 1 2 > /tmp/stat2.json 2>&1 &
