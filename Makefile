@@ -22,7 +22,7 @@ KERNEL ?= 6.12
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 VMLINUX_FROM ?= 6.12
 
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
 USER_SRCS := $(wildcard user/*.c)
@@ -34,18 +34,22 @@ STATIC_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/static/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
-ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/bpf \
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/bpf \
 	-DDMAWATCH_VERSION='"$(VERSION)"'
 LIBS := -lbpf -lelf -lz -lncursesw -ltinfo
 STATIC_LIBS := -static -lbpf -lelf -lz -lzstd -lncursesw -ltinfo
+# -fdebug-prefix-map: BTF line info names the sources relative to the
+# tree, so the same sources give the same objects wherever they are built
+# (the package's copy, a clone): the id --version prints depends on it.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	-Iinclude -Ivmlinux/$(ARCH)
+	-fdebug-prefix-map=$(CURDIR)=. -Iinclude -Ivmlinux/$(ARCH)
 
-.PHONY: all static deps deps-build deps-lab deps-prom kernels lab-module initramfs test unit lab-test lab demo \
-	bench lab-soak vmlinux-h clean distclean help prometheus-test top-keys
+.PHONY: install uninstall release deb deb-test
+.PHONY: all static deps deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs test unit lab-test lab demo \
+	bench lab-soak vmlinux-h clean distclean clean-cache help prometheus-test top-keys
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/dmawatch $(BUILD)/dmatop
@@ -62,6 +66,10 @@ help:
 	@echo 'make lab-soak   boot the live-patching soak SOAK_BOOTS times per kernel, count crashes'
 	@echo 'make prometheus-test  promtool, alert-rule tests, node_exporter on loopback'
 	@echo 'make vmlinux-h  regenerate $(VMLINUX_H) from the $(VMLINUX_FROM) guest kernel'
+	@echo 'make install    install under PREFIX=$(PREFIX) (DESTDIR for staging)'
+	@echo 'make release    the static binary to copy into a guest, with SHA256SUMS'
+	@echo 'make deb        the Debian package, built with dpkg-buildpackage'
+	@echo 'make deb-test   build the package, install and remove it in a fresh Debian 12 root'
 
 # ---- packages -------------------------------------------------------------
 
@@ -74,12 +82,15 @@ DEB_LAB := qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils zstd gzi
 	dwarves debian-archive-keyring apt ca-certificates mmdebstrap util-linux tmux jq curl
 DEB_PROM := prometheus prometheus-node-exporter
 
-deps: deps-build deps-lab deps-prom
+DEB_PKG := debhelper lintian dpkg-dev mmdebstrap debian-archive-keyring
+
+deps: deps-build deps-lab deps-prom deps-pkg
 deps-build: PACKAGES = $(DEB_BUILD)
 deps-lab: PACKAGES = $(DEB_LAB)
 deps-prom: PACKAGES = $(DEB_PROM)
+deps-pkg: PACKAGES = $(DEB_PKG)
 # Only calls apt-get when something is missing, so it is cheap to depend on.
-deps-build deps-lab deps-prom:
+deps-build deps-lab deps-prom deps-pkg:
 	@missing=$$(for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${db:Status-Abbrev}\n' $$p 2>/dev/null | grep -q '^ii' || echo $$p; \
 	done); \
@@ -116,8 +127,15 @@ $(BUILD)/static/%.o: user/%.c | $(SKELS) $(BUILD)/static
 
 -include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/static/*.d $(BUILD)/tests/*.d)
 
+# --version names the BPF programs built in (a hash of the objects): the
+# package, the release binary and the lab's static one prove they carry
+# the same programs by printing the same id.
+BPF_ID = $$(cat $(BPF_OBJS) | sha256sum | cut -c1-12)
+$(BUILD)/user/main.o $(BUILD)/static/main.o: $(BPF_OBJS)
+$(BUILD)/user/main.o $(BUILD)/static/main.o: CPPFLAGS += -DDMAWATCH_BPF_ID='"'"$(BPF_ID)"'"'
+
 $(BUILD)/dmawatch: $(USER_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/dmatop: $(BUILD)/dmawatch
 	ln -sf dmawatch $@
@@ -125,7 +143,7 @@ $(BUILD)/dmatop: $(BUILD)/dmawatch
 # The lab guests have no libraries: they get a static build of the same code.
 static: $(BUILD)/static/dmawatch
 $(BUILD)/static/dmawatch: $(STATIC_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(STATIC_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
 
 $(BUILD)/bpf $(BUILD)/user $(BUILD)/static $(BUILD)/tests $(BUILD)/lab:
 	mkdir -p $@
@@ -146,7 +164,8 @@ LDFLAGS_test_http := -lpthread
 # Host tests that are scripts: the lab's cache and console checks, the
 # command line, the build's dependencies.
 HOST_TESTS = tests/lab/test-cache.sh; tests/lab/test-console.sh; \
-	tests/unit/test-cli.sh $(BUILD); tests/unit/test-build-deps.sh $(BUILD)
+	tests/unit/test-cli.sh $(BUILD); tests/unit/test-build-deps.sh $(BUILD); \
+	tests/unit/test-completion.sh $(BUILD)
 
 unit: deps-build all $(UNIT_BINS)
 	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c '$(HOST_TESTS)'
@@ -213,8 +232,72 @@ test: deps all $(UNIT_BINS) initramfs
 prometheus-test: deps all
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)
 
+# ---- installing and shipping ----------------------------------------------
+
+# GNU conventions: PREFIX, DESTDIR and the directory variables below.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+MANPAGES := $(wildcard docs/man/*.8)
+PROM_FILES := docs/prometheus/README.md docs/prometheus/dmawatch-alerts.yml \
+	docs/prometheus/dmawatch-alerts.test.yml docs/prometheus/dmawatch-dashboard.json
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DATADIR)/dmawatch/prometheus $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(BUILD)/dmawatch $(DESTDIR)$(SBINDIR)/dmawatch
+	ln -sf dmawatch $(DESTDIR)$(SBINDIR)/dmatop
+	install -m 0644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man8/
+	sed 's|/usr/local/sbin/dmawatch|$(SBINDIR)/dmawatch|' docs/prometheus/dmawatch-export.service \
+		> $(DESTDIR)$(UNITDIR)/dmawatch-export.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/dmawatch-export.service
+	install -m 0644 $(PROM_FILES) $(DESTDIR)$(DATADIR)/dmawatch/prometheus/
+	install -m 0644 contrib/dmawatch.bash-completion $(DESTDIR)$(BASHCOMPDIR)/dmawatch
+	ln -sf dmawatch $(DESTDIR)$(BASHCOMPDIR)/dmatop
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/dmawatch $(DESTDIR)$(SBINDIR)/dmatop \
+		$(MANPAGES:docs/man/%=$(DESTDIR)$(MANDIR)/man8/%) \
+		$(DESTDIR)$(UNITDIR)/dmawatch-export.service \
+		$(DESTDIR)$(BASHCOMPDIR)/dmawatch $(DESTDIR)$(BASHCOMPDIR)/dmatop
+	rm -rf $(DESTDIR)$(DATADIR)/dmawatch
+
+# The binary to copy into a guest where nothing can be installed: the lab's
+# static build, stripped, with its checksum.
+RELEASE := $(BUILD)/release
+release: static
+	rm -rf $(RELEASE) && mkdir -p $(RELEASE)
+	strip -o $(RELEASE)/dmawatch-$(VERSION)-$(shell uname -m) $(BUILD)/static/dmawatch
+	cd $(RELEASE) && sha256sum dmawatch-$(VERSION)-$(shell uname -m) > SHA256SUMS
+	@$(RELEASE)/dmawatch-$(VERSION)-$(shell uname -m) --version
+	@echo "release: $$(stat -c %s $(RELEASE)/dmawatch-$(VERSION)-$(shell uname -m)) bytes in $(RELEASE)/"
+
+# The Debian package, built by Debian's tools from debian/ on a copy of the
+# tree's files (what git tracks or would track, as they are now), into
+# $(BUILD)/deb; lintian must find no error or warning.
+DEB_DIR := $(BUILD)/deb
+deb: deps-build deps-pkg
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -x -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && DMAWATCH_VERSION=$(VERSION) dpkg-buildpackage -b -us -uc \
+		> $(DEB_DIR)/build.log 2>&1 || { tail -n 40 $(DEB_DIR)/build.log; exit 1; }
+	lintian --fail-on error,warning $(DEB_DIR)/dmawatch_*.changes | tee $(DEB_DIR)/lintian.log
+	@ls -l $(DEB_DIR)/*.deb
+
+deb-test: deb
+	@tests/run-tap.sh deb -- tests/pkg/deb-test.sh $(BUILD) $$(ls $(DEB_DIR)/dmawatch_*.deb)
+
 clean:
 	rm -rf $(BUILD)
 
+# The cache is shared by every clone and outside the tree: only a target
+# that says so deletes it (never distclean, which packaging tools run).
 distclean: clean
+
+clean-cache:
 	rm -rf $(CACHE)

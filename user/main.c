@@ -11,6 +11,10 @@
 #include "engine.h"
 #include "util.h"
 
+#ifndef DMAWATCH_BPF_ID
+#define DMAWATCH_BPF_ID "unknown"
+#endif
+
 static const struct command commands[] = {
 	{ "top", cmd_top, "live view: devices, pool, failures, events (also as 'dmatop')" },
 	{ "export", cmd_export, "Prometheus textfile (node_exporter) or /metrics" },
@@ -73,7 +77,7 @@ static int parse_global(int argc, char **argv)
 				return 2;
 			only_families = optarg;
 			break;
-		case 'V': printf("dmawatch %s\n", DMAWATCH_VERSION); return 0;
+		case 'V': printf("dmawatch %s (bpf %s)\n", DMAWATCH_VERSION, DMAWATCH_BPF_ID); return 0;
 		case 'h': usage(stdout); return 0;
 		case ':':
 			engine_family_names(names, sizeof(names));
