@@ -226,8 +226,8 @@ bench: deps initramfs
 
 # The host-side Prometheus checks run last: they also scrape the .prom
 # files the lab guests wrote.
-test: deps all $(UNIT_BINS) initramfs
-	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c '$(HOST_TESTS); tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD)'
+test: deps all $(UNIT_BINS) initramfs deb
+	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c '$(HOST_TESTS); tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD); $(DEB_TEST)'
 
 prometheus-test: deps all
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)
@@ -289,8 +289,12 @@ deb: deps-build deps-pkg
 	lintian --fail-on error,warning $(DEB_DIR)/dmawatch_*.changes | tee $(DEB_DIR)/lintian.log
 	@ls -l $(DEB_DIR)/*.deb
 
-deb-test: deb
-	@tests/run-tap.sh deb -- tests/pkg/deb-test.sh $(BUILD) $$(ls $(DEB_DIR)/dmawatch_*.deb)
+# Installed and removed in a fresh Debian 12 root; its binary, with the
+# libraries it loaded there, run in a KERNEL lab guest beside the static one.
+DEB_TEST = tests/pkg/deb-test.sh $(BUILD) $$(ls $(DEB_DIR)/dmawatch_*.deb); \
+	tests/pkg/deb-lab.sh $(BUILD) $(KERNEL)
+deb-test: deb deps-lab static $(BUILD)/lab/labio $(BUILD)/lab/$(KERNEL)/kernel.env
+	@tests/run-tap.sh deb -- sh -c '$(DEB_TEST)'
 
 clean:
 	rm -rf $(BUILD)
