@@ -47,7 +47,7 @@ STATIC_LIBS := -static -lbpf -lelf -lz -lzstd -lncursesw -ltinfo
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-fdebug-prefix-map=$(CURDIR)=. -Iinclude -Ivmlinux/$(ARCH)
 
-.PHONY: install uninstall release deb deb-test
+.PHONY: install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
 .PHONY: all static deps deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs test unit lab-test lab demo \
 	bench lab-soak vmlinux-h clean distclean clean-cache help prometheus-test top-keys
 .DELETE_ON_ERROR:
@@ -170,6 +170,63 @@ HOST_TESTS = tests/lab/test-cache.sh; tests/lab/test-console.sh; \
 unit: deps-build all $(UNIT_BINS)
 	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c '$(HOST_TESTS)'
 
+# ---- fuzzing and sanitizers -------------------------------------------------
+
+# libFuzzer targets (clang -fsanitize=fuzzer,address,undefined), one per
+# parser of outside text, each linked with just the sources it exercises.
+# make fuzz runs each FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus,
+# copied: what the fuzzer finds stays in the build); make test runs each
+# FUZZ_TEST_SECONDS.
+FUZZ_TARGETS := json ksyms http numbers prom_label
+FUZZ_SRCS_json := user/json.c
+FUZZ_SRCS_ksyms := user/ksyms.c
+FUZZ_SRCS_http := user/http.c user/util.c
+FUZZ_SRCS_numbers := user/http.c user/util.c
+FUZZ_SRCS_prom_label := user/prom.c user/snapshot.c user/calibrate.c user/ksyms.c
+FUZZ_LIBS_prom_label := -lbpf
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/bpf $(WARN)
+FUZZ_SECONDS ?= 300
+FUZZ_TEST_SECONDS ?= 20
+
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRCS_$$*) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS_$*) -lm $(FUZZ_LIBS_$*)
+
+FUZZ_CMD = tests/fuzz/run.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz: deps-build $(FUZZ_BINS)
+	@tests/run-tap.sh fuzz -- $(FUZZ_CMD)
+
+# The unit tests and the host-side command-line tests again, built with
+# ASan and UBSan (clang) in their own build directory: any report fails
+# them. make valgrind runs the unit tests and the command line under
+# memcheck.
+SAN_BUILD := $(BUILD)/san
+SAN_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+SAN_UNIT_BINS := $(UNIT_BINS:$(BUILD)/%=$(SAN_BUILD)/%)
+unit-bins: all $(UNIT_BINS)
+san-build: deps-build
+	@$(MAKE) --no-print-directory -s BUILD=$(SAN_BUILD) CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" \
+		LDFLAGS="$(SAN_FLAGS)" unit-bins
+SANITIZE_CMD = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	tests/run-tap.sh sanitized $(SAN_UNIT_BINS) -- tests/unit/test-cli.sh $(SAN_BUILD)
+sanitize: san-build
+	@tests/run-tap.sh sanitize -- sh -c '$(SANITIZE_CMD)'
+
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+VALGRIND_CMD = for t in $(UNIT_BINS); do \
+		if CMOCKA_MESSAGE_OUTPUT=TAP $(VALGRIND) --log-file=$$t.vg $$t > $$t.vg.out 2>&1; \
+		then echo "ok - valgrind: $$(basename $$t) clean"; \
+		else echo "not ok - valgrind: $$(basename $$t)"; sed "s/^/\#   /" $$t.vg | head -n 30; fi; \
+	done; BIN_WRAPPER="$(VALGRIND)" tests/unit/test-cli.sh $(BUILD)
+valgrind: deps-build $(UNIT_BINS) all
+	@tests/run-tap.sh valgrind -- sh -c '$(VALGRIND_CMD)'
+
 # ---- the lab --------------------------------------------------------------
 
 # Which Debian kernel a flavour is, and where the cache keeps it.
@@ -226,8 +283,14 @@ bench: deps initramfs
 
 # The host-side Prometheus checks run last: they also scrape the .prom
 # files the lab guests wrote.
-test: deps all $(UNIT_BINS) initramfs deb
-	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c '$(HOST_TESTS); tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD); $(DEB_TEST)'
+# Host checks first (unit, sanitizers, memcheck, fuzzing), then the lab,
+# the Prometheus tools, the package.
+test: deps all $(UNIT_BINS) $(FUZZ_BINS) san-build initramfs deb
+	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c '$(HOST_TESTS); \
+		$(SANITIZE_CMD); $(VALGRIND_CMD); \
+		$(FUZZ_CMD:$(FUZZ_SECONDS)=$(FUZZ_TEST_SECONDS)); \
+		tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD); \
+		$(DEB_TEST)'
 
 prometheus-test: deps all
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)

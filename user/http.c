@@ -157,38 +157,51 @@ static void respond_text(struct client *c, const char *status, const char *msg)
 	respond(c, status, "text/plain; charset=utf-8", msg, strlen(msg), false);
 }
 
-/* The request line: METHOD SP TARGET SP VERSION. Only GET and HEAD of
- * /metrics (a query string is ignored) are served. */
-static void handle_request(struct http *h, struct client *c)
+enum http_verdict http_parse_request(const char *req, size_t len)
 {
 	char method[8], target[256], version[16];
-	bool head;
 	char *q;
 
-	c->req[c->req_len] = 0;
-	if (strlen(c->req) < c->req_len ||
-	    sscanf(c->req, "%7s %255s %15s", method, target, version) != 3 ||
-	    strncmp(version, "HTTP/1.", 7)) {
-		respond_text(c, "400 Bad Request", "bad request\n");
-		return;
-	}
-	head = !strcmp(method, "HEAD");
-	if (!head && strcmp(method, "GET")) {
-		respond_text(c, "405 Method Not Allowed", "only GET and HEAD\n");
-		return;
-	}
+	/* A NUL inside, a malformed line, or another protocol: 400. */
+	if (strnlen(req, len) < len ||
+	    sscanf(req, "%7s %255s %15s", method, target, version) != 3 ||
+	    strncmp(version, "HTTP/1.", 7))
+		return HTTP_BAD_REQUEST;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return HTTP_BAD_METHOD;
+	/* A query string is ignored. */
 	if ((q = strchr(target, '?')))
 		*q = 0;
-	if (strcmp(target, "/metrics")) {
+	if (strcmp(target, "/metrics"))
+		return HTTP_NOT_FOUND;
+	return strcmp(method, "HEAD") ? HTTP_GET_METRICS : HTTP_HEAD_METRICS;
+}
+
+static void handle_request(struct http *h, struct client *c)
+{
+	enum http_verdict v;
+
+	c->req[c->req_len] = 0;
+	v = http_parse_request(c->req, c->req_len);
+	switch (v) {
+	case HTTP_BAD_REQUEST:
+		respond_text(c, "400 Bad Request", "bad request\n");
+		return;
+	case HTTP_BAD_METHOD:
+		respond_text(c, "405 Method Not Allowed", "only GET and HEAD\n");
+		return;
+	case HTTP_NOT_FOUND:
 		respond_text(c, "404 Not Found", "404 page not found: try /metrics\n");
 		return;
+	default:
+		break;
 	}
 	if (!h->text) {
 		respond_text(c, "503 Service Unavailable", "dmawatch has not collected yet\n");
 		return;
 	}
 	respond(c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", h->text, h->text_len,
-		head);
+		v == HTTP_HEAD_METRICS);
 }
 
 static void client_write(struct http *h, struct client *c)

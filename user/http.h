@@ -40,6 +40,19 @@ struct http {
 	size_t text_len;
 };
 
+enum http_verdict {
+	HTTP_GET_METRICS,
+	HTTP_HEAD_METRICS,
+	HTTP_BAD_REQUEST,  /* 400: not an HTTP/1.x request line, or a NUL in it */
+	HTTP_BAD_METHOD,   /* 405: only GET and HEAD */
+	HTTP_NOT_FOUND,    /* 404: only /metrics (a query string is ignored) */
+};
+
+/* What to answer to a request: its first len bytes (req[len] is NUL). The
+ * request line only, METHOD SP TARGET SP VERSION; the headers after it are
+ * not read. Pure: the fuzz target calls it. */
+enum http_verdict http_parse_request(const char *req, size_t len);
+
 /* "PORT", ":PORT", "ADDR:PORT" or "[ADDR6]:PORT" (numeric; a bare port
  * is 127.0.0.1). 0 or -EINVAL. */
 int http_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *sslen);

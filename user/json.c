@@ -10,24 +10,66 @@ void json_init(struct json *j, FILE *out)
 	j->has_items[0] = false;
 }
 
-static void put_escaped(FILE *out, const char *s)
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static int utf8_len(const unsigned char *s)
 {
+	int n;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* A JSON string: kernel names are usually ASCII, but a task's comm can be
+ * any bytes (prctl PR_SET_NAME); what is not UTF-8 becomes U+FFFD, so
+ * every line parses. */
+static void put_escaped(FILE *out, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
 	fputc('"', out);
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char c = *s;
+		int n;
 
 		switch (c) {
-		case '"': fputs("\\\"", out); break;
-		case '\\': fputs("\\\\", out); break;
-		case '\n': fputs("\\n", out); break;
-		case '\t': fputs("\\t", out); break;
-		case '\r': fputs("\\r", out); break;
-		default:
-			if (c < 0x20)
-				fprintf(out, "\\u%04x", c);
-			else
-				fputc(c, out);
+		case '"': fputs("\\\"", out); s++; continue;
+		case '\\': fputs("\\\\", out); s++; continue;
+		case '\n': fputs("\\n", out); s++; continue;
+		case '\t': fputs("\\t", out); s++; continue;
+		case '\r': fputs("\\r", out); s++; continue;
 		}
+		if (c < 0x20) {
+			fprintf(out, "\\u%04x", c);
+			s++;
+			continue;
+		}
+		n = utf8_len(s);
+		if (!n) {
+			fputs("\\ufffd", out);
+			s++;
+			continue;
+		}
+		fwrite(s, 1, n, out);
+		s += n;
 	}
 	fputc('"', out);
 }

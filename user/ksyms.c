@@ -46,14 +46,25 @@ static int cmp_addr(const void *a, const void *b)
 
 struct ksyms *ksyms_load(const char *path)
 {
+	FILE *f = fopen(path ? path : "/proc/kallsyms", "re");
+	struct ksyms *ks;
+	int err;
+
+	if (!f)
+		return NULL;
+	ks = ksyms_read(f);
+	err = errno;
+	fclose(f);
+	errno = err;
+	return ks;
+}
+
+struct ksyms *ksyms_read(FILE *f)
+{
 	char line[512], name[256], module[128], type;
 	unsigned long long addr;
 	struct ksyms *ks;
-	FILE *f;
 
-	f = fopen(path ? path : "/proc/kallsyms", "r");
-	if (!f)
-		return NULL;
 	ks = calloc(1, sizeof(*ks));
 	if (!ks)
 		goto fail;
@@ -92,17 +103,18 @@ struct ksyms *ksyms_load(const char *path)
 		if (addr)
 			ks->nonzero = true;
 	}
-	fclose(f);
 	for (size_t i = 0; i < ks->count; i++) {
 		intptr_t mod_off = (intptr_t)ks->syms[i].module;
 
 		ks->syms[i].name = ks->strings + (uintptr_t)ks->syms[i].name;
 		ks->syms[i].module = mod_off < 0 ? NULL : ks->strings + mod_off;
 	}
-	qsort(ks->syms, ks->count, sizeof(*ks->syms), cmp_addr);
+	/* No text symbol at all (an empty or foreign file): syms is NULL,
+	 * which qsort must not get even with a count of 0. */
+	if (ks->count)
+		qsort(ks->syms, ks->count, sizeof(*ks->syms), cmp_addr);
 	return ks;
 fail:
-	fclose(f);
 	ksyms_free(ks);
 	errno = ENOMEM;
 	return NULL;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct ksym {
 	uint64_t addr;
@@ -19,6 +20,8 @@ struct ksyms;
 /* Loads a kallsyms-format file (path NULL: /proc/kallsyms). NULL on error,
  * with errno set. Addresses all zero means kptr_restrict hid them. */
 struct ksyms *ksyms_load(const char *path);
+/* The same from an open stream (the fuzz target reads memory). */
+struct ksyms *ksyms_read(FILE *f);
 void ksyms_free(struct ksyms *ks);
 /* The symbol containing addr (the last one at or below it), or NULL. */
 const struct ksym *ksyms_find_addr(const struct ksyms *ks, uint64_t addr);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # test-cli.sh BUILD: the command line without a kernel: every misuse exits 2
 # with one line that names the cause (and where there is one, the fix);
-# help and version exit 0. Prints TAP.
+# help and version exit 0. Prints TAP. BIN_WRAPPER runs the binary under
+# a checker (make valgrind: memcheck, whose errors change the exit code).
 set -u
 bin=${1:?usage: test-cli.sh BUILD}/dmawatch
 out=$(mktemp)
@@ -12,7 +13,7 @@ expect() {
 	rc=$1 pat=$2
 	shift 2
 	n=$((n + 1))
-	"$bin" "$@" > "$out" 2> "$out.err"
+	${BIN_WRAPPER:-} "$bin" "$@" > "$out" 2> "$out.err"
 	got=$?
 	if [ "$got" -ne "$rc" ]; then
 		echo "not ok $n - cli: dmawatch $* exits $got, want $rc"
@@ -39,7 +40,8 @@ expect 2 "say where to" export --once
 expect 0 "" --version
 expect 0 "" -K -F swiotlb stat --help
 n=$((n + 1))
-if "$bin" --help | grep -q -- "-F, --families" && "$bin" --version | grep -q '^dmawatch '; then
+if ${BIN_WRAPPER:-} "$bin" --help | grep -q -- "-F, --families" &&
+	${BIN_WRAPPER:-} "$bin" --version | grep -q '^dmawatch '; then
 	echo "ok $n - cli: --help lists the options, --version the version"
 else
 	echo "not ok $n - cli: --help or --version output"
