@@ -48,14 +48,10 @@ running() { # pid
 	[ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]
 }
 
-# Highest io_tlb_used seen while a PID runs (6.1 has no io_tlb_used_hiwater).
+# Highest io_tlb_used seen while a PID runs (6.1 has no io_tlb_used_hiwater),
+# read without a fork between reads (labio peak).
 sample_used_while() { # pid
-	peak=0
-	while running "$1"; do
-		u=$(cat $swiotlb_dir/io_tlb_used)
-		[ "$u" -gt "$peak" ] && peak=$u
-	done
-	echo $peak
+	labio peak $swiotlb_dir/io_tlb_used "$1"
 }
 
 dmesg_count() { # fixed string

@@ -10,9 +10,14 @@
  * which is the failure the seed thread is about.
  *
  *   labio write|read DEVICE TOTAL_BYTES BLOCK_BYTES [hugetlb]
+ *   labio peak FILE PID
  *
  * Prints "bytes N" (bytes moved) and exits 0 when everything moved, 1 on an
  * I/O error (after printing "error ERRNO-NAME").
+ *
+ * peak: reads the number in FILE (debugfs io_tlb_used) over and over, with
+ * no fork between reads, while process PID runs, and prints the largest:
+ * a shell loop of cat misses mappings that live for microseconds.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,14 +42,60 @@ static unsigned long long parse_size(const char *arg)
 	return v;
 }
 
+static int running(const char *pid)
+{
+	char path[64], buf[256], *paren;
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) S ...": the state after the last ')'. */
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
+static int peak(const char *file, const char *pid)
+{
+	unsigned long long max = 0, v;
+	char buf[32];
+	int fd = open(file, O_RDONLY), n;
+
+	if (fd < 0) {
+		fprintf(stderr, "labio: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	do {
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			break;
+		buf[n] = 0;
+		v = strtoull(buf, NULL, 10);
+		if (v > max)
+			max = v;
+	} while (running(pid));
+	close(fd);
+	printf("%llu\n", max);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long total, block, done = 0;
 	int writing, hugetlb, fd;
 	void *buf;
 
+	if (argc == 4 && !strcmp(argv[1], "peak"))
+		return peak(argv[2], argv[3]);
 	if (argc < 5 || argc > 6) {
-		fprintf(stderr, "usage: labio write|read DEVICE TOTAL BLOCK [hugetlb]\n");
+		fprintf(stderr, "usage: labio write|read DEVICE TOTAL BLOCK [hugetlb] | "
+			"labio peak FILE PID\n");
 		return 2;
 	}
 	writing = !strcmp(argv[1], "write");
