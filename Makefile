@@ -47,7 +47,7 @@ STATIC_LIBS := -static -lbpf -lelf -lz -lzstd -lncursesw -ltinfo
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-fdebug-prefix-map=$(CURDIR)=. -Iinclude -Ivmlinux/$(ARCH)
 
-.PHONY: install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
+.PHONY: FORCE install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
 .PHONY: all static deps deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs test unit lab-test lab demo \
 	bench lab-soak vmlinux-h clean distclean clean-cache help prometheus-test top-keys
 .DELETE_ON_ERROR:
@@ -230,8 +230,15 @@ valgrind: deps-build $(UNIT_BINS) all
 # ---- the lab --------------------------------------------------------------
 
 # Which Debian kernel a flavour is, and where the cache keeps it.
-$(BUILD)/lab/%/kernel.env: tests/lab/fetch-kernel.sh tests/lab/make-buildroot.sh tests/lab/cache.sh
-	tests/lab/fetch-kernel.sh $* $@
+# Asked every time (2 s when cached): the cache entry it names may have
+# been deleted or replaced since; rewritten only when it changes, so what
+# depends on it is rebuilt only then.
+$(BUILD)/lab/%/kernel.env: tests/lab/fetch-kernel.sh tests/lab/make-buildroot.sh tests/lab/cache.sh \
+		FORCE
+	@mkdir -p $(@D)
+	@tests/lab/fetch-kernel.sh $* $@.new
+	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
+FORCE:
 
 kernels: $(KERNELS:%=$(BUILD)/lab/%/kernel.env)
 
