@@ -165,7 +165,7 @@ LDFLAGS_test_http := -lpthread
 # command line, the build's dependencies.
 HOST_TESTS = tests/lab/test-cache.sh; tests/lab/test-console.sh; \
 	tests/unit/test-cli.sh $(BUILD); tests/unit/test-build-deps.sh $(BUILD); \
-	tests/unit/test-completion.sh $(BUILD)
+	tests/unit/test-completion.sh $(BUILD); tests/unit/test-unprivileged.sh $(BUILD)
 
 unit: deps-build all $(UNIT_BINS)
 	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c '$(HOST_TESTS)'

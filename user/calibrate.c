@@ -80,6 +80,25 @@ static int trial_fentry(int btf_obj_fd, int btf_id)
 	return err;
 }
 
+/* Loads "r0 = 0; exit" as a kprobe program: can this process load tracing
+ * programs at all? Without this, a user lacking the capabilities would see
+ * every fentry refused "Operation not permitted" and kprobes chosen, which
+ * fail the same way. */
+static int trial_tracing_load(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "dmaw_trial", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 static bool tracefs_has(const char *event)
 {
 	char path[256];
@@ -92,7 +111,7 @@ static bool tracefs_has(const char *event)
 }
 
 static void probe_func(struct func_probe *p, const struct btf *vmlinux,
-		       const struct ksyms *ks)
+		       const struct ksyms *ks, bool trial)
 {
 	const struct btf *btf = vmlinux;
 	struct btf *mod_btf = NULL;
@@ -113,7 +132,9 @@ static void probe_func(struct func_probe *p, const struct btf *vmlinux,
 
 		p->in_btf = true;
 		p->nargs = btf_vlen(proto);
-		if (!p->module || obj_fd >= 0 || btf == vmlinux) {
+		/* Where no tracing program loads at all, the trial would
+		 * only repeat that (calibrate_begin: bpf_err). */
+		if (trial && (!p->module || obj_fd >= 0 || btf == vmlinux)) {
 			p->fentry_err = -trial_fentry(obj_fd, id);
 			p->fentry_ok = !p->fentry_err;
 		}
@@ -135,6 +156,7 @@ int calibrate_begin(struct features *f, const struct ksyms *ks)
 	f->vmlinux = btf__load_vmlinux_btf();
 	if (!f->vmlinux)
 		return -errno;
+	f->bpf_err = -trial_tracing_load();
 	return 0;
 }
 
@@ -152,7 +174,7 @@ const struct func_probe *calibrate_func(struct features *f, const char *name,
 	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->module = module;
-	probe_func(p, f->vmlinux, f->ks);
+	probe_func(p, f->vmlinux, f->ks, !f->bpf_err);
 	return p;
 }
 

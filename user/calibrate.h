@@ -47,6 +47,10 @@ struct features {
 	bool btf;           /* /sys/kernel/btf/vmlinux */
 	bool debugfs_swiotlb;
 	bool tracefs;
+	/* 0, or the errno of loading a trivial tracing (kprobe) program: EPERM
+	 * for a user without CAP_BPF and CAP_PERFMON (or where the kernel
+	 * refuses tracing programs to everyone). Nothing attaches then. */
+	int bpf_err;
 	struct func_probe funcs[CALIB_MAX_FUNCS];
 	int nfuncs;
 	struct tp_probe tps[CALIB_MAX_TPS];

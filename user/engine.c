@@ -189,6 +189,12 @@ static int choose(struct fam *f, size_t i)
 		fam_note(f, label, ATTACH_NONE, "not calibrated (too many functions)");
 		return ATTACH_NONE;
 	}
+	if (e->feat.bpf_err) {
+		/* Neither fentry nor kprobes: no tracing program loads here. */
+		fam_note(f, label, ATTACH_NONE, "no BPF tracing program loads here (%s)",
+			 strerror(e->feat.bpf_err));
+		return ATTACH_NONE;
+	}
 	if (p->fentry_ok && !force_kprobes && (h->progs & HOOK_TRAMPOLINE)) {
 		kind = ATTACH_FENTRY;
 		want = h->progs & HOOK_TRAMPOLINE;
@@ -282,6 +288,10 @@ static bool fam_open(struct engine *e, size_t i)
 			required_missing = true;
 			missing = ops->hooks[h].funcs[0];
 		}
+	}
+	if (e->feat.bpf_err) {
+		fam_out(f, "no BPF tracing program loads here (%s)", strerror(e->feat.bpf_err));
+		return false;
 	}
 	if (required_missing) {
 		fam_out(f, "%s not in this kernel", missing);
@@ -508,6 +518,22 @@ static int prepare(struct engine *e)
 	return 0;
 }
 
+/* One line for a process that may load no tracing program at all. */
+static int bpf_refused(const struct engine *e)
+{
+	int err = e->feat.bpf_err;
+
+	if (err == EPERM && geteuid())
+		warnx_("loading BPF tracing programs is not permitted for this user: run as "
+		       "root, or with CAP_BPF and CAP_PERFMON");
+	else if (err == EPERM)
+		warnx_("this kernel refuses BPF tracing programs even to root: check kernel "
+		       "lockdown (integrity/confidentiality) and seccomp of this container");
+	else
+		warnx_("cannot load a BPF tracing program: %s", strerror(err));
+	return -err;
+}
+
 /* A family named by -F that does not run fails the command. */
 static int check_named(struct engine *e)
 {
@@ -532,6 +558,8 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 	err = prepare(e);
 	if (err)
 		return err;
+	if (e->feat.bpf_err)
+		return bpf_refused(e);
 	for (size_t i = 0; i < e->nfams; i++) {
 		struct fam *f = &e->fams[i];
 

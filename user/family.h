@@ -73,7 +73,7 @@ struct fam {
 	void *state;
 	struct bpf_object *obj;
 	bool running;          /* loaded and attached */
-	char why[128];         /* why not, when not */
+	char why[192];         /* why not, when not */
 };
 
 /*

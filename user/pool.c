@@ -45,6 +45,20 @@ static int vmlinux_symbol(const char *sym)
 	return err;
 }
 
+/* /proc/sys/kernel/kptr_restrict, or -1. */
+static int kptr_restrict(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/kptr_restrict", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
 /* The pool's own symbol: returns 0 or a negative errno, with why in buf. */
 static int pool_symbol(char *buf, size_t len)
 {
@@ -54,8 +68,8 @@ static int pool_symbol(char *buf, size_t len)
 		snprintf(buf, len, POOL_SYM " not in /proc/kallsyms: no SWIOTLB pool "
 			 "(CONFIG_SWIOTLB off?)");
 	else if (err == -EPERM)
-		snprintf(buf, len, POOL_SYM " address hidden by kernel.kptr_restrict: "
-			 "run as root (CAP_SYSLOG)");
+		snprintf(buf, len, POOL_SYM " address hidden from this user: reading kernel "
+			 "addresses needs CAP_SYSLOG (kernel.kptr_restrict=%d)", kptr_restrict());
 	else if (err)
 		snprintf(buf, len, "cannot read /proc/kallsyms: %s", strerror(-err));
 	return err;
@@ -104,7 +118,7 @@ static struct bpf_object *pool_open(struct fam *f)
 {
 	struct pool_state *st = f->state;
 	struct btf *btf;
-	char why[96];
+	char why[160];
 	int err;
 
 	err = pool_symbol(why, sizeof(why));

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "calibrate.h"
 #include "cc.h"
@@ -50,6 +51,9 @@ static void print_json(const struct engine *e, const struct features *tp,
 	json_bool(&j, "btf", f->btf);
 	json_bool(&j, "debugfs_swiotlb", f->debugfs_swiotlb);
 	json_bool(&j, "tracefs", f->tracefs);
+	json_bool(&j, "bpf_tracing", !f->bpf_err);
+	if (f->bpf_err)
+		json_i64(&j, "bpf_errno", f->bpf_err);
 	json_array_begin(&j, "functions");
 	for (int i = 0; i < f->nfuncs; i++) {
 		const struct func_probe *p = &f->funcs[i];
@@ -98,8 +102,12 @@ static void print_table(const struct engine *e, const struct features *tp,
 		printf(", swiotlb=%s", cc->swiotlb_arg);
 	printf("\n");
 
-	printf("BTF %s, debugfs swiotlb %s, tracefs %s\n\n", f->btf ? "yes" : "NO",
-	       f->debugfs_swiotlb ? "yes" : "no", f->tracefs ? "yes" : "no");
+	printf("BTF %s, debugfs swiotlb %s, tracefs %s, BPF tracing programs %s%s%s\n\n",
+	       f->btf ? "yes" : "NO", f->debugfs_swiotlb ? "yes" : "no",
+	       f->tracefs ? "yes" : "no", f->bpf_err ? "REFUSED (" : "yes",
+	       f->bpf_err ? strerror(f->bpf_err) : "",
+	       f->bpf_err == EPERM && geteuid() ? ": run as root or with CAP_BPF and CAP_PERFMON)" :
+	       f->bpf_err ? ")" : "");
 	printf("%-32s %-4s %-5s %-8s %s\n", "FUNCTION", "BTF", "ARGS", "KALLSYMS", "FENTRY");
 	for (int i = 0; i < f->nfuncs; i++) {
 		const struct func_probe *p = &f->funcs[i];
