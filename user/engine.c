@@ -317,7 +317,9 @@ static void fam_destroy(struct engine *e, size_t i)
 		memmove(&e->links[l], &e->links[l + 1], (e->nlinks - l - 1) * sizeof(e->links[0]));
 		e->nlinks--;
 	}
-	if (f->ops && f->obj && f->ops->destroy)
+	/* Whatever open() made, also when it then failed (the skeleton
+	 * destroy functions take NULL). */
+	if (f->ops && f->state && f->ops->destroy)
 		f->ops->destroy(f);
 	f->obj = NULL;
 	f->running = false;
