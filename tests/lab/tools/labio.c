@@ -17,7 +17,8 @@
  *
  * peak: reads the number in FILE (debugfs io_tlb_used) over and over, with
  * no fork between reads, while process PID runs, and prints the largest:
- * a shell loop of cat misses mappings that live for microseconds.
+ * a shell loop of cat misses mappings that live for microseconds. A read
+ * that fails is an error, never a peak of 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,22 +66,27 @@ static int peak(const char *file, const char *pid)
 {
 	unsigned long long max = 0, v;
 	char buf[32];
-	int fd = open(file, O_RDONLY), n;
+	int fd, n;
 
-	if (fd < 0) {
-		fprintf(stderr, "labio: %s: %s\n", file, strerror(errno));
-		return 1;
-	}
+	/* Opened for each read: debugfs attribute files are not seekable
+	 * (simple_attr_open: nonseekable_open), so pread fails with ESPIPE. */
 	do {
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			break;
+		fd = open(file, O_RDONLY);
+		if (fd < 0) {
+			fprintf(stderr, "labio: %s: %s\n", file, strerror(errno));
+			return 1;
+		}
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0) {
+			fprintf(stderr, "labio: reading %s: %s\n", file, n ? strerror(errno) : "empty");
+			return 1;
+		}
 		buf[n] = 0;
 		v = strtoull(buf, NULL, 10);
 		if (v > max)
 			max = v;
 	} while (running(pid));
-	close(fd);
 	printf("%llu\n", max);
 	return 0;
 }
