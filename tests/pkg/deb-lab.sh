@@ -19,7 +19,7 @@ for f in "$pkgroot"/*; do set -- "$@" "$f=pkg/$(basename "$f")"; done
 	"$build/static/dmawatch=usr/bin/dmawatch" "$build/lab/labio=usr/bin/labio" "$@" ||
 	exit 1
 "$here/lab/run-guest.sh" -s package -t 240 -o "$out" "$env" "$out/initramfs.gz"
-r() { sed -n "s/^$1 //p" "$out/results" | head -n 1; }
+results "$out/results"
 tap_prefix="deb: $kernel guest: "
 expect_eq "guest ran the scenario and powered off" "$(cat "$out/status")" ok
 expect_clean_console "$out/console.log"

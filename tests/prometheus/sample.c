@@ -29,8 +29,8 @@ static void fill(struct snapshot *s, unsigned long long k)
 		.largest_free_run_page = 128, .scan_ns = 1500000, .scans = k,
 	};
 	d = &s->devs[s->ndevs++];
-	strcpy(d->name, "0000:00:01.0");
-	strcpy(d->driver, "virtio-pci");
+	strcpy(d->id.dev, "0000:00:01.0");
+	strcpy(d->id.driver, "virtio-pci");
 	d->sw.maps[DMAW_DIR_TO_DEVICE] = 100 * k;
 	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 100 * k * 65536;
 	d->sw.maps[DMAW_DIR_FROM_DEVICE] = 50 * k;
@@ -53,8 +53,8 @@ static void fill(struct snapshot *s, unsigned long long k)
 
 	d = &s->devs[s->ndevs++];
 	/* Kernel names are free text to the format: quote, backslash, newline. */
-	strcpy(d->name, "lab\"dev\\1\n");
-	strcpy(d->driver, "dmawatch_lab");
+	strcpy(d->id.dev, "lab\"dev\\1\n");
+	strcpy(d->id.driver, "dmawatch_lab");
 	d->sw.maps[DMAW_DIR_TO_DEVICE] = k;
 	d->sw.bytes[DMAW_DIR_TO_DEVICE] = k * 262144;
 	d->sw.failures = 2 * k;
@@ -74,8 +74,8 @@ static void fill(struct snapshot *s, unsigned long long k)
 	v = &s->vqs[s->nvqs++];
 	strcpy(v->key.dev, "virtio0");
 	strcpy(v->key.vq, "req.0");
-	strcpy(v->st.dma_dev, "0000:00:01.0");
-	strcpy(v->st.driver, "virtio_blk");
+	strcpy(v->st.names.dev, "0000:00:01.0");
+	strcpy(v->st.names.driver, "virtio_blk");
 	v->st.adds = 150 * k;
 	v->st.sg_entries = 450 * k;
 	v->st.bytes = 100 * k * 65536 + 50 * k * 4096;

@@ -16,7 +16,10 @@ choice() { awk '$1 == "swiotlb" && $2 == "swiotlb_map" { print $3; exit }' "$1";
 emit static_swiotlb_map "$(choice /tmp/static-probe.txt)"
 emit package_swiotlb_map "$(choice /tmp/package-probe.txt)"
 # The package's binary counts bounces like the static one (against tracefs).
-pkg -F swiotlb stat --json 3600 > /tmp/stat.json 2> /tmp/stat.err &
+# Not through pkg(): $! must be dmawatch itself (ld.so runs it in place),
+# not a subshell, for the SIGTERM that ends it with a last report.
+/pkg/ld-linux-x86-64.so.2 --library-path /pkg /pkg/dmawatch -F swiotlb stat --json 3600 \
+	> /tmp/stat.json 2> /tmp/stat.err &
 pid=$!
 i=0
 while ! grep -q '"devices"' /tmp/stat.json && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
