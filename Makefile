@@ -57,7 +57,7 @@ all: $(BUILD)/dmawatch $(BUILD)/dmatop
 help:
 	@echo 'make            build dmawatch and dmatop into $(BUILD)/'
 	@echo 'make deps       install the Debian packages the project needs'
-	@echo 'make test       unit tests, then the lab scenarios on $(KERNELS)'
+	@echo 'make test       host tests, sanitizers, fuzzing, the lab on $(KERNELS), the package'
 	@echo 'make unit       unit tests only (no kernel needed)'
 	@echo 'make demo       boot a lab guest with bounce traffic under dmatop'
 	@echo 'make lab        a shell in a bouncing lab guest (KERNEL=$(KERNEL))'
