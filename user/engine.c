@@ -128,11 +128,6 @@ static size_t fam_index(const struct fam *f)
 	return f - f->e->fams;
 }
 
-enum attach_kind fam_hook_kind(const struct fam *f, size_t i)
-{
-	return i < ENGINE_MAX_HOOKS ? f->e->hooks[fam_index(f)].kind[i] : ATTACH_NONE;
-}
-
 /* The family is out: why, noted once. */
 static void fam_out(struct fam *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fam_out(struct fam *f, const char *fmt, ...)
@@ -189,12 +184,9 @@ static int choose(struct fam *f, size_t i)
 		fam_note(f, label, ATTACH_NONE, "not calibrated (too many functions)");
 		return ATTACH_NONE;
 	}
-	if (e->feat.bpf_err) {
-		/* Neither fentry nor kprobes: no tracing program loads here. */
-		fam_note(f, label, ATTACH_NONE, "no BPF tracing program loads here (%s)",
-			 strerror(e->feat.bpf_err));
+	/* fam_open() says why for the whole family. */
+	if (e->feat.bpf_err)
 		return ATTACH_NONE;
-	}
 	if (p->fentry_ok && !force_kprobes && (h->progs & HOOK_TRAMPOLINE)) {
 		kind = ATTACH_FENTRY;
 		want = h->progs & HOOK_TRAMPOLINE;
@@ -289,6 +281,8 @@ static bool fam_open(struct engine *e, size_t i)
 			missing = ops->hooks[h].funcs[0];
 		}
 	}
+	/* Neither fentry nor kprobes: no tracing program loads here (said
+	 * once for the family; the hooks were calibrated for probe's table). */
 	if (e->feat.bpf_err) {
 		fam_out(f, "no BPF tracing program loads here (%s)", strerror(e->feat.bpf_err));
 		return false;
@@ -702,9 +696,9 @@ int engine_event_fd(const struct engine *e)
 	return e->rb ? ring_buffer__epoll_fd(e->rb) : -1;
 }
 
-int engine_poll(struct engine *e, int timeout_ms)
+int engine_consume(struct engine *e)
 {
-	int n = ring_buffer__poll(e->rb, timeout_ms);
+	int n = ring_buffer__consume(e->rb);
 
 	return n == -EINTR ? 0 : n;
 }

@@ -70,10 +70,10 @@ int engine_plan(struct engine *e);
 /* Detaches and unloads everything; safe after a failed start. */
 void engine_stop(struct engine *e);
 int engine_read(struct engine *e, struct snapshot *s);
-/* The fd to wait on (epoll) for events; then engine_poll(e, 0) delivers. */
+/* The fd to wait on (epoll) for events; then engine_consume() delivers. */
 int engine_event_fd(const struct engine *e);
-/* Delivers the events waiting, waiting up to timeout_ms for the first. */
-int engine_poll(struct engine *e, int timeout_ms);
+/* Delivers the events waiting, without waiting. */
+int engine_consume(struct engine *e);
 
 /* "swiotlb, dmamap, ...": every family's name, for messages and help. */
 void engine_family_names(char *buf, size_t len);

@@ -101,7 +101,5 @@ struct fam {
 /* Notes a choice about a hook for 'dmawatch probe' and export. */
 void fam_note(struct fam *f, const char *hook, enum attach_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* The attach kind the engine chose for hook index i of this family. */
-enum attach_kind fam_hook_kind(const struct fam *f, size_t i);
 
 #endif

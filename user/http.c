@@ -267,7 +267,7 @@ static void client_read(struct http *h, struct client *c)
 	client_write(h, c);
 }
 
-void http_expire(struct http *h)
+static void http_expire(struct http *h)
 {
 	double now = mono_s();
 

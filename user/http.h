@@ -62,8 +62,6 @@ int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen
 /* Serves whatever h->epfd has ready, without blocking, then closes the
  * clients past their deadline. */
 void http_serve(struct http *h);
-/* Closes the clients past their deadline. */
-void http_expire(struct http *h);
 /* What /metrics serves from now on (h keeps the pointer, not a copy). */
 void http_set_text(struct http *h, const char *text, size_t len);
 /* Closes every client and the socket; safe twice and after a failed open. */

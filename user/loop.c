@@ -82,7 +82,7 @@ static int wait_until(struct engine *e, const struct loop_opts *o, int epfd, dou
 		if (n < 0)
 			return -errno;
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.u32 == SRC_EVENTS && engine_poll(e, 0) < 0)
+			if (evs[i].data.u32 == SRC_EVENTS && engine_consume(e) < 0)
 				return -errno;
 			if (evs[i].data.u32 == SRC_INPUT && o->on_input && o->on_input(o->ctx))
 				return 1;
