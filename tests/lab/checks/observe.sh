@@ -36,6 +36,7 @@ for mode in fentry kprobe; do
 	tap_prefix="${tap_prefix}nested $mode: "
 	final=$(r ${mode}_nested_final)
 	lab_field() { printf '%s' "$final" | jq -r ".devices[] | select(.device == \"dmawatch-lab\") | $1"; }
+	expect_eq "stat attached before the module mapped" "$(r ${mode}_nested_attached)" 0
 	expect_eq "module mapped 200 + 200 in softirq" "$(r ${mode}_nested_counts)" \
 		"outer=200 inner=200 failures=0"
 	expect_eq "tracefs saw 400 bounces" "$(r ${mode}_nested_trace_events)" 400

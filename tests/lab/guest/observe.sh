@@ -22,6 +22,10 @@ wait_for() { # file pattern
 count_window() { # mode dmawatch-options...
 	mode=$1
 	shift
+	# The file of the run before must be gone before the background job
+	# starts: the job truncates it only once it runs, and wait_for could
+	# find the old report first (seen: kprobe windows that never attached).
+	rm -f /tmp/stat.json
 	dmawatch "$@" stat --json 1 > /tmp/stat.json 2> /tmp/stat.err &
 	stat_pid=$!
 	t0=$(cut -d' ' -f1 /proc/uptime)
@@ -57,9 +61,11 @@ insmod /lab/dmawatch_lab.ko
 for mode in fentry kprobe; do
 	opts=
 	[ $mode = kprobe ] && opts=-K
+	rm -f /tmp/n.json # see count_window
 	dmawatch $opts -F swiotlb,dmamap stat --json 1 > /tmp/n.json 2> /tmp/n.err &
 	pid=$!
 	wait_for /tmp/n.json '"devices"'
+	emit ${mode}_nested_attached $?
 	trace_swiotlb_start
 	echo 200 > $ctl/nested
 	emit ${mode}_nested_exit $?
