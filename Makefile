@@ -180,13 +180,14 @@ unit: deps-build all $(UNIT_BINS)
 # make fuzz runs each FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus,
 # copied: what the fuzzer finds stays in the build); make test runs each
 # FUZZ_TEST_SECONDS.
-FUZZ_TARGETS := json ksyms http numbers prom_label
+FUZZ_TARGETS := json ksyms http numbers prom_label diag
 FUZZ_SRCS_json := user/json.c
 FUZZ_SRCS_ksyms := user/ksyms.c
 FUZZ_SRCS_http := user/http.c user/util.c
 FUZZ_SRCS_numbers := user/http.c user/util.c
 FUZZ_SRCS_prom_label := user/prom.c user/snapshot.c user/calibrate.c user/ksyms.c
 FUZZ_LIBS_prom_label := -lbpf
+FUZZ_SRCS_diag := user/diag_collect.c user/diag_rules.c user/cc.c user/bundle.c user/util.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/bpf $(WARN)

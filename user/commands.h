@@ -14,6 +14,7 @@ int cmd_stat(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 
 struct loop_opts;
 /* [INTERVAL [COUNT]] positional arguments, shared by the periodic commands. */

@@ -16,6 +16,7 @@
 #endif
 
 static const struct command commands[] = {
+	{ "diagnose", cmd_diagnose, "one verdict: what is wrong, the evidence, the remedy" },
 	{ "top", cmd_top, "live view: devices, pool, failures, events (also as 'dmatop')" },
 	{ "export", cmd_export, "Prometheus textfile (node_exporter) or /metrics" },
 	{ "stat", cmd_stat, "per-device bounce counters and the pool, every interval" },
