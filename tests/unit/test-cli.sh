@@ -38,6 +38,27 @@ expect 2 "unrecognized option '--bogus'" -v stat --bogus
 expect 2 "bad interval '0'" stat 0
 expect 2 "say where to" export --once
 expect 0 "" --version
+bad_bundle=$(mktemp -d)
+echo 'something else' > "$bad_bundle/format"
+expect 2 "bad --window '0'" diagnose --window 0
+expect 2 "exclude each other" diagnose --bundle "$bad_bundle" --save-bundle "$bad_bundle.new"
+expect 2 "a bundle is a directory written by 'dmawatch diagnose --save-bundle'" \
+	diagnose --bundle "$bad_bundle/nonexistent"
+expect 2 "format says 'something else'" diagnose --bundle "$bad_bundle"
+expect 2 "it exists; name a new directory" diagnose --no-bpf --save-bundle "$bad_bundle"
+expect 2 "could not diagnose: neither the kernel log nor the pool" \
+	diagnose --bundle tests/unit/bundles/empty
+rm -rf "$bad_bundle"
+# A saved bundle judged anywhere: exit 1 for problems, the verdict first.
+n=$((n + 1))
+${BIN_WRAPPER:-} "$bin" diagnose --bundle tests/unit/bundles/over-limit-busy > "$out" 2> "$out.err"
+got=$?
+if [ $got -eq 1 ] && [ ! -s "$out.err" ] &&
+	head -n 1 "$out" | grep -q '^verdict: problems: 0000:01:00.0 (nvidia) maps 2097152 bytes'; then
+	echo "ok $n - cli: diagnose --bundle: exit 1, the verdict line first"
+else
+	echo "not ok $n - cli: diagnose --bundle: exit $got: $(head -n 1 "$out") $(head -n 1 "$out.err")"
+fi
 expect 0 "" -K -F swiotlb stat --help
 n=$((n + 1))
 if ${BIN_WRAPPER:-} "$bin" --help | grep -q -- "-F, --families" &&

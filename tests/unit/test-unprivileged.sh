@@ -48,3 +48,18 @@ if [ "$(wc -l < "$out.err")" -eq 2 ]; then
 else
 	echo "not ok $n - unprivileged: stat printed $(($(wc -l < "$out.err") - 1)) lines"
 fi
+# diagnose works degraded: says what it could not read and why.
+as_user "$bin" diagnose > "$out" 2> "$out.err"
+echo "diagnose exit $?" >> "$out"
+if [ "$(cat /proc/sys/kernel/dmesg_restrict)" = 1 ]; then
+	# No log, no pool: nothing to judge.
+	check "diagnose: nothing readable, exit 2" "" "^diagnose exit 2$" "$out"
+	check "diagnose names the kernel log as not read, and the fix" "" \
+		"^  kernel log: Operation not permitted \(needs CAP_SYSLOG, or sysctl kernel.dmesg_restrict=0\)" "$out"
+else
+	check "diagnose judges the kernel log (exit 0 or 1)" "" "^diagnose exit [01]$" "$out"
+fi
+check "diagnose names debugfs as not read, and why" "" \
+	"^  /sys/kernel/debug/swiotlb: (Permission denied|No such file or directory)" "$out"
+check "diagnose says the live window did not run, and why" "" \
+	"^live window: not run: the probes did not load \(Operation not permitted\)" "$out"
