@@ -10,6 +10,8 @@
 #   -t SECONDS  hard limit for the whole boot (default 180)
 #   -o DIR      where console.log, results and status go (required unless shell)
 #   -a ARGS     extra kernel command line
+#   -b          a second virtio disk (vdb, 16 MiB) without
+#               iommu_platform=on: it bypasses the DMA API and SWIOTLB
 #
 # TCG runs the guest's two vCPUs in one host thread (LAB_TCG_THREAD=single,
 # the default): with a thread per vCPU (multi), a vCPU can execute a stale
@@ -26,9 +28,10 @@
 # ended without the scenario's end marker) or "qemu-failed N".
 # QEMU is killed on every way out; exit status 0 only for "ok".
 set -eu
-scenario=shell swiotlb=force limit=180 out= extra=
-while getopts s:p:t:o:a: opt; do
+scenario=shell swiotlb=force limit=180 out= extra= bypass=
+while getopts s:p:t:o:a:b opt; do
 	case $opt in
+	b) bypass=1 ;;
 	s) scenario=$OPTARG ;;
 	p) swiotlb=$OPTARG ;;
 	t) limit=$OPTARG ;;
@@ -62,11 +65,14 @@ single | multi) ;;
 *) echo "run-guest: LAB_TCG_THREAD must be single or multi" >&2; exit 2 ;;
 esac
 truncate -s 256M "$work/disk.img"
+[ -z "$bypass" ] || truncate -s 16M "$work/disk2.img"
 set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G -smp 2 \
 	-nodefaults -no-reboot -vga none -display none \
 	-kernel "$VMLINUZ" -initrd "$initrd" \
 	-drive "file=$work/disk.img,if=none,id=disk0,format=raw,cache=unsafe" \
 	-device virtio-blk-pci,drive=disk0,disable-legacy=on,iommu_platform=on \
+	${bypass:+-drive "file=$work/disk2.img,if=none,id=disk1,format=raw,cache=unsafe"} \
+	${bypass:+-device virtio-blk-pci,drive=disk1,disable-legacy=on} \
 	-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=4 swiotlb=$swiotlb dmawatch.scenario=$scenario $extra"
 
 if [ "$scenario" = shell ]; then

@@ -12,16 +12,17 @@ shift
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/tap.sh"
 
-# name         swiotlb=      time limit (s)
+# name         swiotlb=      time limit (s)  run-guest options
 scenarios="
-baseline       force         120
-pool-small     512,force     120
-over-limit     force         150
-observe        force         420
-pool-frag      force         150
-vq-never-fit   512,force     150
-export         force         240
-top-batch      512,force     240
+baseline       force         150             -
+pool-small     512,force     120             -
+over-limit     force         150             -
+observe        force         420             -
+pool-frag      force         150             -
+vq-never-fit   512,force     180             -
+export         force         240             -
+top-batch      512,force     240             -
+diagnose       4096,force    150             -b
 "
 
 selected() { # name
@@ -31,13 +32,15 @@ selected() { # name
 for kernel in "$@"; do
 	env=$build/lab/$kernel/kernel.env
 	initrd=$build/lab/$kernel/initramfs.gz
-	echo "$scenarios" | while read -r name pool limit; do
+	echo "$scenarios" | while read -r name pool limit opts; do
 		[ -n "$name" ] || continue
 		selected "$name" || continue
 		out=$build/lab/$kernel/runs/$name
 		rm -rf "$out"
 		tap_prefix="$kernel $name: "
-		"$here/run-guest.sh" -s "$name" -p "$pool" -t "$limit" -o "$out" "$env" "$initrd"
+		# shellcheck disable=SC2086 # the options are words
+		"$here/run-guest.sh" -s "$name" -p "$pool" -t "$limit" -o "$out" \
+			$([ "$opts" = - ] || echo "$opts") "$env" "$initrd"
 		status=$(cat "$out/status")
 		echo "# $kernel $name: guest $status after $(cat "$out/seconds") s"
 		expect_eq "guest ran the scenario and powered off" "$status" ok
@@ -52,7 +55,7 @@ done
 printf '# %-14s' "boot seconds"
 for kernel in "$@"; do printf ' %6s' "$kernel"; done
 echo
-echo "$scenarios" | while read -r name pool limit; do
+echo "$scenarios" | while read -r name pool limit opts; do
 	[ -n "$name" ] && selected "$name" || continue
 	printf '# %-14s' "$name"
 	for kernel in "$@"; do

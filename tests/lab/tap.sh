@@ -52,3 +52,19 @@ expect_clean_console() { # console.log
 		fail "guest kernel did not oops, panic, stall or warn" "$(echo "$bad" | head -n 3 | tr '\n' '|')"
 	fi
 }
+
+# The bundle a guest saved (KEY: its tar.gz in base64), replayed by the
+# host's dmawatch (no root, no BPF): exit status and JSON must be the
+# guest's own (EXIT-KEY, JSON-KEY).
+expect_same_replay() { # bundle-key exit-key json-key
+	replay_dir=$(mktemp -d)
+	if r "$1" | base64 -d 2> /dev/null | tar -C "$replay_dir" -xzf - 2> /dev/null; then
+		replay_json=$("$build/dmawatch" diagnose --json --bundle "$replay_dir/bundle")
+		replay_exit=$?
+	else
+		replay_json= replay_exit="no bundle"
+	fi
+	expect_eq "diagnose --bundle on the host: the guest's exit status" "$replay_exit" "$(r "$2")"
+	expect_eq "diagnose --bundle on the host: the guest's JSON" "$replay_json" "$(r "$3")"
+	rm -rf "$replay_dir"
+}

@@ -23,3 +23,28 @@ expect_eq "the dmamap family did not" "$(dev_field .dma_api.page_maps)" 0
 expect_eq "named by -F, its failure fails the command" "$(r degraded_named_exit)" 1
 expect_match "and says so" "$(r degraded_named_err)" "the dmamap probes cannot run: loading the dmamap probes"
 expect_eq "no BPF program left after the failed starts" "$(r bpf_syms_after)" 0
+
+# dmawatch diagnose: healthy, with the kernel's figures, and its bundle
+# replayed on the host (no root, no BPF) to the same JSON.
+diag=$(r diag_json)
+expect_eq "diagnose: exit 0, healthy" "$(r diag_exit)" 0
+expect_eq "diagnose: nothing on stderr" "$(r diag_err)" ""
+expect_eq "diagnose: verdict healthy" "$(printf '%s' "$diag" | jq -r .verdict)" healthy
+expect_eq "diagnose: the only finding is 'healthy'" \
+	"$(printf '%s' "$diag" | jq -r '[.findings[].id] | join(" ")')" healthy
+expect_eq "diagnose: the live window ran" "$(printf '%s' "$diag" | jq -r .window.ran)" true
+expect_eq "diagnose: pool = debugfs io_tlb_nslabs" \
+	"$(printf '%s' "$diag" | jq -r .pool.slots_total)" "$(r nslabs)"
+expect_match "diagnose: evidence quotes the pool" \
+	"$(printf '%s' "$diag" | jq -r '.findings[0].evidence[0]')" "^pool: $(r nslabs) slots "
+expect_eq "diagnose: vda's limit = sysfs max_sectors_kb" \
+	"$(printf '%s' "$diag" | jq -r '.devices[] | select(.disk == "vda") | .max_sectors_kb')" \
+	"$(r sysfs_max_sectors_kb)"
+expect_eq "diagnose: vda's DMA device" \
+	"$(printf '%s' "$diag" | jq -r '.devices[] | select(.disk == "vda") | .device')" "$(r vda_dma_dev)"
+expect_eq "diagnose: swiotlb=force seen" "$(printf '%s' "$diag" | jq -r .environment.swiotlb_forced)" true
+expect_eq "diagnose: no confidential computing in the lab" \
+	"$(printf '%s' "$diag" | jq -r .environment.cc)" none
+expect_eq "diagnose: kernel = uname -r" "$(printf '%s' "$diag" | jq -r .environment.kernel)" "$(r kernel)"
+expect_eq "diagnose: the bundle is in place, no partial one left" "$(r diag_partial)" 0
+expect_same_replay diag_bundle diag_exit diag_json

@@ -16,8 +16,30 @@ expect_le "req queue bytes exceed them by at most the headers" "$(r cov_vq_bytes
 expect_match "req queue row names the DMA device and driver" "$(r cov_row)" \
 	"\"device\":\"$(r vda_virtio)\",\"vq\":\"req\.[0-9]+\",\"dma_device\":\"$(r vda_dma_dev)\",\"driver\":\"virtio_blk\""
 
+diag=$(r diag_json)
+nf=$(printf '%s' "$diag" | jq -c '[.findings[] | select(.id == "never-fits")][0] // empty')
 if [ "$(r mode)" = never-fit ]; then
 	expect_eq "pool is 512 slots" "$(r nslabs)" 512
+	# dmawatch diagnose, while the write hangs.
+	expect_eq "diagnose: exit 1" "$(r diag_exit)" 1
+	expect_eq "diagnose: the verdict is never-fits" \
+		"$(printf '%s' "$diag" | jq -r '.findings[0].id')" never-fits
+	expect_eq "diagnose: an error, on the disk's DMA device" \
+		"$(printf '%s' "$nf" | jq -r '.severity + " " + .device')" "error $(r vda_dma_dev)"
+	expect_eq "diagnose: evidence quotes sysfs max_sectors_kb" \
+		"$(printf '%s' "$nf" | jq -r '.evidence[0]' | sed -n 's/.*max_sectors_kb = \([0-9]*\) .*/\1/p')" \
+		"$(r sysfs_max_sectors_kb)"
+	expect_eq "diagnose: evidence quotes the pool = io_tlb_nslabs" \
+		"$(printf '%s' "$nf" | jq -r '.evidence[1]')" "the pool has $(r nslabs) slots (1 MiB)"
+	expect_eq "diagnose: evidence quotes the kernel's first full line" \
+		"$(printf '%s' "$nf" | jq -r '.evidence[2]')" "$(r diag_full_first)"
+	expect_match "diagnose: the live window saw the never-fitting request" \
+		"$(printf '%s' "$nf" | jq -r '.evidence[]')" "^live: [1-9][0-9]* submissions of [1-9][0-9]* requests failed: [0-9]+ bytes need more slots"
+	expect_match "diagnose: remedy: a max_sectors_kb that fits" "$(printf '%s' "$nf" | jq -r .remedy)" \
+		"^echo 256 > /sys/block/vda/queue/max_sectors_kb"
+	expect_same_replay diag_bundle diag_exit diag_json
+	expect_eq "diagnose: not 'pool exhausted'" \
+		"$(printf '%s' "$diag" | jq -r '[.findings[] | select(.id == "pool-exhausted")] | length')" 0
 	expect_eq "1 MiB write from hugetlb still blocked" "$(r writer_state)" D
 	expect_le "never-fit seen within 5 s of the write" "$(r detect_s)" 5
 	expect_gt "req queue failed with ENOMEM" "$(r enomem)" 0
@@ -60,6 +82,7 @@ else
 	expect_eq "nothing counted as never fitting" "$(r never_fit)" 0
 	expect_eq "no never-fit events" "$(r nf_events)" 0
 	expect_eq "no swiotlb buffer is full lines" "$(r full_lines)" 0
+	expect_eq "diagnose: no never-fits verdict" "$nf" ""
 fi
 expect_eq "dmawatch trace exited 0 on SIGTERM" "$(r trace_exit)" 0
 expect_eq "dmawatch stat exited 0 on SIGTERM" "$(r stat_exit)" 0

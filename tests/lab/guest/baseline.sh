@@ -52,3 +52,15 @@ DMAWATCH_TEST_FAIL_LOAD=dmamap dmawatch -F swiotlb,dmamap stat --json 1 1 > /dev
 emit degraded_named_exit $?
 emit degraded_named_err "$(head -c 400 /tmp/deg2.err | tr '\n' ' ')"
 emit bpf_syms_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
+
+# dmawatch diagnose on this healthy guest, with its live window: the
+# verdict, the figures it quotes, and the bundle it saves, which the host
+# replays (checks/baseline.sh) to the same JSON.
+emit sysfs_max_sectors_kb "$(cat /sys/block/vda/queue/max_sectors_kb)"
+emit diag_used_hiwater "$(cat $swiotlb_dir/io_tlb_used_hiwater 2> /dev/null || echo none)"
+dmawatch diagnose --json --save-bundle /tmp/bundle > /tmp/diag.json 2> /tmp/diag.err
+emit diag_exit $?
+emit diag_json "$(cat /tmp/diag.json)"
+emit diag_err "$(head -c 300 /tmp/diag.err)"
+emit diag_partial "$(ls -d /tmp/bundle.partial-* 2> /dev/null | wc -l)"
+emit diag_bundle "$(tar -C /tmp -czf - bundle | base64 -w 0)"

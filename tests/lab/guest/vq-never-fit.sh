@@ -115,6 +115,15 @@ emit detect_s "$detect"
 # shows, then take the final counters.
 sleep 3
 next_report 5
+# dmawatch diagnose while the write hangs, with its live window.
+dmawatch diagnose --json --save-bundle /tmp/bundle > /tmp/diag.json 2> /tmp/diag.err
+emit diag_exit $?
+emit diag_json "$(cat /tmp/diag.json)"
+emit diag_err "$(head -c 300 /tmp/diag.err)"
+emit diag_bundle "$(tar -C /tmp -czf - bundle | base64 -w 0)"
+emit diag_full_first "$(dmesg | grep -m 1 -F "$(dma_dev_of vda): swiotlb buffer is full" |
+	sed 's/^\[[^]]*\] *//')"
+emit sysfs_max_sectors_kb "$(cat /sys/block/vda/queue/max_sectors_kb)"
 if running $wpid; then
 	emit writer_state "$(awk '{ print $3 }' /proc/$wpid/stat)"
 else
