@@ -99,6 +99,7 @@ struct diag_dev *diag_dev(struct diag_facts *facts, const char *name)
 	memset(d, 0, sizeof(*d));
 	copy_line(d->name, sizeof(d->name), name);
 	d->access_platform = -1;
+	d->iommu_group = -1;
 	return d;
 }
 
@@ -230,6 +231,37 @@ static void collect_pci(struct bundle *b, struct diag_facts *facts)
 		snprintf(d->bus, sizeof(d->bus), "pci");
 	}
 	bundle_free_list(names);
+}
+
+/* IOMMU groups: which devices sit behind an IOMMU, and the group's
+ * reserved regions ("0xSTART 0xEND TYPE": direct, direct-relaxable, msi,
+ * reserved), evidence for what the host side may refuse. */
+static void collect_iommu(struct bundle *b, struct diag_facts *facts)
+{
+	char **groups = bundle_list(b, "/sys/kernel/iommu_groups");
+
+	for (char **g = groups; g && *g; g++) {
+		char path[PATH_MAX], **devs, *regions;
+
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/reserved_regions", *g);
+		regions = bundle_read(b, path, 4096, false);
+		snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/devices", *g);
+		devs = bundle_list(b, path);
+		for (char **n = devs; n && *n; n++) {
+			struct diag_dev *d = diag_dev(facts, *n);
+			const char *next = regions;
+
+			if (!d)
+				continue;
+			d->iommu_group = atoi(*g);
+			while (next && *next && d->nreserved < 3)
+				next = diag_next_line(next, d->reserved_regions[d->nreserved++],
+						      sizeof(d->reserved_regions[0]));
+		}
+		bundle_free_list(devs);
+		free(regions);
+	}
+	bundle_free_list(groups);
 }
 
 static void collect_pool(struct bundle *b, struct diag_facts *facts)
@@ -413,6 +445,10 @@ void diag_parse_log(struct diag_facts *facts, const char *log)
 			p->roundup = true;
 			copy_line(p->roundup_line, DIAG_LINE, text);
 			boot_line(p, text);
+		} else if (strstr(text, "created restricted DMA pool")) {
+			/* A device tree's restricted-dma-pool: its own SWIOTLB. */
+			if (p->nrestricted < 2)
+				copy_line(p->restricted[p->nrestricted++], DIAG_LINE, text);
 		} else if ((m = strstr(text, "I/O error, dev "))) {
 			struct diag_dev *d;
 
@@ -559,7 +595,7 @@ void diag_parse_window(struct diag_facts *facts, const char *text)
 				win->free_segments_min = segs;
 				win->largest_free_run_min = run;
 				win->rising = true;
-			} else if (used <= win->used_last) {
+			} else if (used < win->used_last) {
 				win->rising = false;
 			}
 			win->used_last = used;
@@ -578,6 +614,7 @@ void diag_parse_window(struct diag_facts *facts, const char *text)
 			if (!d)
 				continue;
 			FIELD("maps", d->w_maps);
+			FIELD("unmaps", d->w_unmaps);
 			FIELD("failures", d->w_failures);
 			FIELD("over_limit", d->w_over_limit);
 			FIELD("never_fit", d->w_never_fit);
@@ -607,6 +644,7 @@ void diag_collect(struct bundle *b, struct diag_facts *facts)
 	collect_virtio(b, facts);
 	collect_disks(b, facts);
 	collect_pci(b, facts);
+	collect_iommu(b, facts);
 	if (log)
 		diag_parse_log(facts, log);
 	collect_tasks(b, facts);

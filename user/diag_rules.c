@@ -335,6 +335,16 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 			evidence(f, "live: at worst %" PRIu64 " free 128-slot runs, longest free run "
 				    "%" PRIu64 " slots", x->window.free_segments_min,
 				 x->window.largest_free_run_min);
+		/* A request maps all its segments at once: it needs that many
+		 * free runs together, not one. */
+		if (x->window.ran && frag->disk[0] && frag->max_sectors_kb) {
+			uint64_t runs = slots_of(sat_mul(frag->max_sectors_kb, 1024)) / DIAG_SEG_SLOTS;
+
+			if (runs > x->window.free_segments_min)
+				evidence(f, "a request of max_sectors_kb %" PRIu64 " needs %" PRIu64
+					    " free 128-slot runs at once: more than the pool had",
+					 frag->max_sectors_kb, runs);
+		}
 		target = pow2_up(sat_mul(total, 4));
 		remedy(f, "a larger pool leaves whole runs free: swiotlb=%" PRIu64 " (%" PRIu64
 			  " MiB)%s", target, mib_of(target),
@@ -345,19 +355,34 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 static void judge_leak(const struct diag_facts *x, struct diag_report *r)
 {
 	const struct diag_window *w = &x->window;
+	const struct diag_dev *keeper = NULL;
 	struct diag_finding *f;
 
-	for (int i = 0; i < x->ndevs; i++)
-		if (x->devs[i].inflight)
-			return;
-	if (!w->ran || !w->rising || w->samples < 3 || w->used_last <= w->used_first)
+	/* The pool only climbed over the window, no disk had a request in
+	 * flight, and a device mapped more than it unmapped: it keeps them. */
+	if (!w->ran || !w->rising || w->samples < 5 || w->used_last <= w->used_first)
 		return;
-	f = add(r, "mapping-leak", DIAG_WARNING, NULL,
-		"pool usage climbed in every sample while no request was in flight");
-	evidence(f, "live: io_tlb_used %" PRIu64 " -> %" PRIu64 " over %.1f s, %" PRIu64 " samples",
-		 w->used_first, w->used_last, w->seconds, w->samples);
-	remedy(f, "a driver maps without unmapping: 'dmawatch stat' shows per device maps "
-		  "against unmaps; fix or update that driver");
+	for (int i = 0; i < x->ndevs; i++) {
+		const struct diag_dev *d = &x->devs[i];
+
+		if (d->inflight)
+			return;
+		if (d->w_maps > d->w_unmaps &&
+		    (!keeper || d->w_maps - d->w_unmaps > keeper->w_maps - keeper->w_unmaps))
+			keeper = d;
+	}
+	if (!keeper)
+		return;
+	f = add(r, "mapping-leak", DIAG_WARNING, keeper->name,
+		"%s keeps its mappings: the pool only climbed while no request was in flight",
+		keeper->name);
+	evidence(f, "live: pool use %" PRIu64 " -> %" PRIu64 " slots over %.1f s, never falling "
+		    "(%" PRIu64 " samples)", w->used_first, w->used_last, w->seconds, w->samples);
+	evidence(f, "live: %s mapped %" PRIu64 " times and unmapped %" PRIu64, keeper->name,
+		 keeper->w_maps, keeper->w_unmaps);
+	remedy(f, "the driver %s maps without unmapping: fix or update it; until then the pool "
+		  "only shrinks (a reboot frees it)", keeper->driver[0] ? keeper->driver :
+		  keeper->bus[0] ? keeper->bus : keeper->name);
 }
 
 static void judge_boot(const struct diag_facts *x, struct diag_report *r)

@@ -143,11 +143,13 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 			}
 		if (!d->id.dev[0] || strchr(d->id.dev, ' '))
 			continue;
-		wprintf(w, "device %s maps=%" PRIu64 " failures=%" PRIu64 " over_limit=%" PRIu64
+		wprintf(w, "device %s maps=%" PRIu64 " unmaps=%" PRIu64 " failures=%" PRIu64
+			   " over_limit=%" PRIu64
 			   " never_fit=%" PRIu64 " never_fit_reqs=%" PRIu64 " max_size=%" PRIu64
 			   " never_fit_size=%" PRIu64 " over_limit_size=%" PRIu64
 			   " never_fit_comm=%s\n",
-			d->id.dev, maps, (uint64_t)d->sw.failures, (uint64_t)d->sw.over_limit,
+			d->id.dev, maps, (uint64_t)d->sw.unmaps, (uint64_t)d->sw.failures,
+			(uint64_t)d->sw.over_limit,
 			never_fit, never_fit_reqs, (uint64_t)d->sw.max_size, never_fit_size, over_size,
 			comm);
 	}
@@ -317,6 +319,10 @@ static void print_json(FILE *out, const struct diag_facts *x, const struct diag_
 		json_u64(&j, "slots_transient", x->pool.transient);
 	json_u64(&j, "boot_mb", x->pool.boot_mb);
 	json_u64(&j, "areas", x->pool.areas);
+	json_array_begin(&j, "restricted_pools");
+	for (int k = 0; k < x->pool.nrestricted; k++)
+		json_string(&j, NULL, x->pool.restricted[k]);
+	json_array_end(&j);
 	json_object_end(&j);
 	json_array_begin(&j, "devices");
 	for (int i = 0; i < x->ndevs; i++) {
@@ -339,6 +345,13 @@ static void print_json(FILE *out, const struct diag_facts *x, const struct diag_
 			json_u64(&j, "max_segment_size", d->max_segment_size);
 			json_u64(&j, "max_segments", d->max_segments);
 			json_u64(&j, "inflight", d->inflight);
+		}
+		if (d->iommu_group >= 0) {
+			json_i64(&j, "iommu_group", d->iommu_group);
+			json_array_begin(&j, "reserved_regions");
+			for (int k = 0; k < d->nreserved; k++)
+				json_string(&j, NULL, d->reserved_regions[k]);
+			json_array_end(&j);
 		}
 		json_u64(&j, "buffer_full_lines", d->full_lines);
 		json_u64(&j, "io_error_lines", d->io_errors);

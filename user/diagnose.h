@@ -47,6 +47,8 @@ struct diag_pool {
 	bool boot_shortfall;    /* "only able to allocate" / "No low mem" */
 	bool roundup;           /* "roundup to" / "adjusted to": areas grew it */
 	char roundup_line[DIAG_LINE];
+	char restricted[2][DIAG_LINE]; /* "created restricted DMA pool" lines */
+	int nrestricted;
 };
 
 /* One "swiotlb buffer is full" line. */
@@ -80,6 +82,9 @@ struct diag_dev {
 	char disk[32];          /* block device on it, "" if none */
 	uint64_t max_sectors_kb, max_hw_sectors_kb, max_segment_size, max_segments;
 	uint64_t inflight;      /* requests in flight now (reads + writes) */
+	int iommu_group;        /* -1: none */
+	char reserved_regions[3][64]; /* the group's "0xSTART 0xEND TYPE" lines */
+	int nreserved;
 	/* The kernel log: */
 	unsigned full_lines;
 	struct diag_fulls full[FULL_KINDS];
@@ -88,7 +93,7 @@ struct diag_dev {
 	bool must_provide_platform;  /* "device must provide VIRTIO_F_ACCESS_PLATFORM" */
 	char platform_line[DIAG_LINE];
 	/* The live window (BPF), if it ran: */
-	uint64_t w_maps, w_failures, w_over_limit, w_max_size;
+	uint64_t w_maps, w_unmaps, w_failures, w_over_limit, w_max_size;
 	uint64_t w_never_fit;      /* submissions that failed for good */
 	uint64_t w_never_fit_reqs; /* distinct requests among them */
 	uint64_t w_never_fit_size;
@@ -109,7 +114,7 @@ struct diag_window {
 	uint64_t used_first, used_last, used_min, used_max, samples;
 	uint64_t free_segments_min; /* 128-slot runs free, the fewest seen */
 	uint64_t largest_free_run_min;
-	bool rising;               /* used rose from each sample to the next */
+	bool rising;               /* used never fell from one sample to the next */
 };
 
 struct diag_facts {

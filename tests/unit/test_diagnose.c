@@ -87,6 +87,11 @@ static void test_healthy(void **state)
 	assert_int_equal(d->access_platform, 1);
 	assert_int_equal(d->max_segment_size, 262144);
 	assert_int_equal(r->facts.ndevs, 2);
+	assert_int_equal(d->iommu_group, 3);
+	assert_int_equal(d->nreserved, 1);
+	assert_string_equal(d->reserved_regions[0], "0x00000000fee00000 0x00000000feefffff msi");
+	assert_int_equal(r->facts.pool.nrestricted, 1);
+	assert_non_null(strstr(r->facts.pool.restricted[0], "size 32 MiB"));
 	assert_int_equal(r->facts.pool.areas, 2);
 	assert_int_equal(r->facts.pool.boot_mb, 64);
 }
@@ -199,6 +204,24 @@ static void test_bypass_snp(void **state)
 	/* The device with the feature is not named. */
 	for (int i = 0; i < r->report.n; i++)
 		assert_string_not_equal(r->report.f[i].device, "0000:00:01.0");
+}
+
+/* The pool only climbs and one device maps without unmapping: a leak. */
+static void test_leak(void **state)
+{
+	struct run *r = judge("leak");
+	const struct diag_finding *f = finding(r, "mapping-leak");
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(f->severity, DIAG_WARNING);
+	assert_string_equal(f->device, "dmawatch-lab");
+	assert_true(cites(f, "pool use 12 -> 32 slots over 3.0 s, never falling (7 samples)"));
+	assert_true(cites(f, "dmawatch-lab mapped 10 times and unmapped 0"));
+	/* The same climb with every mapping returned is traffic, not a leak. */
+	r = judge("rising-no-leak");
+	assert_null(finding(r, "mapping-leak"));
+	assert_non_null(finding(r, "healthy"));
 }
 
 static void test_implausible(void **state)
@@ -381,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_never_fits),
 		cmocka_unit_test(test_fragmented),
 		cmocka_unit_test(test_bypass_snp),
+		cmocka_unit_test(test_leak),
 		cmocka_unit_test(test_implausible),
 		cmocka_unit_test(test_environments),
 		cmocka_unit_test(test_roundup),
