@@ -380,9 +380,9 @@ static void judge_leak(const struct diag_facts *x, struct diag_report *r)
 		    "(%" PRIu64 " samples)", w->used_first, w->used_last, w->seconds, w->samples);
 	evidence(f, "live: %s mapped %" PRIu64 " times and unmapped %" PRIu64, keeper->name,
 		 keeper->w_maps, keeper->w_unmaps);
-	remedy(f, "the driver %s maps without unmapping: fix or update it; until then the pool "
-		  "only shrinks (a reboot frees it)", keeper->driver[0] ? keeper->driver :
-		  keeper->bus[0] ? keeper->bus : keeper->name);
+	remedy(f, "the driver of %s%s%s maps without unmapping: fix or update it; until then "
+		  "the free pool only shrinks (a reboot frees it)", keeper->name,
+	       keeper->driver[0] ? ", " : "", keeper->driver);
 }
 
 static void judge_boot(const struct diag_facts *x, struct diag_report *r)

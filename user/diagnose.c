@@ -46,10 +46,20 @@ static void diagnose_help(FILE *out)
 
 /* ---- the live window ---- */
 
+/* A device's counters in one snapshot. */
+struct dev_counts {
+	char dev[64];
+	uint64_t maps, unmaps, failures, over_limit, never_fit, never_fit_reqs;
+};
+
 struct window_ctx {
 	char *text;
 	size_t len, cap;
 	unsigned ticks;
+	/* The counters at the first tick (right after attaching): the window's
+	 * counts are the final ones less these. */
+	struct dev_counts base[DIAG_MAX_DEVS];
+	int nbase;
 	struct {
 		char dev[64];
 		char comm[16];
@@ -106,6 +116,29 @@ static int window_event(void *ctx, const struct dmaw_event *ev)
 	return 0;
 }
 
+static void dev_counts(const struct snapshot *s, const struct dev_snapshot *d,
+		       struct dev_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->dev, sizeof(c->dev), "%s", d->id.dev);
+	for (int k = 0; k < DMAW_DIRS; k++)
+		c->maps += d->sw.maps[k];
+	c->unmaps = d->sw.unmaps;
+	c->failures = d->sw.failures;
+	c->over_limit = d->sw.over_limit;
+	/* Every failure from the virtqueue counters; the events are sampled. */
+	for (size_t k = 0; k < s->nvqs; k++)
+		if (!strcmp(s->vqs[k].st.names.dev, d->id.dev)) {
+			c->never_fit += s->vqs[k].st.never_fit;
+			c->never_fit_reqs += s->vqs[k].st.never_fit_reqs;
+		}
+}
+
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
 static int window_tick(void *ctx, const struct snapshot *prev, const struct snapshot *cur,
 		       bool final)
 {
@@ -116,42 +149,44 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 	if (p->flags & DMAW_POOL_OK)
 		wprintf(w, "pool %" PRIu64 " %u %u\n", (uint64_t)p->used, p->free_segments,
 			p->largest_free_run);
-	w->ticks++;
+	if (!w->ticks++)
+		for (size_t i = 0; i < cur->ndevs && w->nbase < DIAG_MAX_DEVS; i++)
+			dev_counts(cur, &cur->devs[i], &w->base[w->nbase++]);
 	if (!final)
 		return 0;
 	for (size_t i = 0; i < cur->ndevs; i++) {
 		const struct dev_snapshot *d = &cur->devs[i];
-		uint64_t maps = 0, never_fit = 0, never_fit_reqs = 0, never_fit_size = 0;
-		uint64_t over_size = 0;
+		struct dev_counts c, b = {};
+		uint64_t never_fit_size = 0, over_size = 0;
 		const char *comm = "-";
 
-		for (int k = 0; k < DMAW_DIRS; k++)
-			maps += d->sw.maps[k];
-		/* Counts from the virtqueue counters (every failure); sizes and
-		 * the process from the events (sampled). */
-		for (size_t k = 0; k < cur->nvqs; k++)
-			if (!strcmp(cur->vqs[k].st.names.dev, d->id.dev)) {
-				never_fit += cur->vqs[k].st.never_fit;
-				never_fit_reqs += cur->vqs[k].st.never_fit_reqs;
-			}
+		if (!d->id.dev[0] || strchr(d->id.dev, ' '))
+			continue;
+		dev_counts(cur, d, &c);
+		for (int k = 0; k < w->nbase; k++)
+			if (!strcmp(w->base[k].dev, c.dev))
+				b = w->base[k];
+		/* Sizes and the process from the events; their count where no
+		 * virtqueue counts (sampled: at least that many). */
 		for (int k = 0; k < w->nev; k++)
 			if (!strcmp(w->ev[k].dev, d->id.dev)) {
-				never_fit = never_fit ? never_fit : w->ev[k].never_fit;
+				if (c.never_fit == b.never_fit)
+					c.never_fit = b.never_fit + w->ev[k].never_fit;
 				never_fit_size = w->ev[k].never_fit_size;
 				over_size = w->ev[k].over_limit_size;
 				comm = w->ev[k].comm[0] ? w->ev[k].comm : "-";
 			}
-		if (!d->id.dev[0] || strchr(d->id.dev, ' '))
-			continue;
 		wprintf(w, "device %s maps=%" PRIu64 " unmaps=%" PRIu64 " failures=%" PRIu64
-			   " over_limit=%" PRIu64
-			   " never_fit=%" PRIu64 " never_fit_reqs=%" PRIu64 " max_size=%" PRIu64
-			   " never_fit_size=%" PRIu64 " over_limit_size=%" PRIu64
+			   " over_limit=%" PRIu64 " never_fit=%" PRIu64 " never_fit_reqs=%" PRIu64
+			   " max_size=%" PRIu64 " never_fit_size=%" PRIu64 " over_limit_size=%" PRIu64
 			   " never_fit_comm=%s\n",
-			d->id.dev, maps, (uint64_t)d->sw.unmaps, (uint64_t)d->sw.failures,
-			(uint64_t)d->sw.over_limit,
-			never_fit, never_fit_reqs, (uint64_t)d->sw.max_size, never_fit_size, over_size,
-			comm);
+			d->id.dev, since(c.maps, b.maps), since(c.unmaps, b.unmaps),
+			since(c.failures, b.failures), since(c.over_limit, b.over_limit),
+			/* Requests counted at their first failure the probes
+			 * saw: one already failing when they attached counts in
+			 * the base, so this one is not a difference. */
+			since(c.never_fit, b.never_fit), c.never_fit_reqs,
+			(uint64_t)d->sw.max_size, never_fit_size, over_size, comm);
 	}
 	return 0;
 }

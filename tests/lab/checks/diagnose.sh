@@ -81,3 +81,19 @@ expect_eq "evidence: free slots from the kernel's figures" \
 expect_eq "the 512 KiB line is not fragmentation" \
 	"$(finding frag over-limit dmawatch-lab | jq -r .severity)" error
 tap_prefix=${tap_prefix%"fragmented: "}
+
+tap_prefix="${tap_prefix}leak: "
+f=$(finding leak mapping-leak dmawatch-lab)
+held=$(r leak_held | sed -n 's/^held=\([0-9]*\) .*/\1/p')
+mapped=$(printf '%s' "$f" | jq -r '.evidence[1]' | sed -n 's/.* mapped \([0-9]*\) times and unmapped \([0-9]*\)$/\1 \2/p')
+expect_eq "diagnose exit 1" "$(r leak_exit)" 1
+expect_eq "nothing on stderr" "$(r leak_err)" ""
+expect_eq "the live window ran" "$(r leak_json | jq -r .window.ran)" true
+expect_eq "the module's device keeps its mappings: a warning" \
+	"$(printf '%s' "$f" | jq -r .severity)" warning
+expect_match "evidence: the pool only climbed" "$(printf '%s' "$f" | jq -r '.evidence[0]')" \
+	"^live: pool use [0-9]+ -> [0-9]+ slots over 3.0 s, never falling"
+expect_ge "evidence: mapped at least 5 times in the window" "${mapped%% *}" 5
+expect_le "...no more than the module holds" "${mapped%% *}" "${held:-0}"
+expect_eq "...and unmapped none" "${mapped#* }" 0
+tap_prefix=${tap_prefix%"leak: "}

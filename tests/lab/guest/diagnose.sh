@@ -9,6 +9,8 @@
 #              lets go: the write completes, the pool recovers
 #   over-limit the module maps 512 KiB
 #   fragmented one 96-slot mapping held per segment, then 256 KiB refused
+#   leak       the module keeps mapping and never unmaps while diagnose
+#              watches with the probes
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
 
@@ -88,5 +90,23 @@ emit map_256k_exit $?
 emit frag_line "$(dmesg | grep -F 'dmawatch-lab: swiotlb buffer is full (sz: 262144 bytes)' |
 	sed 's/^\[[^]]*\] *//' | tail -n 1)"
 diagnose frag
+echo "release all" > $ctl/hold
+
+# ---- a leak: the module keeps one more 8 KiB mapping every 0.2 s while
+# diagnose watches with the probes (the one step with the live window)
+rm -f /tmp/leak.stop
+(i=0; while [ $i -lt 600 ] && [ ! -e /tmp/leak.stop ]; do
+	echo "1 8192" > $ctl/hold
+	sleep 0.2
+	i=$((i + 1))
+done) &
+lpid=$!
+dmawatch diagnose --json --window 3 > /tmp/leak.json 2> /tmp/leak.err
+emit leak_exit $?
+touch /tmp/leak.stop
+wait $lpid
+emit leak_json "$(cat /tmp/leak.json)"
+emit leak_err "$(head -c 300 /tmp/leak.err)"
+emit leak_held "$(cat $ctl/hold)"
 echo "release all" > $ctl/hold
 rmmod dmawatch_lab

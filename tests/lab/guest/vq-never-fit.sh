@@ -20,9 +20,10 @@
 jnum() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9-]*\).*/\1/p" | head -n 1; }
 jstr() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
 
-# The req.N virtqueue objects of the virtio disk in the last stat report.
+# The req.N virtqueue objects of the virtio disk in the report next_report
+# kept: every read between two next_report calls sees the same report.
 vq_rows() {
-	tail -n 1 /tmp/stat.json |
+	cat /tmp/stat.kept |
 		grep -oE "\{\"device\":\"$vdev\",\"vq\":\"req\.[0-9]+\",[^{}]*\{[^{}]*\}[^{}]*\}"
 }
 
@@ -31,15 +32,18 @@ vq_sum() { # field
 	vq_rows | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" | awk '{ s += $1 } END { print s + 0 }'
 }
 
-# Waits for the next stat report; false after $1 seconds.
+# Waits for the next stat report and keeps it for vq_rows; false after
+# $1 seconds.
 next_report() { # seconds
 	n=$(wc -l < /tmp/stat.json)
 	i=0
 	while [ "$(wc -l < /tmp/stat.json)" -le "$n" ]; do
-		[ $i -ge $(($1 * 10)) ] && return 1
+		[ $i -ge $(($1 * 10)) ] && break
 		sleep 0.1
 		i=$((i + 1))
 	done
+	tail -n 1 /tmp/stat.json > /tmp/stat.kept
+	[ $i -lt $(($1 * 10)) ]
 }
 
 dev=$(dma_dev_of vda)
@@ -102,6 +106,7 @@ labio write /dev/vda 1048576 1048576 hugetlb > /tmp/w.out 2>&1 &
 wpid=$!
 detect=none
 while [ $(($(now_cs) - t0)) -lt 2000 ]; do
+	tail -n 1 /tmp/stat.json > /tmp/stat.kept # the latest report, as it comes
 	if grep -q "$nf_pat" /tmp/trace.json &&
 		[ "$(vq_sum never_fit)" -gt 0 ]; then
 		detect=$((($(now_cs) - t0) / 100))
@@ -115,15 +120,6 @@ emit detect_s "$detect"
 # shows, then take the final counters.
 sleep 3
 next_report 5
-# dmawatch diagnose while the write hangs, with its live window.
-dmawatch diagnose --json --save-bundle /tmp/bundle > /tmp/diag.json 2> /tmp/diag.err
-emit diag_exit $?
-emit diag_json "$(cat /tmp/diag.json)"
-emit diag_err "$(head -c 300 /tmp/diag.err)"
-emit diag_bundle "$(tar -C /tmp -czf - bundle | base64 -w 0)"
-emit diag_full_first "$(dmesg | grep -m 1 -F "$(dma_dev_of vda): swiotlb buffer is full" |
-	sed 's/^\[[^]]*\] *//')"
-emit sysfs_max_sectors_kb "$(cat /sys/block/vda/queue/max_sectors_kb)"
 if running $wpid; then
 	emit writer_state "$(awk '{ print $3 }' /proc/$wpid/stat)"
 else
@@ -179,6 +175,17 @@ mf=$(grep '"kind":"map-failed","source":"swiotlb_map"' /tmp/trace.json | head -n
 emit mf_first_used "$(jnum "$mf" slots_used)"
 emit mf_first_total "$(jnum "$mf" slots_total)"
 
+# dmawatch diagnose while the write still hangs, with its live window:
+# after the counters above, which are read from the last stat report and
+# must not see a new one land between two reads (diagnose takes seconds).
+dmawatch diagnose --json --save-bundle /tmp/bundle > /tmp/diag.json 2> /tmp/diag.err
+emit diag_exit $?
+emit diag_json "$(cat /tmp/diag.json)"
+emit diag_err "$(head -c 300 /tmp/diag.err)"
+emit diag_bundle "$(tar -C /tmp -czf - bundle | base64 -w 0)"
+emit diag_full_first "$(dmesg | grep -m 1 -F "$(dma_dev_of vda): swiotlb buffer is full" |
+	sed 's/^\[[^]]*\] *//')"
+emit sysfs_max_sectors_kb "$(cat /sys/block/vda/queue/max_sectors_kb)"
 kill -TERM $tpid $spid 2>/dev/null
 wait $tpid
 emit trace_exit $?
