@@ -492,8 +492,8 @@ static void collect_env(struct bundle *b, struct diag_facts *facts, const char *
 		       bundle_exists(b, "/dev/sev-guest");
 	bool tdx_dev = bundle_exists(b, "/dev/tdx_guest");
 	char features_l[DIAG_LINE] = "", vtom_l[DIAG_LINE] = "", rme_l[DIAG_LINE] = "";
-	char tdx_l[DIAG_LINE] = "";
-	const char *features = NULL, *vtom = NULL, *rme = NULL, *tdx = NULL;
+	char tdx_l[DIAG_LINE] = "", bounce_l[DIAG_LINE] = "";
+	const char *features = NULL, *vtom = NULL, *rme = NULL, *tdx = NULL, *bounce = NULL;
 	struct cc_state cc;
 
 	env->btf = bundle_exists(b, "/sys/kernel/btf/vmlinux");
@@ -513,7 +513,7 @@ static void collect_env(struct bundle *b, struct diag_facts *facts, const char *
 		else if (strstr(text, "tdx: Guest detected"))
 			copy_line(tdx_l, DIAG_LINE, text), tdx = tdx_l;
 		else if (strstr(text, "Memory encryption is active and system is using DMA bounce"))
-			env->cc_active = true;
+			copy_line(bounce_l, DIAG_LINE, text), bounce = bounce_l;
 	}
 	cc_parse(&cc, cpuinfo, cmdline, -1, snp_dev);
 	env->forced = cc.forced;
@@ -553,6 +553,12 @@ static void collect_env(struct bundle *b, struct diag_facts *facts, const char *
 	} else if (rme) {
 		snprintf(env->cc, sizeof(env->cc), "arm64 CCA realm");
 		copy_line(env->cc_evidence, DIAG_LINE, rme);
+		env->cc_active = true;
+	} else if (bounce) {
+		/* The kernel says memory is encrypted, nothing says which kind
+		 * (the log's start may have rotated out). */
+		snprintf(env->cc, sizeof(env->cc), "memory encryption (kind unknown)");
+		copy_line(env->cc_evidence, DIAG_LINE, bounce);
 		env->cc_active = true;
 	} else {
 		snprintf(env->cc, sizeof(env->cc), "none");
