@@ -261,16 +261,31 @@ static int errno_of(const char *text, size_t len)
 	return EIO;
 }
 
+const char *bundle_unreadable_next(const char *p, char *source, size_t slen, char *reason,
+				   size_t rlen)
+{
+	size_t n;
+
+	if (!p || !*p)
+		return NULL;
+	n = strcspn(p, "\t\n");
+	snprintf(source, slen, "%.*s", (int)n, p);
+	p += n;
+	if (*p == '\t')
+		p++;
+	n = strcspn(p, "\n");
+	snprintf(reason, rlen, "%.*s", (int)n, p);
+	return p[n] ? p + n + 1 : p + n;
+}
+
 const char *bundle_why(const struct bundle *b, const char *source, char *buf, size_t len)
 {
-	size_t n = strlen(source);
+	char name[PATH_MAX];
 
-	for (const char *p = b->unreadable; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
-		if (!strncmp(p, source, n) && p[n] == '\t') {
-			snprintf(buf, len, "%.*s", (int)strcspn(p + n + 1, "\n"), p + n + 1);
+	for (const char *p = b->unreadable;
+	     (p = bundle_unreadable_next(p, name, sizeof(name), buf, len));)
+		if (!strcmp(name, source))
 			return buf;
-		}
-	}
 	return NULL;
 }
 

@@ -70,5 +70,10 @@ void bundle_unreadable(struct bundle *b, const char *source, const char *reason)
 /* The reason recorded for SOURCE, NULL if none (the replay's answer for a
  * file the machine would not let diagnose read). */
 const char *bundle_why(const struct bundle *b, const char *source, char *buf, size_t len);
+/* Walks the unreadable list: from p (b->unreadable first), the next entry's
+ * source and reason, cut to fit; returns where the one after starts, NULL
+ * at the end. */
+const char *bundle_unreadable_next(const char *p, char *source, size_t slen, char *reason,
+				   size_t rlen);
 
 #endif

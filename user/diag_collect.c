@@ -137,6 +137,22 @@ static struct diag_dev *dma_device_of(struct diag_facts *facts, struct bundle *b
 	return NULL;
 }
 
+/* The DMA device behind LINK, a /sys/bus or /sys/block entry; CANON gets
+ * the canonical path the link resolves to, where its files are read (in a
+ * bundle the link resolves to it as on the machine). */
+static struct diag_dev *dma_device_at(struct diag_facts *facts, struct bundle *b,
+				      const char *link, char *canon, size_t len, char *virtio,
+				      size_t vlen)
+{
+	char up[PATH_MAX];
+
+	if (!resolve_link(b, link, canon, len))
+		return NULL;
+	/* dma_device_of() walks up a copy. */
+	snprintf(up, sizeof(up), "%s", canon);
+	return dma_device_of(facts, b, up, virtio, vlen);
+}
+
 static void collect_virtio(struct bundle *b, struct diag_facts *facts)
 {
 	char **names = bundle_list(b, "/sys/bus/virtio/devices");
@@ -147,15 +163,10 @@ static void collect_virtio(struct bundle *b, struct diag_facts *facts)
 		char *features;
 
 		snprintf(link, sizeof(link), "/sys/bus/virtio/devices/%s", *n);
-		if (!resolve_link(b, link, path, sizeof(path)))
-			continue;
-		d = dma_device_of(facts, b, path, virtio, sizeof(virtio));
+		d = dma_device_at(facts, b, link, path, sizeof(path), virtio, sizeof(virtio));
 		if (!d)
 			continue;
 		copy_line(d->virtio, sizeof(d->virtio), *n);
-		/* Read at the canonical path: in a bundle, the /sys/bus link
-		 * resolves to it as on the machine. */
-		resolve_link(b, link, path, sizeof(path));
 		snprintf(file, sizeof(file), "%s/driver", path);
 		link_name(b, file, d->virtio_driver, sizeof(d->virtio_driver));
 		/* One '0' or '1' per feature bit; bit 33 is ACCESS_PLATFORM. */
@@ -182,19 +193,16 @@ static void collect_disks(struct bundle *b, struct diag_facts *facts)
 	char **names = bundle_list(b, "/sys/block");
 
 	for (char **n = names; n && *n; n++) {
-		char link[PATH_MAX], path[PATH_MAX], disk[PATH_MAX], virtio[16];
+		char link[PATH_MAX], disk[PATH_MAX], virtio[16];
 		char file[PATH_MAX + 32];
 		struct diag_dev *d;
 		uint64_t r, w;
 		char *text;
 
+		/* The disk's own directory is on a class (block), not a bus:
+		 * the walk goes on to the device under it. */
 		snprintf(link, sizeof(link), "/sys/block/%s", *n);
-		if (!resolve_link(b, link, disk, sizeof(disk)))
-			continue;
-		/* From the disk's own directory up: "block/vda" is not a bus. */
-		snprintf(path, sizeof(path), "%s", disk);
-		*strrchr(path, '/') = 0;
-		d = dma_device_of(facts, b, path, virtio, sizeof(virtio));
+		d = dma_device_at(facts, b, link, disk, sizeof(disk), virtio, sizeof(virtio));
 		if (!d || d->disk[0])
 			continue;
 		copy_line(d->disk, sizeof(d->disk), *n);
@@ -365,10 +373,20 @@ static void other_line(struct diag_facts *facts, const char *text)
 		copy_line(facts->log_other[facts->nlog_other++], DIAG_LINE, text);
 }
 
-static void boot_line(struct diag_pool *p, const char *text)
+/* "only able to allocate N MB", "No low mem": a pool smaller than asked. */
+static void shortfall_line(struct diag_pool *p, const char *text)
 {
-	if (p->nboot_lines < 4)
-		copy_line(p->boot_lines[p->nboot_lines++], DIAG_LINE, text);
+	p->boot_shortfall = true;
+	if (p->nshortfall_lines < 4)
+		copy_line(p->shortfall_lines[p->nshortfall_lines++], DIAG_LINE, text);
+}
+
+/* "... roundup to NMB", "... adjusted to NMB", "adjusted A -> B slabs":
+ * the areas grew the pool (the last such line is kept). */
+static void roundup_line(struct diag_pool *p, const char *text)
+{
+	p->roundup = true;
+	copy_line(p->roundup_line, DIAG_LINE, text);
 }
 
 /* "DRIVER DEV: swiotlb buffer is full (sz: S bytes), total T (slots),
@@ -432,19 +450,13 @@ void diag_parse_log(struct diag_facts *facts, const char *log)
 			} else if (sscanf(m, "area num %" SCNu64, &v) == 1)
 				p->areas = v;
 			else if (strstr(m, "roundup to") || strstr(m, "adjusted to") ||
-				 strstr(m, "slabs")) {
-				p->roundup = true;
-				copy_line(p->roundup_line, DIAG_LINE, text);
-				boot_line(p, text);
-			} else if (strstr(m, "only able to allocate") || strstr(m, "No low mem")) {
-				p->boot_shortfall = true;
-				boot_line(p, text);
-			}
+				 strstr(m, "slabs"))
+				roundup_line(p, text);
+			else if (strstr(m, "only able to allocate") || strstr(m, "No low mem"))
+				shortfall_line(p, text);
 		} else if (strstr(text, "SWIOTLB bounce buffer size adjusted") ||
 			   strstr(text, "SWIOTLB bounce buffer size roundup")) {
-			p->roundup = true;
-			copy_line(p->roundup_line, DIAG_LINE, text);
-			boot_line(p, text);
+			roundup_line(p, text);
 		} else if (strstr(text, "created restricted DMA pool")) {
 			/* A device tree's restricted-dma-pool: its own SWIOTLB. */
 			if (p->nrestricted < 2)

@@ -393,9 +393,8 @@ static void judge_boot(const struct diag_facts *x, struct diag_report *r)
 	if (p->boot_shortfall) {
 		f = add(r, "pool-short-at-boot", DIAG_WARNING, NULL,
 			"the kernel could not allocate the pool it was asked for");
-		for (int i = 0; i < p->nboot_lines; i++)
-			if (strstr(p->boot_lines[i], "only able") || strstr(p->boot_lines[i], "low mem"))
-				evidence(f, "%s", p->boot_lines[i]);
+		for (int i = 0; i < p->nshortfall_lines; i++)
+			evidence(f, "%s", p->shortfall_lines[i]);
 		remedy(f, "a smaller swiotlb= that fits memory below 4 GiB, or more guest memory");
 	}
 	if (p->roundup) {

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "engine.h"
 #include "json.h"
 #include "loop.h"
+#include "report.h"
 #include "util.h"
 
 static void diagnose_help(FILE *out)
@@ -53,8 +53,9 @@ struct dev_counts {
 };
 
 struct window_ctx {
+	FILE *out;          /* the window's text, into text (open_memstream) */
 	char *text;
-	size_t len, cap;
+	size_t len;
 	unsigned ticks;
 	/* The counters at the first tick (right after attaching): the window's
 	 * counts are the final ones less these. */
@@ -67,32 +68,6 @@ struct window_ctx {
 	} ev[DIAG_MAX_DEVS];
 	int nev;
 };
-
-static void wprintf(struct window_ctx *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void wprintf(struct window_ctx *w, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(w->text ? w->text + w->len : NULL, w->text ? w->cap - w->len : 0, fmt,
-			      ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (w->text && w->len + n < w->cap) {
-			w->len += n;
-			return;
-		}
-		char *grown = realloc(w->text, w->cap = 2 * (w->cap + n + 256));
-
-		if (!grown)
-			return;
-		w->text = grown;
-	}
-}
 
 static int window_event(void *ctx, const struct dmaw_event *ev)
 {
@@ -121,8 +96,7 @@ static void dev_counts(const struct snapshot *s, const struct dev_snapshot *d,
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->dev, sizeof(c->dev), "%s", d->id.dev);
-	for (int k = 0; k < DMAW_DIRS; k++)
-		c->maps += d->sw.maps[k];
+	c->maps = dev_maps(d);
 	c->unmaps = d->sw.unmaps;
 	c->failures = d->sw.failures;
 	c->over_limit = d->sw.over_limit;
@@ -147,7 +121,7 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 
 	(void)prev;
 	if (p->flags & DMAW_POOL_OK)
-		wprintf(w, "pool %" PRIu64 " %u %u\n", (uint64_t)p->used, p->free_segments,
+		fprintf(w->out, "pool %" PRIu64 " %u %u\n", (uint64_t)p->used, p->free_segments,
 			p->largest_free_run);
 	if (!w->ticks++)
 		for (size_t i = 0; i < cur->ndevs && w->nbase < DIAG_MAX_DEVS; i++)
@@ -176,7 +150,7 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 				over_size = w->ev[k].over_limit_size;
 				comm = w->ev[k].comm[0] ? w->ev[k].comm : "-";
 			}
-		wprintf(w, "device %s maps=%" PRIu64 " unmaps=%" PRIu64 " failures=%" PRIu64
+		fprintf(w->out, "device %s maps=%" PRIu64 " unmaps=%" PRIu64 " failures=%" PRIu64
 			   " over_limit=%" PRIu64 " never_fit=%" PRIu64 " never_fit_reqs=%" PRIu64
 			   " max_size=%" PRIu64 " never_fit_size=%" PRIu64 " over_limit_size=%" PRIu64
 			   " never_fit_comm=%s\n",
@@ -199,6 +173,7 @@ static char *run_window(double seconds)
 	struct loop_opts o = { .interval_s = 0.5, .input_fd = -1, .ctx = &w,
 			       .tick_at_start = true };
 	struct engine e;
+	char *why;
 	int err;
 
 	o.count = (uint64_t)(seconds / o.interval_s + 0.5);
@@ -208,18 +183,25 @@ static char *run_window(double seconds)
 	err = engine_start(&e, window_event, &w);
 	if (err) {
 		engine_stop(&e);
-		free(w.text);
-		w.text = NULL;
-		w.len = w.cap = 0;
-		wprintf(&w, "not-run the probes did not load (%s): findings from files and the "
-			    "kernel log only\n", strerror(-err));
-		return w.text;
+		if (asprintf(&why, "not-run the probes did not load (%s): findings from files and "
+				   "the kernel log only\n", strerror(-err)) < 0)
+			why = NULL;
+		return why;
 	}
-	wprintf(&w, "seconds %.1f\n", seconds);
+	w.out = open_memstream(&w.text, &w.len);
+	if (!w.out) {
+		engine_stop(&e);
+		return strdup("not-run out of memory\n");
+	}
+	fprintf(w.out, "seconds %.1f\n", seconds);
 	err = run_loop(&e, &o, window_tick);
 	engine_stop(&e);
 	if (err)
-		wprintf(&w, "not-run the window stopped early (%s)\n", strerror(-err));
+		fprintf(w.out, "not-run the window stopped early (%s)\n", strerror(-err));
+	if (fclose(w.out)) {
+		free(w.text);
+		return strdup("not-run out of memory\n");
+	}
 	return w.text;
 }
 
@@ -314,19 +296,19 @@ static void print_text(FILE *out, const struct diag_facts *x, const struct diag_
 		fprintf(out, "        remedy: %s\n", f->remedy);
 	}
 	if (b->unreadable && *b->unreadable) {
-		fprintf(out, "\nnot read:\n");
-		for (const char *p = b->unreadable; *p; p = strchrnul(p, '\n'), p += !!*p) {
-			int n = strcspn(p, "\t\n");
+		char source[256], why[256];
 
-			fprintf(out, "  %.*s: %.*s\n", n, p, (int)strcspn(p + n + 1, "\n"),
-				p + n + 1);
-		}
+		fprintf(out, "\nnot read:\n");
+		for (const char *p = b->unreadable;
+		     (p = bundle_unreadable_next(p, source, sizeof(source), why, sizeof(why)));)
+			fprintf(out, "  %s: %s\n", source, why);
 	}
 }
 
 static void print_json(FILE *out, const struct diag_facts *x, const struct diag_report *r,
 		       const struct bundle *b, bool unknown)
 {
+	char source[256], why[256];
 	struct json j;
 
 	json_init(&j, out);
@@ -422,12 +404,8 @@ static void print_json(FILE *out, const struct diag_facts *x, const struct diag_
 	}
 	json_array_end(&j);
 	json_array_begin(&j, "unreadable");
-	for (const char *p = b->unreadable; p && *p; p = strchrnul(p, '\n'), p += !!*p) {
-		int n = strcspn(p, "\t\n");
-		char source[256], why[256];
-
-		snprintf(source, sizeof(source), "%.*s", n, p);
-		snprintf(why, sizeof(why), "%.*s", (int)strcspn(p + n + 1, "\n"), p + n + 1);
+	for (const char *p = b->unreadable;
+	     (p = bundle_unreadable_next(p, source, sizeof(source), why, sizeof(why)));) {
 		json_object_begin(&j, NULL);
 		json_string(&j, "source", source);
 		json_string(&j, "reason", why);

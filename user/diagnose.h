@@ -42,9 +42,9 @@ struct diag_pool {
 	uint64_t total, used, hiwater, transient; /* slots */
 	uint64_t areas;
 	uint64_t boot_mb;       /* "mapped [mem ...] (NMB)" */
-	char boot_lines[4][DIAG_LINE]; /* roundup, adjusted, only able, No low mem */
-	int nboot_lines;
 	bool boot_shortfall;    /* "only able to allocate" / "No low mem" */
+	char shortfall_lines[4][DIAG_LINE]; /* those lines */
+	int nshortfall_lines;
 	bool roundup;           /* "roundup to" / "adjusted to": areas grew it */
 	char roundup_line[DIAG_LINE];
 	char restricted[2][DIAG_LINE]; /* "created restricted DMA pool" lines */

@@ -310,6 +310,17 @@ static void test_parse_log(void **state)
 	assert_int_equal(x.pool.boot_mb, 1);
 	assert_int_equal(x.pool.areas, 4);
 	assert_false(x.pool.boot_shortfall);
+
+	/* The boot sizing lines: a shortfall keeps its line, a round-up the
+	 * last of its lines. */
+	diag_parse_log(&x, "[    0.4] software IO TLB: SWIOTLB bounce buffer size roundup to 130MB\n"
+			   "[    0.4] software IO TLB: only able to allocate 32 MB\n"
+			   "[    0.5] SWIOTLB bounce buffer size adjusted to 132MB\n");
+	assert_true(x.pool.boot_shortfall);
+	assert_int_equal(x.pool.nshortfall_lines, 1);
+	assert_string_equal(x.pool.shortfall_lines[0], "software IO TLB: only able to allocate 32 MB");
+	assert_true(x.pool.roundup);
+	assert_string_equal(x.pool.roundup_line, "SWIOTLB bounce buffer size adjusted to 132MB");
 }
 
 /* What --save-bundle writes replays as what was read. */
