@@ -209,7 +209,7 @@ static int draw_header(struct top *t, struct canvas *c, int y)
 		x = cprintf(c, y, x, P_NORMAL, "  bounce: when needed");
 	if (t->paused)
 		x = cprintf(c, y, x + 2, P_WARN, "PAUSED");
-	if (t->batch || c->cols - 8 > x)
+	if (t->batch || c->cols - 9 > x) /* one blank before the clock */
 		cput(c, y, t->batch ? x + 2 : c->cols - 9, -1, P_NORMAL, now);
 	y++;
 

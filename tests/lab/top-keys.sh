@@ -174,6 +174,10 @@ moving > "$work/running-2"
 check "the view refreshes while running" eval '! cmp -s "$work/running-1" "$work/running-2"'
 send p
 check "p: PAUSED shown" wait_screen 'PAUSED' 10
+# The frame crosses an emulated serial line top to bottom: the header's
+# PAUSED can be on the screen before the status line's. The frame is whole
+# once the status line (drawn last) says PAUSED.
+check "p: PAUSED in the status line" wait_screen 'sort:[^ ]+ PAUSED *$' 10
 moving > "$work/paused-1"
 sleep 3.5
 screen
