@@ -61,6 +61,15 @@ extern const void __preempt_count __ksym __weak;
 extern const void pcpu_hot __ksym __weak;
 extern const void __per_cpu_offset __ksym __weak;
 
+/* offsetof(struct pcpu_hot, preempt_count), or -1 where the kernel has no
+ * struct pcpu_hot: set by user space from vmlinux BTF before load (the
+ * engine's set_common_rodata()). Not bpf_core_field_offset(): a CO-RE
+ * relocation against a type vmlinux lacks (6.1, 6.15+) sends libbpf
+ * looking through module BTF (bpf_core_find_cands() -> load_module_btfs()),
+ * and BPF_BTF_GET_NEXT_ID needs CAP_SYS_ADMIN: the whole object then fails
+ * to load for a process with only CAP_BPF and CAP_PERFMON. */
+const volatile __s32 dmaw_pcpu_hot_pc_off = -1;
+
 #define DMAW_PREEMPT_MASK 0xffUL
 #define DMAW_NEED_RESCHED_6X 0x80000000UL
 
@@ -76,9 +85,8 @@ static __always_inline __u32 irq_context_bits(__u32 cpu)
 		return 0;
 	if (&__preempt_count)
 		pc = (const void *)(base + (unsigned long)&__preempt_count);
-	else if (bpf_core_type_exists(struct pcpu_hot) && &pcpu_hot)
-		pc = (const void *)(base + (unsigned long)&pcpu_hot +
-				    bpf_core_field_offset(struct pcpu_hot, preempt_count));
+	else if (dmaw_pcpu_hot_pc_off >= 0 && &pcpu_hot)
+		pc = (const void *)(base + (unsigned long)&pcpu_hot + dmaw_pcpu_hot_pc_off);
 	else
 		return 0;
 	if (bpf_probe_read_kernel(&count, sizeof(count), pc))

@@ -145,6 +145,19 @@ static void probe_func(struct func_probe *p, const struct btf *vmlinux,
 	p->in_kallsyms = ks && ksyms_find_name(ks, p->name);
 }
 
+/* Byte offset of struct sname's member mname, or -1. */
+static int member_offset(const struct btf *btf, const char *sname, const char *mname)
+{
+	int id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	const struct btf_member *m = t ? btf_members(t) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++, m++)
+		if (!strcmp(btf__name_by_offset(btf, m->name_off), mname))
+			return btf_member_bit_offset(t, i) / 8;
+	return -1;
+}
+
 int calibrate_begin(struct features *f, const struct ksyms *ks)
 {
 	memset(f, 0, sizeof(*f));
@@ -156,6 +169,7 @@ int calibrate_begin(struct features *f, const struct ksyms *ks)
 	f->vmlinux = btf__load_vmlinux_btf();
 	if (!f->vmlinux)
 		return -errno;
+	f->pcpu_hot_pc_off = member_offset(f->vmlinux, "pcpu_hot", "preempt_count");
 	f->bpf_err = -trial_tracing_load();
 	return 0;
 }

@@ -51,6 +51,9 @@ struct features {
 	 * for a user without CAP_BPF and CAP_PERFMON (or where the kernel
 	 * refuses tracing programs to everyone). Nothing attaches then. */
 	int bpf_err;
+	/* offsetof(struct pcpu_hot, preempt_count) from vmlinux BTF, or -1
+	 * (bpf/common.bpf.h: dmaw_pcpu_hot_pc_off). */
+	int pcpu_hot_pc_off;
 	struct func_probe funcs[CALIB_MAX_FUNCS];
 	int nfuncs;
 	struct tp_probe tps[CALIB_MAX_TPS];

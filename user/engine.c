@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "engine.h"
@@ -259,8 +261,11 @@ static bool fam_open(struct engine *e, size_t i)
 	errno = 0;
 	f->obj = ops->open(f);
 	if (!f->obj) {
+		f->open_err = errno ? errno : EINVAL;
 		/* open() noted the reason where it has one. */
-		snprintf(f->why, sizeof(f->why), "%s", errno ? strerror(errno) : "cannot open");
+		if (!f->why[0])
+			snprintf(f->why, sizeof(f->why), "%s",
+				 errno ? strerror(errno) : "cannot open");
 		if (errno != ENOENT)
 			fam_note(f, "-", ATTACH_NONE, "not loaded: %s", f->why);
 		return false;
@@ -343,8 +348,11 @@ static const char *explain(int err)
 {
 	switch (err) {
 	case -EPERM:
-		return "not permitted: run as root (CAP_BPF and CAP_PERFMON); check kernel "
-		       "lockdown and kernel.unprivileged_bpf_disabled";
+		if (bpf_caps_missing())
+			return "not permitted: this process lacks CAP_BPF or CAP_PERFMON (run as "
+			       "root, or grant both)";
+		return "not permitted: check kernel lockdown and "
+		       "kernel.unprivileged_bpf_disabled";
 	case -EACCES:
 		return "the kernel's verifier rejected a program (run with -v for its log, "
 		       "and please report it)";
@@ -358,9 +366,24 @@ static const char *explain(int err)
 
 static void fam_failed(struct fam *f, const char *what, int err)
 {
-	const char *why = explain(err);
+	const char *why = explain(err), *module = NULL;
+	char path[96];
 
-	if (why)
+	/* A hook's module that is loaded as one (built-in ones have no
+	 * initstate). */
+	for (size_t h = 0; h < f->ops->nhooks && !module; h++) {
+		module = f->ops->hooks[h].module;
+		snprintf(path, sizeof(path), "/sys/module/%s/initstate", module ? module : "");
+		if (module && access(path, F_OK))
+			module = NULL;
+	}
+	/* libbpf's "failed to iterate BTF objects" (load_module_btfs()):
+	 * BPF_BTF_GET_NEXT_ID needs CAP_SYS_ADMIN even where CAP_BPF and
+	 * CAP_PERFMON load the programs. */
+	if (err == -EPERM && module && !bpf_caps_missing() && !have_cap(CAP_SYS_ADMIN))
+		fam_out(f, "%s: not permitted: %s is a module here, and reading a module's "
+			"BTF needs CAP_SYS_ADMIN", what, module);
+	else if (why)
 		fam_out(f, "%s: %s", what, why);
 	else
 		fam_out(f, "%s: %s (run with -v for libbpf's log)", what, strerror(-err));
@@ -415,6 +438,47 @@ static void inject(struct fam *f)
 	}
 }
 
+/* Sets the .rodata variable NAME of obj (a __s32 of bpf/common.bpf.h)
+ * before load, through the object's BTF: the engine holds objects, not
+ * skeletons. A family whose object lacks it does not use it. */
+static void set_rodata_s32(struct bpf_object *obj, const char *name, __s32 value)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *mname = bpf_map__name(map);
+		const struct btf_type *sec;
+		const struct btf_var_secinfo *v;
+		const void *init;
+		size_t size;
+		char *data;
+		int id;
+
+		if (!bpf_map__is_internal(map) || !strstr(mname, ".rodata") || !btf)
+			continue;
+		id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+		init = bpf_map__initial_value(map, &size);
+		if (id <= 0 || !init || !(data = malloc(size)))
+			return;
+		/* libbpf 1.1 hands out the initial value read-only. */
+		memcpy(data, init, size);
+		sec = btf__type_by_id(btf, id);
+		v = btf_var_secinfos(sec);
+		for (int k = 0; k < btf_vlen(sec); k++, v++) {
+			const struct btf_type *var = btf__type_by_id(btf, v->type);
+
+			if (!strcmp(btf__name_by_offset(btf, var->name_off), name) &&
+			    v->size == sizeof(value) && v->offset + sizeof(value) <= size) {
+				memcpy(data + v->offset, &value, sizeof(value));
+				bpf_map__set_initial_value(map, data, size);
+			}
+		}
+		free(data);
+		return;
+	}
+}
+
 static int fam_load(struct engine *e, size_t i)
 {
 	struct fam *f = &e->fams[i];
@@ -429,6 +493,7 @@ static int fam_load(struct engine *e, size_t i)
 		return err;
 	}
 	inject(f);
+	set_rodata_s32(f->obj, "dmaw_pcpu_hot_pc_off", e->feat.pcpu_hot_pc_off);
 	err = f->ops->load(f);
 	if (err) {
 		fam_failed(f, what, err);
@@ -503,8 +568,12 @@ static int prepare(struct engine *e)
 	e->ksyms = ksyms_load(NULL);
 	err = calibrate_begin(&e->feat, e->ksyms);
 	if (err) {
-		warnx_("cannot read kernel BTF (%s): dmawatch needs a kernel built with "
-		       "CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)", strerror(-err));
+		if (access("/sys/kernel/btf/vmlinux", F_OK))
+			warnx_("cannot read kernel BTF (%s): dmawatch needs a kernel built with "
+			       "CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)", strerror(-err));
+		else
+			warnx_("/sys/kernel/btf/vmlinux is there but is not the kernel's BTF "
+			       "(%s): is something mounted over it?", strerror(-err));
 		return err;
 	}
 	for (size_t i = 0; i < e->nfams; i++)
@@ -514,14 +583,32 @@ static int prepare(struct engine *e)
 	return 0;
 }
 
+/* Kernel lockdown in confidentiality mode: BPF may not read kernel memory
+ * (LOCKDOWN_BPF_READ_KERNEL, kernel/trace/bpf_trace.c), so the verifier
+ * refuses every program that calls bpf_probe_read_kernel(), which every
+ * probe family does. Said as one line instead of a load error per family. */
+static bool lockdown_confidential(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/security/lockdown", "re");
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	return strstr(buf, "[confidentiality]");
+}
+
 /* One line for a process that may load no tracing program at all. */
 static int bpf_refused(const struct engine *e)
 {
 	int err = e->feat.bpf_err;
+	const char *missing = bpf_caps_missing();
 
-	if (err == EPERM && geteuid())
-		warnx_("loading BPF tracing programs is not permitted for this user: run as "
-		       "root, or with CAP_BPF and CAP_PERFMON");
+	if (err == EPERM && missing)
+		warnx_("loading BPF tracing programs is not permitted: this process lacks %s "
+		       "(run as root, or grant CAP_BPF and CAP_PERFMON)", missing);
 	else if (err == EPERM)
 		warnx_("this kernel refuses BPF tracing programs even to root: check kernel "
 		       "lockdown (integrity/confidentiality) and seccomp of this container");
@@ -556,11 +643,22 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 		return err;
 	if (e->feat.bpf_err)
 		return bpf_refused(e);
+	if (lockdown_confidential()) {
+		warnx_("kernel lockdown is 'confidentiality': it forbids BPF to read kernel "
+		       "memory, which every probe needs (boot with lockdown=integrity or none)");
+		return -EPERM;
+	}
 	for (size_t i = 0; i < e->nfams; i++) {
 		struct fam *f = &e->fams[i];
 
-		if (!f->obj)
+		if (!f->obj) {
+			/* Not applicable here (ENOENT) is no news; a family
+			 * this environment keeps out (permissions, sysctls,
+			 * helpers) is a degraded run, and said once. */
+			if (f->open_err && f->open_err != ENOENT && !named(f->ops))
+				warnx_("the %s probes are left out: %s", f->ops->name, f->why);
 			continue;
+		}
 		if (fam_load(e, i) || fam_attach(e, i)) {
 			warnx_("the %s probes are left out: %s", f->ops->name, f->why);
 			fam_destroy(e, i);

@@ -73,6 +73,7 @@ struct fam {
 	void *state;
 	struct bpf_object *obj;
 	bool running;          /* loaded and attached */
+	int open_err;          /* errno of a failed open(): 0, or why not */
 	char why[192];         /* why not, when not */
 };
 

@@ -67,6 +67,9 @@ static int pool_symbol(char *buf, size_t len)
 	if (err == -ENOENT)
 		snprintf(buf, len, POOL_SYM " not in /proc/kallsyms: no SWIOTLB pool "
 			 "(CONFIG_SWIOTLB off?)");
+	else if (err == -EPERM && kptr_restrict() >= 2)
+		snprintf(buf, len, POOL_SYM " address hidden: kernel.kptr_restrict=2 hides kernel "
+			 "addresses from every user, root too (sysctl kernel.kptr_restrict=1)");
 	else if (err == -EPERM)
 		snprintf(buf, len, POOL_SYM " address hidden from this user: reading kernel "
 			 "addresses needs CAP_SYSLOG (kernel.kptr_restrict=%d)", kptr_restrict());

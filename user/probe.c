@@ -96,18 +96,19 @@ static void print_table(const struct engine *e, const struct features *tp,
 			const struct cc_state *cc)
 {
 	const struct features *f = &e->feat;
+	const char *missing;
 
 	printf("guest: %s%s (%s)", cc_name(cc->kind), cc->hint ? "?" : "", cc->source);
 	if (cc->swiotlb_arg[0])
 		printf(", swiotlb=%s", cc->swiotlb_arg);
 	printf("\n");
 
-	printf("BTF %s, debugfs swiotlb %s, tracefs %s, BPF tracing programs %s%s%s\n\n",
+	missing = f->bpf_err == EPERM ? bpf_caps_missing() : NULL;
+	printf("BTF %s, debugfs swiotlb %s, tracefs %s, BPF tracing programs %s%s%s%s%s\n\n",
 	       f->btf ? "yes" : "NO", f->debugfs_swiotlb ? "yes" : "no",
 	       f->tracefs ? "yes" : "no", f->bpf_err ? "REFUSED (" : "yes",
-	       f->bpf_err ? strerror(f->bpf_err) : "",
-	       f->bpf_err == EPERM && geteuid() ? ": run as root or with CAP_BPF and CAP_PERFMON)" :
-	       f->bpf_err ? ")" : "");
+	       f->bpf_err ? strerror(f->bpf_err) : "", missing ? ": this process lacks " : "",
+	       missing ? missing : "", f->bpf_err ? ")" : "");
 	printf("%-32s %-4s %-5s %-8s %s\n", "FUNCTION", "BTF", "ARGS", "KALLSYMS", "FENTRY");
 	for (int i = 0; i < f->nfuncs; i++) {
 		const struct func_probe *p = &f->funcs[i];

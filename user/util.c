@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <linux/capability.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -50,4 +54,27 @@ void warnx_(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+bool have_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	/* capget(2) through syscall(): no libcap for a few bits. */
+	if (cap < 0 || cap >= 64 || syscall(SYS_capget, &hdr, d))
+		return true;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+const char *bpf_caps_missing(void)
+{
+	bool bpf, perfmon;
+
+	if (have_cap(CAP_SYS_ADMIN))
+		return NULL;
+	bpf = have_cap(CAP_BPF);
+	perfmon = have_cap(CAP_PERFMON);
+	return bpf && perfmon ? NULL : bpf ? "CAP_PERFMON" : perfmon ? "CAP_BPF" :
+	       "CAP_BPF and CAP_PERFMON";
 }

@@ -23,4 +23,12 @@ bool parse_seconds(const char *s, double max_s, double *out);
 /* "dmawatch: " + message to stderr; printf-like. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Is capability cap (CAP_*) in this process's effective set? (true when
+ * that cannot be read: the kernel has the last word anyway) */
+bool have_cap(int cap);
+/* Which of the capabilities BPF tracing needs (CAP_BPF and CAP_PERFMON,
+ * or CAP_SYS_ADMIN for both) this process lacks: "CAP_BPF", "CAP_PERFMON",
+ * "CAP_BPF and CAP_PERFMON", or NULL when it has them. */
+const char *bpf_caps_missing(void);
+
 #endif

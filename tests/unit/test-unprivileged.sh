@@ -29,7 +29,7 @@ as_user "$bin" probe > "$out" 2>&1
 echo "probe exit $?" >> "$out"
 check "probe exits 0" "" "^probe exit 0$" "$out"
 check "probe says tracing programs are refused, and the fix" "" \
-	"BPF tracing programs REFUSED \(Operation not permitted: run as root or with CAP_BPF and CAP_PERFMON\)" "$out"
+	"BPF tracing programs REFUSED \(Operation not permitted: this process lacks CAP_BPF and CAP_PERFMON\)" "$out"
 n=$((n + 1))
 if grep -qE '^[a-z]+ +[a-z_]+ +(kprobe|fentry) ' "$out"; then
 	echo "not ok $n - unprivileged: probe chose kprobe or fentry although neither loads"
@@ -41,7 +41,7 @@ as_user "$bin" stat 1 1 > "$out" 2> "$out.err"
 echo "stat exit $?" >> "$out.err"
 check "stat exits 1" "" "^stat exit 1$" "$out.err"
 check "with one line naming the capabilities" "" \
-	"^dmawatch: loading BPF tracing programs is not permitted for this user: run as root, or with CAP_BPF and CAP_PERFMON$" "$out.err"
+	"^dmawatch: loading BPF tracing programs is not permitted: this process lacks CAP_BPF and CAP_PERFMON \(run as root, or grant CAP_BPF and CAP_PERFMON\)$" "$out.err"
 n=$((n + 1))
 if [ "$(wc -l < "$out.err")" -eq 2 ]; then
 	echo "ok $n - unprivileged: and only that line"
