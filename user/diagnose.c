@@ -436,7 +436,7 @@ int cmd_diagnose(int argc, char **argv)
 	char *window;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "w:njs:b:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":w:njs:b:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w':
 			if (!parse_seconds(optarg, 600, &window_s)) {
@@ -449,7 +449,7 @@ int cmd_diagnose(int argc, char **argv)
 		case 's': save = optarg; break;
 		case 'b': replay = optarg; break;
 		case 'h': diagnose_help(stdout); return 0;
-		default: diagnose_help(stderr); return 2;
+		default: return bad_option("diagnose", c, argv);
 		}
 	}
 	if (optind < argc) {

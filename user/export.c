@@ -171,14 +171,14 @@ int cmd_export(int argc, char **argv)
 	struct engine e;
 	int c, err, rc = 1;
 
-	while ((c = getopt_long(argc, argv, "d:l:i:1h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:l:i:1h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'l': listen_spec = optarg; break;
 		case 'i': interval = optarg; break;
 		case '1': x.once = true; break;
 		case 'h': export_help(stdout); return 0;
-		default: export_help(stderr); return 2;
+		default: return bad_option("export", c, argv);
 		}
 	}
 	if (parse_interval_args(argc, argv, optind, &o))
@@ -203,8 +203,8 @@ int cmd_export(int argc, char **argv)
 		o.count = 1;
 	}
 	if (!dir && !listen_spec) {
-		warnx_("export: say where to: --textfile-dir DIR and/or --listen [ADDR:]PORT");
-		export_help(stderr);
+		warnx_("export: say where to: --textfile-dir DIR and/or --listen [ADDR:]PORT "
+		       "(see 'dmawatch export --help')");
 		return 2;
 	}
 	if (listen_spec && http_parse_listen(listen_spec, &ss, &sslen)) {

@@ -101,6 +101,8 @@ int main(int argc, char **argv)
 	const char *name;
 	int rc;
 
+	/* Every bad option is said in one line by its parser. */
+	opterr = 0;
 	if (!strcmp(base_name(argv[0]), "dmatop")) {
 		argv[0] = "top";
 		name = "top";
@@ -111,8 +113,7 @@ int main(int argc, char **argv)
 		argc -= optind;
 		argv += optind;
 		if (argc < 1) {
-			warnx_("no command given");
-			usage(stderr);
+			warnx_("no command given (see 'dmawatch --help')");
 			return 2;
 		}
 		name = argv[0];
@@ -120,9 +121,9 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		/* The command parses its own options from argv[1]. */
+		/* The command parses its own options from argv[1], and says
+		 * what was wrong itself (bad_option()). */
 		optind = 0;
-		opterr = 1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(commands[i].name, name))

@@ -147,11 +147,11 @@ int cmd_probe(int argc, char **argv)
 	struct engine e;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': probe_help(stdout); return 0;
-		default: probe_help(stderr); return 2;
+		default: return bad_option("probe", c, argv);
 		}
 	}
 	if (optind < argc) {

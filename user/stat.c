@@ -80,11 +80,11 @@ int cmd_stat(int argc, char **argv)
 	struct engine e;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': ctx.json = true; break;
 		case 'h': stat_help(stdout); return 0;
-		default: stat_help(stderr); return 2;
+		default: return bad_option("stat", c, argv);
 		}
 	}
 	if (parse_interval_args(argc, argv, optind, &o))

@@ -1103,7 +1103,7 @@ int cmd_top(int argc, char **argv)
 	t->prev = &snaps[0];
 	t->cur = &snaps[1];
 	t->epfd = t->winch_pipe[0] = t->winch_pipe[1] = -1;
-	while ((c = getopt_long(argc, argv, "d:n:bjf:vKF:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:n:bjf:vKF:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!parse_seconds(optarg, 86400, &o.interval_s) || o.interval_s < 0.1) {
@@ -1129,7 +1129,7 @@ int cmd_top(int argc, char **argv)
 			only_families = optarg;
 			break;
 		case 'h': top_help(stdout); rc = 0; goto out;
-		default: top_help(stderr); goto out;
+		default: rc = bad_option("top", c, argv); goto out;
 		}
 	}
 	if (optind < argc) {

@@ -122,12 +122,12 @@ int cmd_trace(int argc, char **argv)
 	struct engine e;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "jSh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jSh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': ctx.json = true; break;
 		case 'S': ctx.stack = false; break;
 		case 'h': trace_help(stdout); return 0;
-		default: trace_help(stderr); return 2;
+		default: return bad_option("trace", c, argv);
 		}
 	}
 	if (optind < argc) {

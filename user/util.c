@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <getopt.h>
 #include <linux/capability.h>
 #include <math.h>
 #include <stdarg.h>
@@ -77,4 +78,21 @@ const char *bpf_caps_missing(void)
 	perfmon = have_cap(CAP_PERFMON);
 	return bpf && perfmon ? NULL : bpf ? "CAP_PERFMON" : perfmon ? "CAP_BPF" :
 	       "CAP_BPF and CAP_PERFMON";
+}
+
+int bad_option(const char *cmd, int c, char **argv)
+{
+	const char *word = argv[optind - 1], *eq = strchr(word, '=');
+	bool is_long = !strncmp(word, "--", 2);
+
+	if (c == ':')
+		warnx_("%s: option '%s' needs a value (see 'dmawatch %s --help')", cmd, word, cmd);
+	else if (is_long && optopt && eq)
+		warnx_("%s: option '%.*s' takes no value (see 'dmawatch %s --help')", cmd,
+		       (int)(eq - word), word, cmd);
+	else if (is_long)
+		warnx_("%s: unknown option '%s' (see 'dmawatch %s --help')", cmd, word, cmd);
+	else	/* optopt: the unknown letter, even inside a cluster (-jx) */
+		warnx_("%s: unknown option '-%c' (see 'dmawatch %s --help')", cmd, optopt, cmd);
+	return 2;
 }

@@ -23,6 +23,11 @@ bool parse_seconds(const char *s, double max_s, double *out);
 /* "dmawatch: " + message to stderr; printf-like. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A subcommand's bad option, getopt_long() having returned c ('?' or ':',
+ * with opterr 0 and ':' leading the option string): one line naming it and
+ * where the usage is. Returns 2, the usage error status. */
+int bad_option(const char *cmd, int c, char **argv);
+
 /* Is capability cap (CAP_*) in this process's effective set? (true when
  * that cannot be read: the kernel has the last word anyway) */
 bool have_cap(int cap);
@@ -30,5 +35,6 @@ bool have_cap(int cap);
  * or CAP_SYS_ADMIN for both) this process lacks: "CAP_BPF", "CAP_PERFMON",
  * "CAP_BPF and CAP_PERFMON", or NULL when it has them. */
 const char *bpf_caps_missing(void);
+
 
 #endif

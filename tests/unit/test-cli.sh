@@ -21,6 +21,8 @@ expect() {
 		echo "not ok $n - cli: dmawatch $*: stderr lacks '$pat': $(head -n 1 "$out.err")"
 	elif [ "$rc" -ne 0 ] && [ ! -s "$out.err" ]; then
 		echo "not ok $n - cli: dmawatch $* fails silently"
+	elif [ "$rc" -eq 2 ] && [ "$(wc -l < "$out.err")" -ne 1 ]; then
+		echo "not ok $n - cli: dmawatch $*: $(wc -l < "$out.err") lines on stderr, want one: $(head -n 2 "$out.err" | tr '\n' '|')"
 	else
 		echo "ok $n - cli: dmawatch $* exits $rc${pat:+ naming '$pat'}"
 	fi
@@ -34,7 +36,13 @@ expect 2 "unknown probe family ''" -F swiotlb,,pool stat
 expect 2 "unknown option '--bogus'" --bogus stat
 expect 2 "no command given" -v
 expect 2 "unknown command 'nosuch'" nosuch
-expect 2 "unrecognized option '--bogus'" -v stat --bogus
+expect 2 "stat: unknown option '--bogus' (see 'dmawatch stat --help')" -v stat --bogus
+expect 2 "stat: unknown option '-1'" stat -1
+expect 2 "trace: unknown option '--bogus'" trace --bogus
+expect 2 "top: unknown option '-x'" top -bx
+expect 2 "export: option '--interval' needs a value" export --interval
+expect 2 "probe: option '--json' takes no value" probe --json=yes
+expect 2 "diagnose: option '--window' needs a value" diagnose --window
 expect 2 "bad interval '0'" stat 0
 expect 2 "say where to" export --once
 expect 0 "" --version

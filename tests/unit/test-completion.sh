@@ -44,11 +44,11 @@ for cmd in top export stat trace probe; do
 	check "$cmd: every option in its --help is offered" "$missing" ""
 	refused=
 	for o in $offered; do
-		# getopt says "unrecognized option" only of options it lacks.
+		# "unknown option" is said only of options the command lacks.
 		# --help after it: the command never starts (an option that takes
 		# a value gets "--help" and refuses it).
 		timeout 10 "$bin" "$cmd" "$o" --help < /dev/null 2>&1 |
-			grep -q 'unrecognized option' && refused="$refused $o"
+			grep -q 'unknown option' && refused="$refused $o"
 	done
 	check "$cmd: every option offered is accepted" "$refused" ""
 done
