@@ -249,6 +249,9 @@ kernels: $(KERNELS:%=$(BUILD)/lab/%/kernel.env)
 $(BUILD)/lab/labio: tests/lab/tools/labio.c | $(BUILD)/lab
 	$(CC) -static -O2 $(WARN) -o $@ $<
 
+$(BUILD)/lab/labcaps: tests/lab/tools/labcaps.c | $(BUILD)/lab
+	$(CC) -static -O2 $(WARN) -o $@ $<
+
 # The test module, built per guest kernel (cached by its sources' hash).
 $(BUILD)/lab/%/dmawatch_lab.ko: $(BUILD)/lab/%/kernel.env $(wildcard tests/lab/module/*) \
 		tests/lab/build-module.sh
@@ -257,11 +260,12 @@ $(BUILD)/lab/%/dmawatch_lab.ko: $(BUILD)/lab/%/kernel.env $(wildcard tests/lab/m
 lab-module: $(KERNELS:%=$(BUILD)/lab/%/dmawatch_lab.ko)
 
 $(BUILD)/lab/%/initramfs.gz: $(BUILD)/lab/%/kernel.env $(BUILD)/lab/%/dmawatch_lab.ko \
-		$(BUILD)/static/dmawatch $(BUILD)/lab/labio $(wildcard tests/lab/guest/*) \
-		tests/lab/mkinitramfs.sh
+		$(BUILD)/static/dmawatch $(BUILD)/lab/labio $(BUILD)/lab/labcaps \
+		$(wildcard tests/lab/guest/*) tests/lab/mkinitramfs.sh
 	tests/lab/mkinitramfs.sh $< $@ \
 		$(BUILD)/static/dmawatch=usr/bin/dmawatch \
 		$(BUILD)/lab/labio=usr/bin/labio \
+		$(BUILD)/lab/labcaps=usr/bin/labcaps \
 		$(BUILD)/lab/$*/dmawatch_lab.ko=lab/dmawatch_lab.ko
 
 initramfs: $(KERNELS:%=$(BUILD)/lab/%/initramfs.gz)

@@ -37,6 +37,10 @@ static const char *const common_maps[] = { "events", "event_drops", "proc_stats"
  * its own maps asked for with no room, which the kernel refuses): how the
  * lab proves that one family's failure leaves the others running. */
 #define INJECT_ENV "DMAWATCH_TEST_FAIL_LOAD"
+/* Set to a power of two of at least a page, the event ring buffer's size
+ * in bytes: how the lab overflows it (events are sampled at the source,
+ * so a storm of failures alone does not). */
+#define RING_ENV "DMAWATCH_TEST_RING_BYTES"
 
 static event_fn event_cb;
 static void *event_ctx;
@@ -417,11 +421,17 @@ static int shared_maps_give(struct engine *e, struct bpf_object *obj)
 	return 0;
 }
 
-/* The fault the lab injects: see INJECT_ENV. */
+/* The faults the lab injects: see INJECT_ENV and RING_ENV. */
 static void inject(struct fam *f)
 {
-	const char *which = getenv(INJECT_ENV);
+	const char *which = getenv(INJECT_ENV), *ring = getenv(RING_ENV);
 	struct bpf_map *map;
+	struct bpf_map *events = bpf_object__find_map_by_name(f->obj, "events");
+	uint64_t bytes;
+
+	/* Every object's copy, so that the reused one matches its size. */
+	if (ring && events && parse_u64(ring, 4096, 1u << 30, &bytes) && !(bytes & (bytes - 1)))
+		bpf_map__set_max_entries(events, bytes);
 
 	if (!which || strcmp(which, f->ops->name))
 		return;
@@ -503,6 +513,7 @@ static int fam_load(struct engine *e, size_t i)
 		fam_failed(f, "sharing maps between probe families", err);
 		return err;
 	}
+	test_stop_at("load");
 	return 0;
 }
 
@@ -665,7 +676,8 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 			continue;
 		}
 		f->running = true;
-		running++;
+		if (!running++)
+			test_stop_at("attach");
 	}
 	err = check_named(e);
 	if (err)
@@ -680,6 +692,7 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 		warnx_("opening the event ring buffer: %s", strerror(-err));
 		return err;
 	}
+	test_stop_at("running");
 	return 0;
 }
 
@@ -782,9 +795,12 @@ int engine_read(struct engine *e, struct snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->time_s = now_s();
-	for (size_t i = 0; i < e->nfams; i++)
+	for (size_t i = 0; i < e->nfams; i++) {
 		if (e->fams[i].running)
 			e->fams[i].ops->read(&e->fams[i], s);
+		if (i == e->nfams / 2)
+			test_stop_at("read");
+	}
 	read_common(e, s);
 	return 0;
 }

@@ -100,6 +100,8 @@ int textfile_write(struct textfile *t, const char *text, size_t len)
 		err = err ? err : -errno;
 	if (close(fd) && !err)
 		err = -errno;
+	if (!err)
+		test_stop_at("textfile");
 	if (!err && renameat(t->dirfd, t->tmp, t->dirfd, PROM_FILE))
 		err = -errno;
 	if (err) {

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,14 @@ void warnx_(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void test_stop_at(const char *point)
+{
+	const char *at = getenv("DMAWATCH_TEST_STOP_AT");
+
+	if (at && !strcmp(at, point))
+		raise(SIGSTOP);
 }
 
 bool have_cap(int cap)

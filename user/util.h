@@ -36,5 +36,13 @@ bool have_cap(int cap);
  * "CAP_BPF and CAP_PERFMON", or NULL when it has them. */
 const char *bpf_caps_missing(void);
 
+/* The lab's SIGKILL points: with DMAWATCH_TEST_STOP_AT=POINT in the
+ * environment, the process stops itself (SIGSTOP) when it reaches POINT
+ * ("load": one family loaded, nothing attached; "attach": one family
+ * attached, the others not; "read": halfway through reading the maps;
+ * "textfile": a new .prom written, not yet renamed; "running": everything
+ * attached), so a test can kill it there and look for what it left behind,
+ * or hold it there (the event consumer) while the kernel works. */
+void test_stop_at(const char *point);
 
 #endif

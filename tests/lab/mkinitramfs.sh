@@ -22,6 +22,8 @@ file "$busybox" 2>/dev/null | grep -q 'statically linked' ||
 }
 
 root=$(mktemp -d)
+# mktemp made it 0700: the guest's / must let every user in.
+chmod 755 "$root"
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" \
 	"$root/proc" "$root/sys" "$root/dev" "$root/tmp" "$root/run" \

@@ -23,6 +23,7 @@ vq-never-fit   512,force     180             -
 export         force         240             -
 top-batch      512,force     240             -
 diagnose       4096,force    150             -b
+hostile        force         480             -
 "
 
 selected() { # name
