@@ -57,17 +57,26 @@ struct {
  * hardirq and NMI up), except x86's inverted NEED_RESCHED in bit 31 of the
  * int (6.x).
  */
-extern const void __preempt_count __ksym __weak;
-extern const void pcpu_hot __ksym __weak;
-extern const void __per_cpu_offset __ksym __weak;
+/*
+ * Kernel variables by address, from /proc/kallsyms, 0 where the kernel has
+ * none (or hides addresses): set by user space before load from the one
+ * read of kallsyms it makes anyway (the engine's set_common_rodata()).
+ * Typeless __ksym externs would do the same, but libbpf reads all of
+ * kallsyms again for every object that has one: seconds under TCG.
+ */
+const volatile __u64 dmaw_per_cpu_offset_addr;    /* __per_cpu_offset[] */
+const volatile __u64 dmaw_preempt_count_addr;     /* per-CPU __preempt_count */
+const volatile __u64 dmaw_pcpu_hot_addr;          /* per-CPU pcpu_hot */
+const volatile __u64 dmaw_track_hiwater_enabled_addr;
+const volatile __u64 dmaw_io_tlb_default_mem_addr;
 
 /* offsetof(struct pcpu_hot, preempt_count), or -1 where the kernel has no
- * struct pcpu_hot: set by user space from vmlinux BTF before load (the
- * engine's set_common_rodata()). Not bpf_core_field_offset(): a CO-RE
- * relocation against a type vmlinux lacks (6.1, 6.15+) sends libbpf
- * looking through module BTF (bpf_core_find_cands() -> load_module_btfs()),
- * and BPF_BTF_GET_NEXT_ID needs CAP_SYS_ADMIN: the whole object then fails
- * to load for a process with only CAP_BPF and CAP_PERFMON. */
+ * struct pcpu_hot: set by user space from vmlinux BTF before load. Not
+ * bpf_core_field_offset(): a CO-RE relocation against a type vmlinux lacks
+ * (6.1, 6.15+) sends libbpf looking through module BTF
+ * (bpf_core_find_cands() -> load_module_btfs()), and BPF_BTF_GET_NEXT_ID
+ * needs CAP_SYS_ADMIN: the whole object then fails to load for a process
+ * with only CAP_BPF and CAP_PERFMON. */
 const volatile __s32 dmaw_pcpu_hot_pc_off = -1;
 
 #define DMAW_PREEMPT_MASK 0xffUL
@@ -79,14 +88,14 @@ static __always_inline __u32 irq_context_bits(__u32 cpu)
 	__u32 count = 0;
 	const void *pc;
 
-	if (!&__per_cpu_offset ||
+	if (!dmaw_per_cpu_offset_addr ||
 	    bpf_probe_read_kernel(&base, sizeof(base),
-				  (const unsigned long *)&__per_cpu_offset + (cpu & 0xfff)))
+				  (const unsigned long *)dmaw_per_cpu_offset_addr + (cpu & 0xfff)))
 		return 0;
-	if (&__preempt_count)
-		pc = (const void *)(base + (unsigned long)&__preempt_count);
-	else if (dmaw_pcpu_hot_pc_off >= 0 && &pcpu_hot)
-		pc = (const void *)(base + (unsigned long)&pcpu_hot + dmaw_pcpu_hot_pc_off);
+	if (dmaw_preempt_count_addr)
+		pc = (const void *)(base + dmaw_preempt_count_addr);
+	else if (dmaw_pcpu_hot_pc_off >= 0 && dmaw_pcpu_hot_addr)
+		pc = (const void *)(base + dmaw_pcpu_hot_addr + dmaw_pcpu_hot_pc_off);
 	else
 		return 0;
 	if (bpf_probe_read_kernel(&count, sizeof(count), pc))
@@ -182,9 +191,9 @@ struct io_tlb_mem___v61 {
 	struct io_tlb_slot *slots;
 } __attribute__((preserve_access_index));
 
-/* Set by swiotlb=...,track_hiwater where the kernel has it (7.x); typeless:
- * a static variable, found through kallsyms. 0 where it does not exist. */
-extern const void track_hiwater_enabled __ksym __weak;
+/* track_hiwater_enabled (dmaw_track_hiwater_enabled_addr) is set by
+ * swiotlb=...,track_hiwater where the kernel has it (7.x): a static
+ * variable, found through kallsyms. */
 
 /*
  * Are io_tlb_mem's total_used and used_hiwater kept up to date? The fields
@@ -200,9 +209,9 @@ static __always_inline bool pool_counters_live(void)
 
 	if (!bpf_core_field_exists(struct io_tlb_mem, total_used))
 		return false;
-	if (!&track_hiwater_enabled)
+	if (!dmaw_track_hiwater_enabled_addr)
 		return true;
-	bpf_probe_read_kernel(&on, sizeof(on), &track_hiwater_enabled);
+	bpf_probe_read_kernel(&on, sizeof(on), (const void *)dmaw_track_hiwater_enabled_addr);
 	return on;
 }
 

@@ -32,10 +32,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define EFAULT 14
 #define E2BIG 7
 
-/* No BTF VAR exists for it on either kernel, so it must be typeless; libbpf
- * takes its address from /proc/kallsyms. Weak: 0 when it is missing, which
- * pool_scan reports (user space checks kallsyms before loading). */
-extern const void io_tlb_default_mem __ksym __weak;
+/* io_tlb_default_mem has no BTF VAR on any lab kernel: its address comes
+ * from kallsyms (dmaw_io_tlb_default_mem_addr, bpf/common.bpf.h), 0 when it
+ * is missing, which pool_scan reports (user space checks before loading). */
 
 /* Largest struct io_tlb_slot the segment buffer accepts (24 on both). */
 #define SLOT_MAX 32
@@ -161,7 +160,7 @@ static long scan_slot(__u32 i, struct scan_ctx *c)
 SEC("?raw_tp")
 int pool_scan(void *ctx)
 {
-	const struct io_tlb_mem *mem = (const void *)&io_tlb_default_mem;
+	const struct io_tlb_mem *mem = (const void *)dmaw_io_tlb_default_mem_addr;
 	struct dmaw_pool_stats st = {};
 	struct scan_ctx sc = {};
 	struct pool_geom g = {};
@@ -227,7 +226,7 @@ out:
 /* After a mapping: keep the highest used count this CPU has seen. */
 static __always_inline void note_used(void)
 {
-	const struct io_tlb_mem *mem = (const void *)&io_tlb_default_mem;
+	const struct io_tlb_mem *mem = (const void *)dmaw_io_tlb_default_mem_addr;
 	__u64 used;
 
 	if (mem && !pool_used(mem, &used))

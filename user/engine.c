@@ -448,10 +448,10 @@ static void inject(struct fam *f)
 	}
 }
 
-/* Sets the .rodata variable NAME of obj (a __s32 of bpf/common.bpf.h)
- * before load, through the object's BTF: the engine holds objects, not
- * skeletons. A family whose object lacks it does not use it. */
-static void set_rodata_s32(struct bpf_object *obj, const char *name, __s32 value)
+/* Sets the .rodata variable NAME of obj (of bpf/common.bpf.h) before load,
+ * through the object's BTF: the engine holds objects, not skeletons. A
+ * family whose object lacks it does not use it. */
+static void set_rodata(struct bpf_object *obj, const char *name, const void *value, size_t len)
 {
 	const struct btf *btf = bpf_object__btf(obj);
 	struct bpf_map *map;
@@ -479,14 +479,38 @@ static void set_rodata_s32(struct bpf_object *obj, const char *name, __s32 value
 			const struct btf_type *var = btf__type_by_id(btf, v->type);
 
 			if (!strcmp(btf__name_by_offset(btf, var->name_off), name) &&
-			    v->size == sizeof(value) && v->offset + sizeof(value) <= size) {
-				memcpy(data + v->offset, &value, sizeof(value));
+			    v->size == len && v->offset + len <= size) {
+				memcpy(data + v->offset, value, len);
 				bpf_map__set_initial_value(map, data, size);
 			}
 		}
 		free(data);
 		return;
 	}
+}
+
+/* The kernel variables bpf/common.bpf.h reads, by address. */
+static const char *const kernel_vars[] = {
+	"__per_cpu_offset", "__preempt_count", "pcpu_hot", "track_hiwater_enabled",
+	"io_tlb_default_mem",
+};
+
+/* What every object gets from calibration (bpf/common.bpf.h). */
+static void set_common_rodata(struct engine *e, struct bpf_object *obj)
+{
+	static const char *const rodata_of[ARRAY_SIZE(kernel_vars)] = {
+		"dmaw_per_cpu_offset_addr", "dmaw_preempt_count_addr", "dmaw_pcpu_hot_addr",
+		"dmaw_track_hiwater_enabled_addr", "dmaw_io_tlb_default_mem_addr",
+	};
+	__s32 off = e->feat.pcpu_hot_pc_off;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kernel_vars); i++) {
+		uint64_t addr;
+
+		ksyms_data(e->ksyms, kernel_vars[i], &addr);
+		set_rodata(obj, rodata_of[i], &addr, sizeof(addr));
+	}
+	set_rodata(obj, "dmaw_pcpu_hot_pc_off", &off, sizeof(off));
 }
 
 static int fam_load(struct engine *e, size_t i)
@@ -503,7 +527,7 @@ static int fam_load(struct engine *e, size_t i)
 		return err;
 	}
 	inject(f);
-	set_rodata_s32(f->obj, "dmaw_pcpu_hot_pc_off", e->feat.pcpu_hot_pc_off);
+	set_common_rodata(e, f->obj);
 	err = f->ops->load(f);
 	if (err) {
 		fam_failed(f, what, err);
@@ -576,7 +600,7 @@ static int prepare(struct engine *e)
 	e->events_fd = e->event_drops_fd = e->proc_stats_fd = -1;
 	e->nfams = ARRAY_SIZE(families);
 	libbpf_set_print(libbpf_print);
-	e->ksyms = ksyms_load(NULL);
+	e->ksyms = ksyms_load_with(NULL, kernel_vars, ARRAY_SIZE(kernel_vars));
 	err = calibrate_begin(&e->feat, e->ksyms);
 	if (err) {
 		if (access("/sys/kernel/btf/vmlinux", F_OK))

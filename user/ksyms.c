@@ -12,6 +12,11 @@ struct ksyms {
 	char *strings;
 	size_t strings_len, strings_cap;
 	bool nonzero;
+	/* ksyms_load_with()'s names: the caller's strings, found or not. */
+	const char *const *data;
+	size_t ndata;
+	uint64_t *data_addr;
+	bool *data_found;
 };
 
 /* Names are kept as offsets while the pool grows, then fixed up. */
@@ -46,13 +51,18 @@ static int cmp_addr(const void *a, const void *b)
 
 struct ksyms *ksyms_load(const char *path)
 {
+	return ksyms_load_with(path, NULL, 0);
+}
+
+struct ksyms *ksyms_load_with(const char *path, const char *const *data, size_t ndata)
+{
 	FILE *f = fopen(path ? path : "/proc/kallsyms", "re");
 	struct ksyms *ks;
 	int err;
 
 	if (!f)
 		return NULL;
-	ks = ksyms_read(f);
+	ks = ksyms_read_with(f, data, ndata);
 	err = errno;
 	fclose(f);
 	errno = err;
@@ -61,12 +71,33 @@ struct ksyms *ksyms_load(const char *path)
 
 struct ksyms *ksyms_read(FILE *f)
 {
+	return ksyms_read_with(f, NULL, 0);
+}
+
+/* A vmlinux symbol the caller asked for: the first of its name counts. */
+static void note_data(struct ksyms *ks, const char *name, uint64_t addr)
+{
+	for (size_t i = 0; i < ks->ndata; i++)
+		if (!ks->data_found[i] && !strcmp(ks->data[i], name)) {
+			ks->data_found[i] = true;
+			ks->data_addr[i] = addr;
+		}
+}
+
+struct ksyms *ksyms_read_with(FILE *f, const char *const *data, size_t ndata)
+{
 	char line[512], name[256], module[128], type;
 	unsigned long long addr;
 	struct ksyms *ks;
 
 	ks = calloc(1, sizeof(*ks));
 	if (!ks)
+		goto fail;
+	ks->data = data;
+	ks->ndata = ndata;
+	ks->data_addr = calloc(ndata ? ndata : 1, sizeof(*ks->data_addr));
+	ks->data_found = calloc(ndata ? ndata : 1, sizeof(*ks->data_found));
+	if (!ks->data_addr || !ks->data_found)
 		goto fail;
 	while (fgets(line, sizeof(line), f)) {
 		long name_off, mod_off = -1;
@@ -76,6 +107,8 @@ struct ksyms *ksyms_read(FILE *f)
 		n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, module);
 		if (n < 3)
 			continue;
+		if (n == 3 && ndata)
+			note_data(ks, name, addr);
 		/* Only code: stacks and attach points are functions. */
 		if (type != 't' && type != 'T')
 			continue;
@@ -120,10 +153,23 @@ fail:
 	return NULL;
 }
 
+int ksyms_data(const struct ksyms *ks, const char *name, uint64_t *addr)
+{
+	for (size_t i = 0; ks && i < ks->ndata; i++)
+		if (ks->data_found[i] && !strcmp(ks->data[i], name)) {
+			*addr = ks->data_addr[i];
+			return 0;
+		}
+	*addr = 0;
+	return -ENOENT;
+}
+
 void ksyms_free(struct ksyms *ks)
 {
 	if (!ks)
 		return;
+	free(ks->data_addr);
+	free(ks->data_found);
 	free(ks->syms);
 	free(ks->strings);
 	free(ks);

@@ -17,32 +17,23 @@
 
 #include "engine.h"
 #include "family.h"
+#include "ksyms.h"
 #include "pool.skel.h"
 
 #define POOL_SYM "io_tlb_default_mem"
 
-/* Is a vmlinux symbol in /proc/kallsyms with a usable address? libbpf
- * resolves typeless ksyms from there at load time. 0, -ENOENT (absent),
- * -EPERM (address hidden) or the errno of reading the file. */
-static int vmlinux_symbol(const char *sym)
+/* Is a vmlinux symbol in kallsyms with a usable address? From the
+ * engine's one read of /proc/kallsyms (its kernel_vars[]). 0, -ENOENT
+ * (absent), -EPERM (address hidden) or the errno of reading the file. */
+static int vmlinux_symbol(const struct fam *f, const char *sym)
 {
-	char line[256], name[128], type;
-	unsigned long long addr;
-	int err = -ENOENT;
-	FILE *f = fopen("/proc/kallsyms", "r");
+	uint64_t addr;
 
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		/* vmlinux symbols only: a module line has a 4th column. */
-		if (sscanf(line, "%llx %c %127s", &addr, &type, name) != 3 ||
-		    strcmp(name, sym) || strchr(line, '['))
-			continue;
-		err = addr ? 0 : -EPERM;
-		break;
-	}
-	fclose(f);
-	return err;
+	if (!f->e->ksyms)
+		return -EIO;
+	if (ksyms_data(f->e->ksyms, sym, &addr))
+		return -ENOENT;
+	return addr ? 0 : -EPERM;
 }
 
 /* /proc/sys/kernel/kptr_restrict, or -1. */
@@ -60,9 +51,9 @@ static int kptr_restrict(void)
 }
 
 /* The pool's own symbol: returns 0 or a negative errno, with why in buf. */
-static int pool_symbol(char *buf, size_t len)
+static int pool_symbol(const struct fam *f, char *buf, size_t len)
 {
-	int err = vmlinux_symbol(POOL_SYM);
+	int err = vmlinux_symbol(f, POOL_SYM);
 
 	if (err == -ENOENT)
 		snprintf(buf, len, POOL_SYM " not in /proc/kallsyms: no SWIOTLB pool "
@@ -120,27 +111,27 @@ static struct bpf_object *pool_fail(struct fam *f, int err, const char *why)
 static struct bpf_object *pool_open(struct fam *f)
 {
 	struct pool_state *st = f->state;
-	struct btf *btf;
+	const struct btf *btf;
 	char why[160];
 	int err;
 
-	err = pool_symbol(why, sizeof(why));
+	err = pool_symbol(f, why, sizeof(why));
 	if (err)
 		return pool_fail(f, err, why);
 	/* The scan walks the slots in bpf_loop() (Linux 5.17): a bounded loop
 	 * cannot cover a pool of up to 512K slots. */
 	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) != 1)
 		return pool_fail(f, -EOPNOTSUPP, "kernel lacks the bpf_loop helper (Linux 5.17+)");
-	btf = btf__load_vmlinux_btf();
+	/* Calibration's vmlinux BTF, open while families open. */
+	btf = f->e->feat.vmlinux;
 	if (!btf)
-		return pool_fail(f, -errno, "cannot read kernel BTF");
+		return pool_fail(f, -EINVAL, "cannot read kernel BTF");
 	/* The kernel's own high-water mark, where it keeps one: 6.6+ with
 	 * debugfs always; 7.x only when booted with swiotlb=...,track_hiwater
 	 * (the switch, track_hiwater_enabled, exists there). Where it may be
 	 * off, keep our own too; pool_scan says which one is live. */
 	st->kernel_hiwater = btf_has_member(btf, "io_tlb_mem", "used_hiwater") &&
-			     vmlinux_symbol("track_hiwater_enabled") == -ENOENT;
-	btf__free(btf);
+			     vmlinux_symbol(f, "track_hiwater_enabled") == -ENOENT;
 
 	if (!pool_skel_open(f))
 		return pool_fail(f, -errno, "cannot open the pool BPF object");

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +76,43 @@ static void test_module_and_format(void **state)
 	assert_false(ksyms_hidden(*state));
 }
 
+/* The variables asked for by name: vmlinux only, hidden addresses as 0. */
+static void test_data_lookup(void **state)
+{
+	static const char hidden[] =
+		"0000000000000000 D __per_cpu_offset\n"
+		"0000000000000000 T swiotlb_map\n";
+	static const char *const want[] = { "some_data", "dmawatch_lab_map_single",
+					    "absent", "__per_cpu_offset" };
+	struct ksyms *ks = ksyms_load_with(path, want, 4);
+	uint64_t addr = 1;
+	FILE *f;
+
+	assert_non_null(ks);
+	assert_int_equal(ksyms_data(ks, "some_data", &addr), 0);
+	assert_true(addr == 0xffffffff81300000ULL);
+	/* A module's symbol is not vmlinux's. */
+	assert_int_equal(ksyms_data(ks, "dmawatch_lab_map_single", &addr), -ENOENT);
+	assert_int_equal(ksyms_data(ks, "absent", &addr), -ENOENT);
+	assert_int_equal(ksyms_data(ks, "not_asked_for", &addr), -ENOENT);
+	/* Text lookups work as before. */
+	assert_non_null(ksyms_find_name(ks, "swiotlb_map"));
+	ksyms_free(ks);
+
+	f = fmemopen((void *)hidden, sizeof(hidden) - 1, "r");
+	assert_non_null(f);
+	ks = ksyms_read_with(f, want, 4);
+	fclose(f);
+	assert_non_null(ks);
+	addr = 1;
+	assert_int_equal(ksyms_data(ks, "__per_cpu_offset", &addr), 0);
+	assert_true(addr == 0);
+	assert_true(ksyms_hidden(ks));
+	ksyms_free(ks);
+	/* A plain load answers no data lookup. */
+	assert_int_equal(ksyms_data(*state, "some_data", &addr), -ENOENT);
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -87,6 +125,7 @@ int main(void)
 		cmocka_unit_test(test_find_addr),
 		cmocka_unit_test(test_data_symbols_skipped),
 		cmocka_unit_test(test_module_and_format),
+		cmocka_unit_test(test_data_lookup),
 		cmocka_unit_test(test_missing_file),
 	};
 
