@@ -49,7 +49,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 .PHONY: FORCE install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
 .PHONY: all static deps deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs test unit lab-test lab demo \
-	bench lab-soak vmlinux-h clean distclean clean-cache help prometheus-test top-keys
+	bench lab-soak lab-endure vmlinux-h clean distclean clean-cache help prometheus-test top-keys
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/dmawatch $(BUILD)/dmatop
@@ -64,6 +64,7 @@ help:
 	@echo 'make top-keys   drive dmatop in a lab guest through its console under tmux'
 	@echo 'make bench      probe overhead benchmark in the lab'
 	@echo 'make lab-soak   boot the live-patching soak SOAK_BOOTS times per kernel, count crashes'
+	@echo 'make lab-endure exporter and dmatop under mixed traffic for ENDURE_MINUTES (30) per kernel'
 	@echo 'make prometheus-test  promtool, alert-rule tests, node_exporter on loopback'
 	@echo 'make vmlinux-h  regenerate $(VMLINUX_H) from the $(VMLINUX_FROM) guest kernel'
 	@echo 'make fuzz       each libFuzzer target FUZZ_SECONDS=$(FUZZ_SECONDS) s'
@@ -290,6 +291,12 @@ top-keys: deps initramfs
 SOAK_BOOTS ?= 30
 lab-soak: deps initramfs
 	@tests/lab/soak.sh $(BUILD) $(SOAK_BOOTS) $(KERNELS)
+
+# Issue 13's endurance run: RSS, open files, map bounds and counters of the
+# exporter and dmatop -b over ENDURE_MINUTES of mixed traffic, per kernel.
+ENDURE_MINUTES ?= 30
+lab-endure: deps initramfs
+	@tests/lab/endure.sh $(BUILD) $(ENDURE_MINUTES) $(KERNELS)
 
 bench: deps initramfs
 	@for k in $(KERNELS); do \
