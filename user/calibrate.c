@@ -145,17 +145,39 @@ static void probe_func(struct func_probe *p, const struct btf *vmlinux,
 	p->in_kallsyms = ks && ksyms_find_name(ks, p->name);
 }
 
+/* Byte offset of member mname in the struct or union type_id, looking
+ * into anonymous members as C does (6.12's struct pcpu_hot keeps
+ * preempt_count in an anonymous struct inside an anonymous union), or -1. */
+static int member_offset_in(const struct btf *btf, __u32 type_id, const char *mname, int depth)
+{
+	const struct btf_type *t = btf__type_by_id(btf, type_id);
+	const struct btf_member *m;
+
+	if (!t || !(btf_is_struct(t) || btf_is_union(t)) || depth > 8)
+		return -1;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *name = btf__name_by_offset(btf, m->name_off);
+		int off;
+
+		if (name && *name) {
+			if (!strcmp(name, mname))
+				return btf_member_bit_offset(t, i) / 8;
+			continue;
+		}
+		off = member_offset_in(btf, btf__resolve_type(btf, m->type), mname, depth + 1);
+		if (off >= 0)
+			return btf_member_bit_offset(t, i) / 8 + off;
+	}
+	return -1;
+}
+
 /* Byte offset of struct sname's member mname, or -1. */
 static int member_offset(const struct btf *btf, const char *sname, const char *mname)
 {
 	int id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
-	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
-	const struct btf_member *m = t ? btf_members(t) : NULL;
 
-	for (int i = 0; t && i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(btf, m->name_off), mname))
-			return btf_member_bit_offset(t, i) / 8;
-	return -1;
+	return id > 0 ? member_offset_in(btf, id, mname, 0) : -1;
 }
 
 int calibrate_begin(struct features *f, const struct ksyms *ks)
