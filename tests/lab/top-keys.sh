@@ -86,6 +86,19 @@ wait_screen() { # regex seconds
 	done
 	return 1
 }
+# Until two captures 0.3 s apart agree (at most 10 s): a frame crossing the
+# serial line is then not half-drawn (the view redraws once a second).
+settled() {
+	end=$(($(date +%s) + 10))
+	screen || return 1
+	while [ "$(date +%s)" -lt "$end" ]; do
+		cp "$work/screen" "$work/screen.prev"
+		sleep 0.3
+		screen || return 1
+		cmp -s "$work/screen" "$work/screen.prev" && return 0
+	done
+	return 0
+}
 # Waits until no line of the screen matches.
 wait_screen_gone() { # regex seconds
 	end=$(($(date +%s) + $2))
@@ -148,6 +161,7 @@ t0=$(date +%s)
 check "live view drawn" wait_screen '^DEVICE .*TO/s\* +FROM/s\*' 150
 echo "# ${tap_prefix}start to first screen: $(($(date +%s) - t0)) s (TCG)"
 wait_screen "^$lab " 20
+settled
 keep_screen start
 check "header: kernel, CC state, forced bouncing" \
 	has '^dmatop [^ ]+ +CC: none +bounce: forced \(swiotlb=force\)'
@@ -208,7 +222,9 @@ send k
 send d
 check "d: mapping-size histogram of the first row" wait_screen "^MAPPING SIZES +$dev " 10
 keep_screen hist
-check "d: log2 buckets with stars" has '^ *[0-9]+ -> [0-9]+ +: [0-9]+ +\|\*+ *\|'
+# The histogram's rows come after its title over the serial line: wait
+# for them, not just the title (7.3 once caught the title alone).
+check "d: log2 buckets with stars" wait_screen '^ *[0-9]+ -> [0-9]+ +: [0-9]+ +\|\*+ *\|' 10
 send j
 check "j: selection moves to the next device" wait_screen "^MAPPING SIZES +$lab " 10
 send k
@@ -237,7 +253,7 @@ check "empty filter shows all again" wait_screen "^$lab " 10
 send h
 check "h: help shown" wait_screen 'dmatop keys' 10
 keep_screen help
-check "h: help lists the keys" eval 'has "next / previous sort column" && has "pause / resume"'
+check "h: help lists the keys" eval 'wait_screen "next / previous sort column" 10 && wait_screen "pause / resume" 10'
 send x
 check "any key closes the help" wait_screen_gone 'dmatop keys' 10
 
