@@ -172,8 +172,7 @@ static int member_offset_in(const struct btf *btf, __u32 type_id, const char *mn
 	return -1;
 }
 
-/* Byte offset of struct sname's member mname, or -1. */
-static int member_offset(const struct btf *btf, const char *sname, const char *mname)
+int btf_struct_member_offset(const struct btf *btf, const char *sname, const char *mname)
 {
 	int id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
 
@@ -191,7 +190,7 @@ int calibrate_begin(struct features *f, const struct ksyms *ks)
 	f->vmlinux = btf__load_vmlinux_btf();
 	if (!f->vmlinux)
 		return -errno;
-	f->pcpu_hot_pc_off = member_offset(f->vmlinux, "pcpu_hot", "preempt_count");
+	f->pcpu_hot_pc_off = btf_struct_member_offset(f->vmlinux, "pcpu_hot", "preempt_count");
 	f->bpf_err = -trial_tracing_load();
 	return 0;
 }

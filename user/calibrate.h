@@ -74,6 +74,11 @@ const struct func_probe *calibrate_func(struct features *f, const char *name,
 const struct tp_probe *calibrate_tp(struct features *f, const char *name);
 void calibrate_end(struct features *f);
 
+/* Byte offset of struct sname's member mname in btf, looking into
+ * anonymous members as C does (what bpf_core_field_offset() would find),
+ * or -1 when there is no such struct or member. */
+int btf_struct_member_offset(const struct btf *btf, const char *sname, const char *mname);
+
 const char *attach_kind_name(enum attach_kind k);
 /* strerror() that also names kernel-internal codes (524, ENOTSUPP). */
 const char *kernel_strerror(int err);

@@ -69,24 +69,6 @@ static int pool_symbol(const struct fam *f, char *buf, size_t len)
 	return err;
 }
 
-/* Does the running kernel's struct sname have a member mname? (BTF, the
- * same test bpf_core_field_exists() makes on the BPF side.) */
-static int btf_has_member(const struct btf *btf, const char *sname, const char *mname)
-{
-	int id = btf__find_by_name_kind(btf, sname, BTF_KIND_STRUCT);
-	const struct btf_type *t;
-	const struct btf_member *m;
-
-	if (id < 0)
-		return 0;
-	t = btf__type_by_id(btf, id);
-	m = btf_members(t);
-	for (int i = 0; i < btf_vlen(t); i++, m++)
-		if (!strcmp(btf__name_by_offset(btf, m->name_off), mname))
-			return 1;
-	return 0;
-}
-
 struct pool_state {
 	struct pool_bpf *skel; /* first: FAMILY_SKELETON */
 	bool kernel_hiwater; /* the kernel keeps io_tlb_mem.used_hiwater */
@@ -130,7 +112,7 @@ static struct bpf_object *pool_open(struct fam *f)
 	 * debugfs always; 7.x only when booted with swiotlb=...,track_hiwater
 	 * (the switch, track_hiwater_enabled, exists there). Where it may be
 	 * off, keep our own too; pool_scan says which one is live. */
-	st->kernel_hiwater = btf_has_member(btf, "io_tlb_mem", "used_hiwater") &&
+	st->kernel_hiwater = btf_struct_member_offset(btf, "io_tlb_mem", "used_hiwater") >= 0 &&
 			     vmlinux_symbol(f, "track_hiwater_enabled") == -ENOENT;
 
 	if (!pool_skel_open(f))
