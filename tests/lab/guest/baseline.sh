@@ -51,7 +51,7 @@ emit degraded_final "$(tail -n 1 /tmp/deg.json)"
 DMAWATCH_TEST_FAIL_LOAD=dmamap dmawatch -F swiotlb,dmamap stat --json 1 1 > /dev/null 2> /tmp/deg2.err
 emit degraded_named_exit $?
 emit degraded_named_err "$(head -c 400 /tmp/deg2.err | tr '\n' ' ')"
-emit bpf_syms_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
+emit bpf_syms_after "$(bpf_progs)"
 
 # dmawatch diagnose on this healthy guest, with its live window: the
 # verdict, the figures it quotes, and the bundle it saves, which the host

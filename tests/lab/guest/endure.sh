@@ -80,9 +80,4 @@ emit top_exit $?
 emit exp_err "$(head -c 600 /tmp/exp.err | tr '\n' '|')"
 emit top_err "$(head -c 600 /tmp/top.err | tr '\n' '|')"
 emit top_frames "$(grep -c '"devices"' /tmp/top.json)"
-i=0
-while [ "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)" -gt 0 ] && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-emit progs_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
+emit progs_after "$(bpf_progs_settled)"

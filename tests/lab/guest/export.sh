@@ -182,4 +182,4 @@ emit once_exit $?
 emit once_stderr "$(head -c 300 /tmp/once.err)"
 emit once_files "$(ls -A /tmp/of | tr '\n' ' ')"
 emit once_last_line "$(tail -n 1 /tmp/of/dmawatch.prom)"
-emit bpf_syms_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
+emit bpf_syms_after "$(bpf_progs)"

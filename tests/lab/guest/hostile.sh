@@ -13,15 +13,6 @@ ctl=/sys/kernel/debug/dmawatch_lab
 dev=$(dma_dev_of vda)
 emit vda_dma_dev "$dev"
 
-bpf_progs() { grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms; }
-# Programs are freed after an RCU grace period and a workqueue: wait up to
-# 10 s for the count to reach 0.
-bpf_progs_settled() {
-	i=0
-	while [ "$(bpf_progs)" -gt 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	bpf_progs
-}
-stopped() { [ "$(awk '{ print $3 }' "/proc/$1/stat" 2> /dev/null)" = T ]; }
 one_line() { head -c 600 "$1" | tr '\n' '|'; }
 
 # dmawatch stat with a 4 MiB write to the virtio disk once it reports (or

@@ -48,6 +48,22 @@ running() { # pid
 	[ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]
 }
 
+# Is a process stopped (SIGSTOP, state T)?
+stopped() { # pid
+	[ "$(awk '{ print $3 }' "/proc/$1/stat" 2> /dev/null)" = T ]
+}
+
+# BPF programs the kernel holds: kallsyms lists each JIT-ed one as
+# bpf_prog_TAG_NAME [bpf]; a link cannot outlive its program.
+bpf_progs() { grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms; }
+# The same once freeing has had its chance: programs go after an RCU grace
+# period and a workqueue, so wait up to 10 s for the count to reach 0.
+bpf_progs_settled() {
+	i=0
+	while [ "$(bpf_progs)" -gt 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	bpf_progs
+}
+
 # Highest io_tlb_used seen while a PID runs (6.1 has no io_tlb_used_hiwater),
 # read without a fork between reads (labio peak).
 sample_used_while() { # pid

@@ -85,7 +85,7 @@ dmawatch trace --json > /tmp/trace.json 2> /tmp/trace.err &
 trace_pid=$!
 wait_for /tmp/trace.err 'tracing'
 emit trace_attached $?
-emit bpf_syms_running "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
+emit bpf_syms_running "$(bpf_progs)"
 echo 524288 > $ctl/map_single
 emit map_512k_exit $?
 labio write /dev/dmawlab0 2097152 2097152 hugetlb > /tmp/e.out
@@ -142,4 +142,4 @@ wait $pid
 emit stat_procs "$(tail -n 1 /tmp/stat3.json)"
 rmmod dmawatch_lab
 # JITed programs show in kallsyms while loaded: none may outlive dmawatch.
-emit bpf_syms_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
+emit bpf_syms_after "$(bpf_progs)"

@@ -121,7 +121,7 @@ emit json_max_to_device_Bps "$(disk_rates to_device_bytes_per_s)"
 emit json_max_from_device_Bps "$(disk_rates from_device_bytes_per_s)"
 emit json_first_interval "$(head -n 1 /tmp/top.json | sed -n 's/.*"interval_s":\([0-9.e+]*\).*/\1/p')"
 # JITed programs show in kallsyms while loaded: none may outlive dmatop.
-emit bpf_syms_after "$(grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms)"
+emit bpf_syms_after "$(bpf_progs)"
 
 # ---- 3. a request that can never fit ----------------------------------------
 dmatop -b -d 1 > /tmp/nf.txt 2> /tmp/nf.err &

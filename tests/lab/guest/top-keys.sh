@@ -20,8 +20,6 @@
 command -v dmatop > /dev/null || ln -s dmawatch /usr/bin/dmatop
 
 res() { printf '\n@@ %s %s\n' "$1" "$2"; }
-# JITed programs show in kallsyms while loaded (as in observe.sh).
-bpf_progs() { grep -c 'bpf_prog_.*\[bpf\]' /proc/kallsyms; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # A trap, not an ignore: dmatop starts with default signal dispositions, and
 # this script survives the Ctrl-C meant for dmatop.
