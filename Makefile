@@ -253,6 +253,15 @@ $(BUILD)/lab/labio: tests/lab/tools/labio.c | $(BUILD)/lab
 $(BUILD)/lab/labcaps: tests/lab/tools/labcaps.c | $(BUILD)/lab
 	$(CC) -static -O2 $(WARN) -o $@ $<
 
+# The benchmark's floor: one bare counting program on a chosen hook.
+$(BUILD)/lab/labfloor.bpf.o: tests/lab/tools/labfloor.bpf.c $(VMLINUX_H) | $(BUILD)/lab
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) -g $@
+$(BUILD)/lab/labfloor.skel.h: $(BUILD)/lab/labfloor.bpf.o
+	$(BPFTOOL) gen skeleton $< name labfloor_bpf > $@
+$(BUILD)/lab/labfloor: tests/lab/tools/labfloor.c $(BUILD)/lab/labfloor.skel.h
+	$(CC) $(CFLAGS) $(WARN) -I$(BUILD)/lab -o $@ $< $(STATIC_LIBS)
+
 # The test module, built per guest kernel (cached by its sources' hash).
 $(BUILD)/lab/%/dmawatch_lab.ko: $(BUILD)/lab/%/kernel.env $(wildcard tests/lab/module/*) \
 		tests/lab/build-module.sh
@@ -262,11 +271,12 @@ lab-module: $(KERNELS:%=$(BUILD)/lab/%/dmawatch_lab.ko)
 
 $(BUILD)/lab/%/initramfs.gz: $(BUILD)/lab/%/kernel.env $(BUILD)/lab/%/dmawatch_lab.ko \
 		$(BUILD)/static/dmawatch $(BUILD)/lab/labio $(BUILD)/lab/labcaps \
-		$(wildcard tests/lab/guest/*) tests/lab/mkinitramfs.sh
+		$(BUILD)/lab/labfloor $(wildcard tests/lab/guest/*) tests/lab/mkinitramfs.sh
 	tests/lab/mkinitramfs.sh $< $@ \
 		$(BUILD)/static/dmawatch=usr/bin/dmawatch \
 		$(BUILD)/lab/labio=usr/bin/labio \
 		$(BUILD)/lab/labcaps=usr/bin/labcaps \
+		$(BUILD)/lab/labfloor=usr/bin/labfloor \
 		$(BUILD)/lab/$*/dmawatch_lab.ko=lab/dmawatch_lab.ko
 
 initramfs: $(KERNELS:%=$(BUILD)/lab/%/initramfs.gz)

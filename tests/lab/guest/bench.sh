@@ -1,47 +1,122 @@
 #!/bin/sh
-# `make bench`: ns per 4 KiB bounced mapping (dma_map_single + unmap in the
-# test module's loop) with no probes (A), with the kernel's own
-# swiotlb:swiotlb_bounced tracepoint enabled in tracefs (B), with dmawatch
-# attached, all probe families (C), and with only its swiotlb family (D). Interleaved A B C A B C ... so
-# TCG's drift hits every mode alike; the host takes medians.
+# `make bench` (issue 10): the cost of watching, in one interleaved run.
+#
+# Per round, every mode in BENCH_MODES in turn (so TCG's drift hits all
+# alike), each measuring ns per 4 KiB bounced mapping (dma_map_single +
+# unmap, BENCH_COUNT of them in the test module's loop):
+#   none       nothing attached
+#   tracefs    the kernel's own swiotlb:swiotlb_bounced event, to tracefs
+#   floor-H    one bare program that counts in a per-CPU array, on hook H
+#              (fentry, fexit, kprobe on swiotlb_map; tp_btf, raw_tp on
+#              swiotlb_bounced): the least a program there can cost
+#   default    dmawatch stat, the probes dmatop, stat and export load
+#   swiotlb    dmawatch -F swiotlb
+#   latency    dmawatch --latency (the opt-in timing and release accounting)
+#   F-NAME     dmawatch -F NAME: one probe family alone
+# and, for none and default, the user-visible figure: O_DIRECT 4 KiB
+# writes to the bouncing disk (BENCH_IO_BYTES), as "io MODE BYTES NS".
+# The host (tests/lab/bench.sh) takes medians and ratios.
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
-rounds=${BENCH_ROUNDS:-15}
-count=${BENCH_COUNT:-20000}
+rounds=${BENCH_ROUNDS:-9}
+count=${BENCH_COUNT:-100000}
+io_bytes=${BENCH_IO_BYTES:-8388608}
+modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf default swiotlb latency F-dmamap}
 insmod /lab/dmawatch_lab.ko
 echo 0 > $tracing/tracing_on
 echo 4096 > $tracing/buffer_size_kb
 
-run() { # mode
-	echo "$count 4096" > $ctl/bench
-	emit sample "$1 $(sed -n 's/.*ns_per_op=\([0-9]*\).*/\1/p' $ctl/bench)"
+# "sample MODE MIN MEAN": ns per pair over the fastest chunk of the loop
+# (the steady figure: TCG and the host only add time) and over all of it.
+# On CPU 0, so every sample sees the same CPU.
+loop() { # mode
+	taskset -c 0 sh -c "echo '$count 4096' > $ctl/bench"
+	emit sample "$1 $(sed -n 's/.* ns_per_op=\([0-9]*\).* min_chunk_ns_per_op=\([0-9]*\).*/\2 \1/p' $ctl/bench)"
 }
 
-with_dmawatch() { # mode dmawatch-options...
-	mode=$1
+io() { # mode
+	labio write /dev/vda "$io_bytes" 4096 > /tmp/io.out
+	emit io "$1 $(sed -n 's/^bytes //p' /tmp/io.out) $(sed -n 's/^ns //p' /tmp/io.out)"
+}
+
+# Runs CMD in the background until its stdout has a line matching READY.
+start() { # ready-regex cmd...
+	ready=$1
 	shift
-	dmawatch "$@" stat 3600 > /tmp/stat.out 2> /tmp/stat.err &
-	pid=$!
-	# The first report means every family is attached.
+	# Emptied here, not by the child's redirection: the first poll must
+	# not find the last mode's output.
+	: > /tmp/bg.out
+	"$@" > /tmp/bg.out 2> /tmp/bg.err &
+	bg=$!
 	j=0
-	while ! grep -q DEVICE /tmp/stat.out && [ $j -lt 600 ]; do sleep 0.1; j=$((j + 1)); done
-	run "$mode"
-	kill -TERM $pid
-	wait $pid
+	while ! grep -q "$ready" /tmp/bg.out && [ $j -lt 600 ]; do
+		running $bg || break
+		sleep 0.1
+		j=$((j + 1))
+	done
+	grep -q "$ready" /tmp/bg.out || {
+		st=running
+		running $bg || { wait $bg; st="exit $?"; }
+		emit error "$mode: $* not ready after $j polls ($st): $(head -c 300 /tmp/bg.err | tr '\n' '|')"
+		kill -TERM $bg 2> /dev/null
+		wait $bg
+		return 1
+	}
+}
+
+# Stops the background program and waits for the kernel to free its BPF
+# programs (RCU, a workqueue, trampoline text pokes), which would
+# otherwise run during the next mode's loop.
+stop() {
+	kill -TERM $bg
+	wait $bg
+	bpf_progs_settled > /dev/null
+}
+
+measure() { # mode
+	mode=$1
+	case $mode in
+	none)
+		loop none
+		io none
+		;;
+	tracefs)
+		echo > $tracing/trace
+		echo 1 > $tracing/events/swiotlb/swiotlb_bounced/enable
+		echo 1 > $tracing/tracing_on
+		loop tracefs
+		echo 0 > $tracing/tracing_on
+		echo 0 > $tracing/events/swiotlb/swiotlb_bounced/enable
+		;;
+	floor-*)
+		start '^attached' labfloor "${mode#floor-}" || return 0
+		loop "$mode"
+		stop
+		# The floor must have run on every mapping, or it measured nothing.
+		emit floor_hits "$mode $(sed -n 's/^hits //p' /tmp/bg.out)"
+		;;
+	default | swiotlb | latency | F-*)
+		# The first report (at once) means every family is attached.
+		case $mode in
+		default) set -- ;;
+		swiotlb) set -- -F swiotlb ;;
+		latency) set -- --latency ;;
+		F-*) set -- -F "${mode#F-}" ;;
+		esac
+		start '^{' dmawatch "$@" stat --json 3600 || return 0
+		loop "$mode"
+		[ "$mode" = default ] && io default
+		stop
+		;;
+	esac
 }
 
 echo "$count 4096" > $ctl/bench # warm-up
 i=0
 while [ $i -lt "$rounds" ]; do
-	run A
-	echo > $tracing/trace
-	echo 1 > $tracing/events/swiotlb/swiotlb_bounced/enable
-	echo 1 > $tracing/tracing_on
-	run B
-	echo 0 > $tracing/tracing_on
-	echo 0 > $tracing/events/swiotlb/swiotlb_bounced/enable
-	with_dmawatch C
-	with_dmawatch D -F swiotlb
+	for m in $modes; do
+		measure "$m"
+	done
 	i=$((i + 1))
 done
 emit rounds "$rounds"

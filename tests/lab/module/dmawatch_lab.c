@@ -21,9 +21,13 @@
  *                  dmawatch_lab_map_single(); the write fails with -ENOMEM
  *                  if the mapping fails.  read: "size=N result=ok|fail|none"
  *      bench       write "COUNT SIZE": COUNT map/unmap pairs of one buffer.
- *                  read: "count= size= ns_total= ns_per_op= failures="
- *                  (ns_per_op is per map+unmap pair; a signal stops the run
- *                  early and count is then the number actually done)
+ *                  read: "count= size= ns_total= ns_per_op= failures=
+ *                  min_chunk_ns_per_op=" (ns_per_op is per map+unmap pair;
+ *                  min_chunk_ns_per_op the same over the fastest chunk of
+ *                  LAB_BENCH_RESCHED pairs: interrupts, the other vCPU and
+ *                  the host only ever add time, so the fastest chunk is the
+ *                  steadiest figure under TCG; a signal stops the run early
+ *                  and count is then the number actually done)
  *      hold        write "N SIZE": add N held mappings of SIZE bytes (stops
  *                  at the first failure with -ENOMEM, keeping those made);
  *                  "release K": unmap every K-th held mapping;
@@ -171,6 +175,7 @@ static struct {
 	size_t bench_size;
 	u64 bench_ns;
 	u64 bench_failures;
+	u64 bench_min_chunk_ns;
 
 	struct lab_hold *held;
 	unsigned int nr_held;
@@ -599,7 +604,7 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 	unsigned long count, size, done, failures = 0;
 	unsigned int order;
 	struct page *page;
-	u64 t0, t1;
+	u64 t0, t1, tc, min_chunk = U64_MAX;
 	void *buf;
 	char *cmd;
 	int n;
@@ -619,6 +624,7 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 
 	mutex_lock(&lab.dbg_lock);
 	t0 = ktime_get_ns();
+	tc = t0;
 	for (done = 0; done < count; done++) {
 		dma_addr_t dma = dma_map_single(lab.dev, buf, size, DMA_TO_DEVICE);
 
@@ -628,12 +634,17 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 			dma_unmap_single(lab.dev, dma, size, DMA_TO_DEVICE);
 
 		if ((done + 1) % LAB_BENCH_RESCHED == 0) {
+			u64 now = ktime_get_ns();
+
+			if (now - tc < min_chunk)
+				min_chunk = now - tc;
 			cond_resched();
 			/* Let ^C stop a long run; the partial result is kept. */
 			if (signal_pending(current)) {
 				done++;
 				break;
 			}
+			tc = ktime_get_ns();
 		}
 	}
 	t1 = ktime_get_ns();
@@ -641,6 +652,7 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 	lab.bench_size = size;
 	lab.bench_ns = t1 - t0;
 	lab.bench_failures = failures;
+	lab.bench_min_chunk_ns = min_chunk == U64_MAX ? 0 : min_chunk;
 	mutex_unlock(&lab.dbg_lock);
 
 	__free_pages(page, order);
@@ -650,15 +662,17 @@ static ssize_t bench_write(struct file *file, const char __user *ubuf,
 static ssize_t bench_read(struct file *file, char __user *ubuf, size_t len,
 			  loff_t *ppos)
 {
-	char buf[160];
+	char buf[200];
 	int n;
 
 	mutex_lock(&lab.dbg_lock);
 	n = scnprintf(buf, sizeof(buf),
-		      "count=%llu size=%zu ns_total=%llu ns_per_op=%llu failures=%llu\n",
+		      "count=%llu size=%zu ns_total=%llu ns_per_op=%llu failures=%llu "
+		      "min_chunk_ns_per_op=%llu\n",
 		      lab.bench_count, lab.bench_size, lab.bench_ns,
 		      lab.bench_count ? div64_u64(lab.bench_ns, lab.bench_count) : 0,
-		      lab.bench_failures);
+		      lab.bench_failures,
+		      div64_u64(lab.bench_min_chunk_ns, LAB_BENCH_RESCHED));
 	mutex_unlock(&lab.dbg_lock);
 	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
 }

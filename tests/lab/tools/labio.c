@@ -12,8 +12,9 @@
  *   labio write|read DEVICE TOTAL_BYTES BLOCK_BYTES [hugetlb]
  *   labio peak FILE PID
  *
- * Prints "bytes N" (bytes moved) and exits 0 when everything moved, 1 on an
- * I/O error (after printing "error ERRNO-NAME").
+ * Prints "bytes N" (bytes moved) and "ns N" (the time the IO took,
+ * CLOCK_MONOTONIC: the bench's throughput figure) and exits 0 when
+ * everything moved, 1 on an I/O error (after printing "error ERRNO-NAME").
  *
  * peak: reads the number in FILE (debugfs io_tlb_used) over and over, with
  * no fork between reads, while process PID runs, and prints the largest:
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static unsigned long long parse_size(const char *arg)
@@ -94,6 +96,7 @@ static int peak(const char *file, const char *pid)
 int main(int argc, char **argv)
 {
 	unsigned long long total, block, done = 0;
+	struct timespec t0, t1;
 	int writing, hugetlb, fd;
 	void *buf;
 
@@ -128,6 +131,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "labio: open %s: %s\n", argv[2], strerror(errno));
 		return 2;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (done < total) {
 		size_t len = total - done < block ? total - done : block;
 		ssize_t n = writing ? pwrite(fd, buf, len, done) : pread(fd, buf, len, done);
@@ -139,7 +143,9 @@ int main(int argc, char **argv)
 		}
 		done += n;
 	}
-	printf("bytes %llu\n", done);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("bytes %llu\nns %lld\n", done,
+	       (long long)(t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
 	close(fd);
 	return 0;
 }
