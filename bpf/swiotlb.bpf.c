@@ -8,6 +8,12 @@
  * Each hook comes as fentry/fexit and as a kprobe/kretprobe twin, all
  * declared off (SEC("?...")); the engine enables one of the two after
  * trying the trampoline (user/swiotlb.c declares the hooks).
+ *
+ * The hot path is one program per mapping: swiotlb_map's fexit sees the
+ * arguments and the result, so it counts successes, failures and
+ * over-limit attempts alone. The fentry that starts the clock for the
+ * latency histogram, and the sync hooks, run only with --latency
+ * (dmaw_latency); the release stays, for the slots a device holds.
  */
 #include "common.bpf.h"
 #include "swiotlb.h"
@@ -61,7 +67,7 @@ static __always_inline int map_enter(const struct device *dev, __u64 size, __u32
 {
 	__u64 tid = call_key();
 	struct map_start start = {
-		.ts = bpf_ktime_get_ns(),
+		.ts = dmaw_latency ? bpf_ktime_get_ns() : 0,
 		.dev = dev,
 		.size = size,
 		.dir = dir,
@@ -91,7 +97,7 @@ static __always_inline void emit(void *ctx, __u32 kind, const struct map_start *
 
 static __always_inline void account_map(void *ctx, const struct map_start *m, dma_addr_t ret)
 {
-	__u64 now = bpf_ktime_get_ns(), limit;
+	__u64 now = dmaw_latency ? bpf_ktime_get_ns() : 0, limit;
 	struct dmaw_swiotlb_stats *st;
 	__u32 dir;
 
@@ -99,12 +105,16 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 	if (!st)
 		return;
 	dir = dir_index(m->dir);
-	limit = swiotlb_limit(m->dev);
-	st->limit = limit;
+	/* Read from the device once per CPU: a driver sets min_align_mask
+	 * when it probes, before it maps (nvme_pci_alloc_dev()). Two kernel
+	 * reads fewer per mapping. */
+	limit = st->limit;
+	if (!limit)
+		limit = st->limit = swiotlb_limit(m->dev);
 	if (m->size > st->max_size)
 		st->max_size = m->size;
 	st->size_hist[log2_slot(m->size)]++;
-	if (m->ts) {
+	if (dmaw_latency && m->ts) {
 		st->latency_ns += now - m->ts;
 		st->latency_hist[log2_slot(now - m->ts)]++;
 	}
@@ -143,15 +153,18 @@ SEC("?fexit/swiotlb_map")
 int BPF_PROG(swiotlb_map_fexit, struct device *dev, phys_addr_t paddr, size_t size,
 	     enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
 {
-	__u32 zero = 0;
-	__u64 *start = bpf_map_lookup_elem(&map_start_ns, &zero);
 	struct map_start m = {
-		.ts = start ? *start : 0,
 		.dev = dev,
 		.size = size,
 		.dir = dir,
 	};
 
+	if (dmaw_latency) {
+		__u32 zero = 0;
+		__u64 *start = bpf_map_lookup_elem(&map_start_ns, &zero);
+
+		m.ts = start ? *start : 0;
+	}
 	account_map(ctx, &m, ret);
 	return 0;
 }

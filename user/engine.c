@@ -174,6 +174,12 @@ static const struct func_probe *resolve(struct engine *e, const struct hook *h)
 	return first;
 }
 
+/* The programs hook h has on this run: --latency adds its latency_progs. */
+static unsigned int hook_progs(const struct hook *h)
+{
+	return h->progs | (opt_latency ? h->latency_progs : 0);
+}
+
 /* Decides fentry/fexit or kprobes for hook i and enables exactly those
  * programs. Returns the kind, or -1 when a program the choice needs is
  * missing (an error in the family, said in f->why). */
@@ -193,16 +199,16 @@ static int choose(struct fam *f, size_t i)
 	/* fam_open() says why for the whole family. */
 	if (e->feat.bpf_err)
 		return ATTACH_NONE;
-	if (p->fentry_ok && !force_kprobes && (h->progs & HOOK_TRAMPOLINE)) {
+	if (p->fentry_ok && !force_kprobes && (hook_progs(h) & HOOK_TRAMPOLINE)) {
 		kind = ATTACH_FENTRY;
-		want = h->progs & HOOK_TRAMPOLINE;
+		want = hook_progs(h) & HOOK_TRAMPOLINE;
 		if (strcmp(label, p->name))
 			fam_note(f, label, kind, "as %s, %d args", p->name, p->nargs);
 		else
 			fam_note(f, label, kind, "%d args", p->nargs);
-	} else if (p->in_kallsyms && (h->progs & HOOK_KPROBES)) {
+	} else if (p->in_kallsyms && (hook_progs(h) & HOOK_KPROBES)) {
 		kind = ATTACH_KPROBE;
-		want = h->progs & HOOK_KPROBES;
+		want = hook_progs(h) & HOOK_KPROBES;
 		if (p->fentry_ok)
 			fam_note(f, label, kind, "fentry works; -K given");
 		else if (p->in_btf)
@@ -278,6 +284,9 @@ static bool fam_open(struct engine *e, size_t i)
 		int k;
 
 		if (ops->wants && !ops->wants(f, &ops->hooks[h]))
+			continue;
+		/* Not calibrated either: its trial attach would cost start-up. */
+		if (ops->hooks[h].latency_only && !opt_latency)
 			continue;
 		k = choose(f, h);
 		if (k < 0) {
@@ -511,6 +520,7 @@ static void set_common_rodata(struct engine *e, struct bpf_object *obj)
 		set_rodata(obj, rodata_of[i], &addr, sizeof(addr));
 	}
 	set_rodata(obj, "dmaw_pcpu_hot_pc_off", &off, sizeof(off));
+	set_rodata(obj, "dmaw_latency", &opt_latency, sizeof(opt_latency));
 }
 
 static int fam_load(struct engine *e, size_t i)
@@ -576,7 +586,7 @@ static int fam_attach(struct engine *e, size_t i)
 			char what[160];
 			int err;
 
-			if (!(ops->hooks[h].progs & want & (1u << bit)))
+			if (!(hook_progs(&ops->hooks[h]) & want & (1u << bit)))
 				continue;
 			prog = hook_prog(f, &ops->hooks[h], bit);
 			err = attach_one(e, i, prog, k, bit == 3, e->hooks[i].target[h]);

@@ -42,6 +42,10 @@ struct hook {
 	const char *module;    /* BTF module that may hold it (virtio_ring) */
 	const char *prog;      /* PREFIX of the programs */
 	unsigned int progs;    /* enum hook_progs */
+	/* Programs enabled only with --latency, beside those of progs
+	 * (swiotlb_map's fentry, which starts the clock). */
+	unsigned int latency_progs;
+	bool latency_only;     /* the whole hook only with --latency */
 	bool required;         /* the family cannot run without it */
 	const char *label;     /* its name in notes; default: funcs[0] */
 };

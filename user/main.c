@@ -30,7 +30,7 @@ static void usage(FILE *out)
 
 	engine_family_names(names, sizeof(names));
 	fprintf(out,
-		"Usage: dmawatch [-v] [-K] [-F LIST] COMMAND [ARGS...]\n"
+		"Usage: dmawatch [-v] [-K] [-L] [-F LIST] COMMAND [ARGS...]\n"
 		"       dmawatch --version | --help\n"
 		"\nSWIOTLB bounce buffering, seen from the kernel, for confidential\n"
 		"(SEV/TDX) guests and any Linux booted with swiotlb=force.\n\nCommands:\n");
@@ -39,6 +39,8 @@ static void usage(FILE *out)
 	fprintf(out, "\nOptions:\n"
 		"  -v, --verbose  libbpf's messages, including verifier logs\n"
 		"  -K, --kprobes  kprobes even where fentry/fexit attach (to compare)\n"
+		"  -L, --latency  also time every mapping and count the sync copies\n"
+		"                 (a second program on each mapping: off by default)\n"
 		"  -F, --families LIST  load only these probe families (comma-separated:\n"
 		"                 %s), to cut overhead\n"
 		"\nProbe families:\n", names);
@@ -60,6 +62,7 @@ static int parse_global(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "kprobes", no_argument, NULL, 'K' },
+		{ "latency", no_argument, NULL, 'L' },
 		{ "families", required_argument, NULL, 'F' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -69,10 +72,11 @@ static int parse_global(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:vKF:Vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:vKLF:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': verbose = true; break;
 		case 'K': force_kprobes = true; break;
+		case 'L': opt_latency = true; break;
 		case 'F':
 			if (engine_check_families(optarg))
 				return 2;

@@ -242,9 +242,11 @@ static void devices(FILE *f, const struct snapshot *s)
 		   "Bounce slots released (swiotlb_tbl_unmap_single).", v_unmaps);
 	dev_family(f, s, &r, "dmawatch_bounce_unmapped_bytes_total", "counter",
 		   "Bytes of the bounce slots released.", v_unmap_bytes);
-	dev_dir_family(f, s, &r, "dmawatch_bounce_sync_bytes_total",
-		       "Bytes copied by swiotlb_sync_single_for_{device,cpu}.",
-		       offsetof(struct dmaw_swiotlb_stats, sync_bytes));
+	if (s->latency)
+		dev_dir_family(f, s, &r, "dmawatch_bounce_sync_bytes_total",
+			       "Bytes copied by swiotlb_sync_single_for_{device,cpu} "
+			       "(with --latency).",
+			       offsetof(struct dmaw_swiotlb_stats, sync_bytes));
 	if (r.n) {
 		family(f, "dmawatch_mapping_size_bytes", "histogram",
 		       "Sizes of swiotlb_map attempts, failed ones included; _sum "
@@ -258,8 +260,10 @@ static void devices(FILE *f, const struct snapshot *s)
 			histogram(f, "dmawatch_mapping_size_bytes", r.labels[i], d->sw.size_hist, 1,
 				  bytes);
 		}
+	}
+	if (r.n && s->latency) {
 		family(f, "dmawatch_map_duration_seconds", "histogram",
-		       "Time swiotlb_map took, slot search and copy included.");
+		       "Time swiotlb_map took, slot search and copy included (with --latency).");
 		for (size_t i = 0; i < r.n; i++) {
 			const struct dev_snapshot *d = &s->devs[r.idx[i]];
 

@@ -129,12 +129,15 @@ static void json_device(struct json *j, const struct snapshot *prev, const struc
 	json_u64(j, "never_fit", d->api.never_fit);
 	json_u64(j, "unmaps", d->sw.unmaps);
 	json_u64(j, "unmap_bytes", d->sw.unmap_bytes);
-	json_dirs(j, "sync_bytes", d->sw.sync_bytes);
+	if (cur->latency)
+		json_dirs(j, "sync_bytes", d->sw.sync_bytes);
 	json_u64(j, "max_size", d->sw.max_size);
 	json_u64(j, "limit", d->sw.limit);
-	json_u64(j, "latency_ns", d->sw.latency_ns);
+	if (cur->latency)
+		json_u64(j, "latency_ns", d->sw.latency_ns);
 	json_hist(j, "size_log2_hist", d->sw.size_hist);
-	json_hist(j, "latency_log2_hist", d->sw.latency_hist);
+	if (cur->latency)
+		json_hist(j, "latency_log2_hist", d->sw.latency_hist);
 	json_object_begin(j, "dma_api");
 	json_u64(j, "page_maps", d->api.page_maps);
 	json_u64(j, "page_bytes", d->api.page_bytes);

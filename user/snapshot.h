@@ -9,6 +9,7 @@
 #ifndef DMAWATCH_SNAPSHOT_H
 #define DMAWATCH_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dmamap.h"
@@ -54,6 +55,9 @@ struct snapshot {
 	__u64 rows_cut;
 	struct dmaw_pool_stats pool;
 	__u64 event_drops;
+	/* The swiotlb family timed mappings and counted syncs (--latency):
+	 * without it, latency and sync figures are left out, not zeros. */
+	bool latency;
 };
 
 /* The row of the device with these names, added (zeroed) if new; key is

@@ -14,9 +14,10 @@ struct swiotlb_state {
 };
 
 static const struct hook hooks[] = {
-	/* The hook everything else hangs off. */
+	/* The hook everything else hangs off: its fexit alone counts a
+	 * mapping; --latency adds the fentry that starts the clock. */
 	{ .funcs = { "swiotlb_map" }, .prog = "swiotlb_map",
-	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES, .required = true },
+	  .progs = HOOK_FEXIT | HOOK_KPROBES, .latency_progs = HOOK_FENTRY, .required = true },
 	/* The release and syncs, under whichever name this kernel has (6.6
 	 * made the plain names inline wrappers of the __ ones). */
 	{ .funcs = { "__swiotlb_tbl_unmap_single", "swiotlb_tbl_unmap_single" },
@@ -24,10 +25,10 @@ static const struct hook hooks[] = {
 	  .label = "swiotlb_tbl_unmap_single" },
 	{ .funcs = { "__swiotlb_sync_single_for_device", "swiotlb_sync_single_for_device" },
 	  .prog = "swiotlb_sync_dev", .progs = HOOK_FENTRY | HOOK_KPROBE,
-	  .label = "swiotlb_sync_single_for_device" },
+	  .label = "swiotlb_sync_single_for_device", .latency_only = true },
 	{ .funcs = { "__swiotlb_sync_single_for_cpu", "swiotlb_sync_single_for_cpu" },
 	  .prog = "swiotlb_sync_cpu", .progs = HOOK_FENTRY | HOOK_KPROBE,
-	  .label = "swiotlb_sync_single_for_cpu" },
+	  .label = "swiotlb_sync_single_for_cpu", .latency_only = true },
 };
 
 FAMILY_SKELETON(swiotlb)
@@ -63,6 +64,7 @@ static int swiotlb_read(struct fam *f, struct snapshot *s)
 {
 	struct swiotlb_state *st = f->state;
 
+	s->latency = st->skel->rodata->dmaw_latency;
 	return read_percpu_hash(bpf_map__fd(st->skel->maps.swiotlb_devs), sizeof(__u64),
 				sizeof(struct dmaw_swiotlb_stats), add_device, s);
 }

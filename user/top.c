@@ -1052,7 +1052,7 @@ static int tick(void *ctx, const struct snapshot *prev, const struct snapshot *c
 static void top_help(FILE *out)
 {
 	fprintf(out,
-		"Usage: dmatop [-b [--json]] [-d SECONDS] [-n COUNT] [-f TEXT] [-v] [-K] [-F LIST]\n"
+		"Usage: dmatop [-b [--json]] [-d SECONDS] [-n COUNT] [-f TEXT] [-v] [-K] [-L] [-F LIST]\n"
 		"       dmawatch top [OPTIONS]\n"
 		"\nThe live view of SWIOTLB bounce buffering: the guest (SEV, SEV-ES, SEV-SNP,\n"
 		"TDX or none) and whether every DMA bounces, the pool's occupancy and largest\n"
@@ -1067,7 +1067,8 @@ static void top_help(FILE *out)
 		"  -j, --json           with -b: one JSON object per interval, as 'dmawatch\n"
 		"                       stat --json' prints it\n"
 		"  -f, --filter TEXT    only devices whose name or driver contains TEXT\n"
-		"  -v, -K, -F LIST      as for dmawatch: verbose, kprobes, probe families\n"
+		"  -v, -K, -L, -F LIST  as for dmawatch: verbose, kprobes, latency, probe\n"
+		"                       families\n"
 		"\nExamples:\n"
 		"  dmatop                      # the live view; h for help\n"
 		"  dmatop -b -d 5 -n 12        # a minute of text frames, for a report\n"
@@ -1084,6 +1085,7 @@ int cmd_top(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "kprobes", no_argument, NULL, 'K' },
+		{ "latency", no_argument, NULL, 'L' },
 		{ "families", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -1103,7 +1105,7 @@ int cmd_top(int argc, char **argv)
 	t->prev = &snaps[0];
 	t->cur = &snaps[1];
 	t->epfd = t->winch_pipe[0] = t->winch_pipe[1] = -1;
-	while ((c = getopt_long(argc, argv, ":d:n:bjf:vKF:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:n:bjf:vKLF:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!parse_seconds(optarg, 86400, &o.interval_s) || o.interval_s < 0.1) {
@@ -1123,6 +1125,7 @@ int cmd_top(int argc, char **argv)
 		case 'f': snprintf(t->filter, sizeof(t->filter), "%s", optarg); break;
 		case 'v': verbose = true; break;
 		case 'K': force_kprobes = true; break;
+		case 'L': opt_latency = true; break;
 		case 'F':
 			if (engine_check_families(optarg))
 				goto out;

@@ -72,6 +72,7 @@ same page_maps "dmawatch_dma_api_calls_total{$dl,api=\"map_page\"}" "$dev | .dma
 same page_bytes "dmawatch_dma_api_bytes_total{$dl,api=\"map_page\"}" "$dev | .dma_api.page_bytes"
 same page_errors "dmawatch_dma_api_errors_total{$dl,api=\"map_page\"}" "$dev | .dma_api.page_errors"
 same hist_sum "dmawatch_mapping_size_bytes_sum{$dl}" "$dev | .bytes"
+same latency_sum "dmawatch_map_duration_seconds_count{$dl}" "$dev | [.latency_log2_hist[]] | add"
 same hist_count "dmawatch_mapping_size_bytes_count{$dl}" "$dev | [.size_log2_hist[]] | add"
 # Cumulative buckets: le=2^(i+1)-1 holds log2 slots 0..i.
 for i in $(seq 0 30); do
@@ -97,6 +98,12 @@ for k in $(seq 0 $((nvq - 1))); do
 	done
 done
 expect_gt "stat's final report has the virtio disk's virtqueue" "$nvq" 0
+# --latency timed every attempt: as many durations as sizes, and some.
+expect_gt "--latency: mappings were timed" \
+	"$(pv "$q" "dmawatch_map_duration_seconds_count{$dl}")" 0
+expect_eq "--latency: every mapping attempt timed" \
+	"$(pv "$q" "dmawatch_map_duration_seconds_count{$dl}")" \
+	"$(pv "$q" "dmawatch_mapping_size_bytes_count{$dl}")"
 expect_eq "quiet write = stat's final report ($compared values)" "$mismatch" ""
 expect_ge "the virtio disk bounced the workload" \
 	"$(j "$dev | .bytes")" "$(r workload_bytes)"
@@ -180,6 +187,14 @@ expect_eq "hammer: every read complete (whole lines, dmawatch_up last)" "$h_bad"
 expect_ge "hammer: the reads saw many rewrites" "$h_writes" 20
 echo "# hammer: 600 reads in $(r hammer_seconds) s saw $h_writes distinct writes"
 promtool_ok "promtool check metrics: a hammer read" "$exp_dir/hammer-last.prom"
+# The hammer's exporter runs the default set: the opt-in figures are left
+# out rather than exported as zeros; the mappings are there.
+expect_eq "default set: no duration histogram (that is --latency)" \
+	"$(grep -c '^dmawatch_map_duration_seconds' "$exp_dir/hammer-last.prom")" 0
+expect_eq "default set: no sync bytes (that is --latency)" \
+	"$(grep -c '^dmawatch_bounce_sync_bytes_total' "$exp_dir/hammer-last.prom")" 0
+expect_gt "default set: mappings counted" \
+	"$(pv "$exp_dir/hammer-last.prom" "dmawatch_mapping_size_bytes_count{$dl}")" 0
 expect_eq "hammer: export exits 0" "$(r hammer_export_exit)" 0
 expect_eq "hammer: export printed nothing on stderr" "$(r hammer_export_stderr)" ""
 expect_eq "hammer: no temporary file left" "$(r hammer_tmp_left)" 0

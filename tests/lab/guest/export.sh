@@ -48,10 +48,12 @@ emit err_addr_exit $?
 mkdir -p /tmp/tf
 # A temporary file a killed exporter left (its pid is gone).
 : > /tmp/tf/.dmawatch.prom.4000000.tmp
-dmawatch export --textfile-dir /tmp/tf --interval 1 --listen 127.0.0.1:$port \
+# Both with --latency, so the opt-in figures (sync bytes, durations) are
+# compared too; the hammer below runs the default set, which leaves them out.
+dmawatch --latency export --textfile-dir /tmp/tf --interval 1 --listen 127.0.0.1:$port \
 	> /tmp/exp.out 2> /tmp/exp.err &
 exp_pid=$!
-dmawatch stat --json 1 > /tmp/stat.json 2> /tmp/stat.err &
+dmawatch --latency stat --json 1 > /tmp/stat.json 2> /tmp/stat.err &
 stat_pid=$!
 wait_for /tmp/tf/dmawatch.prom '^dmawatch_up 1'
 emit export_attached $?
