@@ -112,12 +112,14 @@ measure() { # mode
 }
 
 echo "$count 4096" > $ctl/bench # warm-up
-i=0
-while [ $i -lt "$rounds" ]; do
+# Not i: lib.sh's bpf_progs_settled counts with i, which kept resetting
+# the rounds and made the bench run until the guest's time ran out.
+round=0
+while [ $round -lt "$rounds" ]; do
 	for m in $modes; do
 		measure "$m"
 	done
-	i=$((i + 1))
+	round=$((round + 1))
 done
 emit rounds "$rounds"
 emit count "$count"
