@@ -81,6 +81,21 @@ void engine_family_help(FILE *out)
 		fprintf(out, "  %-10s %s\n", families[i]->name, families[i]->summary);
 }
 
+int engine_option(int c, const char *arg)
+{
+	switch (c) {
+	case 'v': verbose = true; return 1;
+	case 'K': force_kprobes = true; return 1;
+	case 'L': opt_latency = true; return 1;
+	case 'F':
+		if (engine_check_families(arg))
+			return -1;
+		only_families = arg;
+		return 1;
+	}
+	return 0;
+}
+
 int engine_check_families(const char *list)
 {
 	char names[128];

@@ -81,6 +81,11 @@ void engine_family_names(char *buf, size_t len);
 void engine_family_help(FILE *out);
 /* Validates a -F list of family names; prints the valid ones if not. */
 int engine_check_families(const char *list);
+/* The engine's options, which dmawatch takes before the command and dmatop
+ * among its own: -v, -K, -L and -F LIST (getopt's c and optarg). 1 when c
+ * was one of them, 0 when not, -1 after saying what was wrong with its
+ * value. */
+int engine_option(int c, const char *arg);
 
 /* For every entry of a per-CPU hash map (an fd): calls fn with the key
  * and the ncpus per-CPU copies of its value (each value_size rounded up

@@ -73,15 +73,13 @@ static int parse_global(int argc, char **argv)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:vKLF:Vh", opts, NULL)) != -1) {
+		int r = engine_option(c, optarg);
+
+		if (r < 0)
+			return 2;
+		if (r)
+			continue;
 		switch (c) {
-		case 'v': verbose = true; break;
-		case 'K': force_kprobes = true; break;
-		case 'L': opt_latency = true; break;
-		case 'F':
-			if (engine_check_families(optarg))
-				return 2;
-			only_families = optarg;
-			break;
 		case 'V': printf("dmawatch %s (bpf %s)\n", DMAWATCH_VERSION, DMAWATCH_BPF_ID); return 0;
 		case 'h': usage(stdout); return 0;
 		case ':':

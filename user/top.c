@@ -1106,6 +1106,12 @@ int cmd_top(int argc, char **argv)
 	t->cur = &snaps[1];
 	t->epfd = t->winch_pipe[0] = t->winch_pipe[1] = -1;
 	while ((c = getopt_long(argc, argv, ":d:n:bjf:vKLF:h", opts, NULL)) != -1) {
+		int r = engine_option(c, optarg);
+
+		if (r < 0)
+			goto out;
+		if (r)
+			continue;
 		switch (c) {
 		case 'd':
 			if (!parse_seconds(optarg, 86400, &o.interval_s) || o.interval_s < 0.1) {
@@ -1123,14 +1129,6 @@ int cmd_top(int argc, char **argv)
 		case 'b': t->batch = true; break;
 		case 'j': t->json = t->batch = true; break;
 		case 'f': snprintf(t->filter, sizeof(t->filter), "%s", optarg); break;
-		case 'v': verbose = true; break;
-		case 'K': force_kprobes = true; break;
-		case 'L': opt_latency = true; break;
-		case 'F':
-			if (engine_check_families(optarg))
-				goto out;
-			only_families = optarg;
-			break;
 		case 'h': top_help(stdout); rc = 0; goto out;
 		default: rc = bad_option("top", c, argv); goto out;
 		}
