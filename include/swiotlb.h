@@ -22,4 +22,27 @@ struct dmaw_swiotlb_stats {     /* per-CPU, key: the struct device pointer */
 	__u64 latency_hist[DMAW_HIST_SLOTS]; /* log2 of ns */
 };
 
+#ifndef __bpf__
+/* The user half's per-device arithmetic, which stat, dmatop and diagnose
+ * share (user/swiotlb.c). */
+struct dev_snapshot;
+struct snapshot;
+
+struct dev_rates {
+	const struct dev_snapshot *dev;
+	double maps_s;        /* bounced mappings per second */
+	double to_dev_Bps;    /* bytes bounced toward the device per second */
+	double from_dev_Bps;
+	double fail_s;
+	double avg_size;      /* bytes per mapping in the interval */
+};
+
+/* Totals of a device over all directions. */
+__u64 dev_maps(const struct dev_snapshot *d);
+__u64 dev_bytes(const struct dev_snapshot *d);
+/* Rates of cur against prev (prev NULL: zero rates) over dt seconds. */
+void dev_rates(struct dev_rates *r, const struct snapshot *prev,
+	       const struct dev_snapshot *cur, double dt);
+#endif
+
 #endif

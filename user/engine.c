@@ -20,14 +20,11 @@
 #include "families.h"
 #undef FAMILY
 
-static const struct family *const families[] = {
-#define FAMILY(name) &name##_family,
+const struct family *const family_table[FAMILY_IDS] = {
+#define FAMILY(name) [FAMILY_ID_##name] = &name##_family,
 #include "families.h"
 #undef FAMILY
 };
-
-_Static_assert(sizeof(families) / sizeof(families[0]) <= ENGINE_MAX_FAMILIES,
-	       "raise ENGINE_MAX_FAMILIES");
 
 /* The maps bpf/common.bpf.h defines in every object; the first loaded
  * family's instances are shared by all. */
@@ -50,8 +47,8 @@ void engine_family_names(char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(families) && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", families[i]->name);
+	for (size_t i = 0; i < ARRAY_SIZE(family_table) && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", family_table[i]->name);
 }
 
 static bool in_list(const char *list, const char *name)
@@ -77,8 +74,8 @@ static bool named(const struct family *f)
 
 void engine_family_help(FILE *out)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
-		fprintf(out, "  %-10s %s\n", families[i]->name, families[i]->summary);
+	for (size_t i = 0; i < ARRAY_SIZE(family_table); i++)
+		fprintf(out, "  %-10s %s\n", family_table[i]->name, family_table[i]->summary);
 }
 
 int engine_option(int c, const char *arg)
@@ -110,8 +107,8 @@ int engine_check_families(const char *list)
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
 		bool known = false;
 
-		for (size_t i = 0; i < ARRAY_SIZE(families); i++)
-			known |= strlen(families[i]->name) == n && !strncmp(families[i]->name, p, n);
+		for (size_t i = 0; i < ARRAY_SIZE(family_table); i++)
+			known |= strlen(family_table[i]->name) == n && !strncmp(family_table[i]->name, p, n);
 		if (!known || !n) {
 			warnx_("unknown probe family '%.*s' in -F (families: %s)", (int)n, p, names);
 			return -EINVAL;
@@ -261,7 +258,7 @@ static int choose(struct fam *f, size_t i)
 /* Opens family i and chooses its programs. false: it cannot run (noted). */
 static bool fam_open(struct engine *e, size_t i)
 {
-	const struct family *ops = families[i];
+	const struct family *ops = family_table[i];
 	struct fam *f = &e->fams[i];
 	bool required_missing = false;
 	const char *missing = NULL;
@@ -623,7 +620,7 @@ static int prepare(struct engine *e)
 
 	memset(e, 0, sizeof(*e));
 	e->events_fd = e->event_drops_fd = e->proc_stats_fd = -1;
-	e->nfams = ARRAY_SIZE(families);
+	e->nfams = ARRAY_SIZE(family_table);
 	libbpf_set_print(libbpf_print);
 	e->ksyms = ksyms_load_with(NULL, kernel_vars, ARRAY_SIZE(kernel_vars));
 	err = calibrate_begin(&e->feat, e->ksyms);

@@ -29,7 +29,7 @@ struct attach_note {
 	char detail[112];       /* why: "fentry refused (-524), kprobe used" */
 };
 
-#define ENGINE_MAX_FAMILIES 16
+#define ENGINE_MAX_FAMILIES FAMILY_IDS
 #define ENGINE_MAX_HOOKS 16  /* per family */
 #define ENGINE_MAX_NOTES 64
 #define ENGINE_MAX_LINKS 64

@@ -7,20 +7,26 @@
  * them, chooses fentry/fexit or the kprobe twins, enables exactly the
  * programs chosen (every alternative is declared off, SEC("?...")), loads
  * the family through its own skeleton, attaches, and degrades: a family
- * that cannot run is reported and left out, the others run.
+ * that cannot run is reported and left out, the others run. Its
+ * figures are its own too: the family's view (below) is what stat,
+ * stat --json, export and dmatop show of them.
  */
 #ifndef DMAWATCH_FAMILY_H
 #define DMAWATCH_FAMILY_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "calibrate.h"
 #include "snapshot.h"
 
 struct bpf_object;
+struct canvas;
 struct engine;
 struct fam;
+struct json;
+struct prom_out;
 
 /* Which programs a hook has, named PREFIX_fentry, PREFIX_fexit,
  * PREFIX_kprobe, PREFIX_kretprobe in the family's object. A hook chosen
@@ -50,6 +56,36 @@ struct hook {
 	const char *label;     /* its name in notes; default: funcs[0] */
 };
 
+/*
+ * What a family shows of its figures, every piece optional. The outputs
+ * call the pieces of every family in table order and name none of a
+ * family's fields; a family that did not run shows what its zeroed
+ * figures say (most pieces: nothing). prev may be NULL (no interval yet).
+ */
+struct family_view {
+	/* stat --json: members of each device's object, after "device"
+	 * and "driver"; and members of the interval's object. */
+	void (*json_device)(struct json *j, const struct snapshot *prev,
+			    const struct snapshot *cur, const struct dev_snapshot *d);
+	void (*json)(struct json *j, const struct snapshot *prev, const struct snapshot *cur);
+	/* stat: lines above the device table; its columns, each with a
+	 * leading blank (d NULL: the column headers); lines below it. */
+	void (*text_head)(FILE *out, const struct snapshot *prev, const struct snapshot *cur);
+	void (*text_device)(FILE *out, const struct snapshot *prev, const struct snapshot *cur,
+			    const struct dev_snapshot *d);
+	void (*text_tail)(FILE *out, const struct snapshot *prev, const struct snapshot *cur);
+	/* export: metric families, through user/prom.h's writers. */
+	void (*prom)(struct prom_out *o);
+	/* export: counters never go down (see prom_keep_monotonic()):
+	 * raise the family's counters of cur's row of a device to last's
+	 * row of it, and its other counters of cur to last's. */
+	void (*keep_device)(struct dev_snapshot *cur, const struct dev_snapshot *last);
+	void (*keep)(struct snapshot *cur, const struct snapshot *last);
+	/* dmatop: lines of the header, from row y; returns the next row. */
+	int (*top)(struct canvas *c, int y, const struct snapshot *prev,
+		   const struct snapshot *cur);
+};
+
 struct family {
 	const char *name;
 	const char *summary;   /* one line, for help */
@@ -65,10 +101,25 @@ struct family {
 	bool (*wants)(struct fam *f, const struct hook *h);
 	/* Loads through the skeleton (its globals mapped). */
 	int (*load)(struct fam *f);
-	/* Adds the family's maps to a snapshot. */
+	/* Adds the family's maps to a snapshot: to the device, virtqueue
+	 * and process rows, or to its own part (SNAPSHOT_MINE). */
 	int (*read)(struct fam *f, struct snapshot *s);
 	void (*destroy)(struct fam *f);
+	size_t snap_size;      /* its own part of a snapshot: FAMILY_SNAPSHOT() */
+	struct family_view view;
 };
+
+/* Every family, in the order of user/families.h (index: enum family_id). */
+extern const struct family *const family_table[FAMILY_IDS];
+
+/* .snap_size = FAMILY_SNAPSHOT(type): a family's own part of a snapshot,
+ * refused at build time when it does not fit. */
+#define FAMILY_SNAPSHOT(type)                                                           \
+	(sizeof(type) + 0 * sizeof(struct {                                              \
+		 _Static_assert(sizeof(type) <= SNAP_FAMILY_BYTES,                       \
+				#type ": raise SNAP_FAMILY_BYTES");                      \
+		 int dummy;                                                              \
+	 }))
 
 /* A family at run time. */
 struct fam {

@@ -15,10 +15,13 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "canvas.h"
 #include "engine.h"
 #include "family.h"
 #include "ksyms.h"
 #include "pool.skel.h"
+#include "prom.h"
+#include "report.h"
 
 #define POOL_SYM "io_tlb_default_mem"
 
@@ -160,6 +163,154 @@ static int pool_read(struct fam *f, struct snapshot *s)
 	return st->scan_err;
 }
 
+/* ---- what the outputs show ---------------------------------------------- */
+
+static void json(struct json *j, const struct snapshot *prev, const struct snapshot *cur)
+{
+	const struct dmaw_pool_stats *p = &cur->pool;
+
+	(void)prev;
+	json_object_begin(j, "pool");
+	json_bool(j, "ok", p->flags & DMAW_POOL_OK);
+	json_u64(j, "slots_total", p->nslabs);
+	json_u64(j, "slots_used", p->used);
+	json_u64(j, "slots_used_scan", p->used_scan);
+	json_u64(j, "slots_hiwater", p->hiwater);
+	json_bool(j, "hiwater_from_kernel", p->flags & DMAW_POOL_HIWATER_KERNEL);
+	json_u64(j, "largest_free_run", p->largest_free_run);
+	json_u64(j, "largest_free_run_page", p->largest_free_run_page);
+	json_u64(j, "free_segments", p->free_segments);
+	json_u64(j, "areas", p->nareas);
+	json_i64(j, "scan_error", p->scan_err);
+	json_u64(j, "scan_ns", p->scan_ns);
+	json_object_end(j);
+}
+
+static void text_head(FILE *out, const struct snapshot *prev, const struct snapshot *cur)
+{
+	const struct dmaw_pool_stats *p = &cur->pool;
+
+	(void)prev;
+	if (p->flags & DMAW_POOL_OK)
+		fprintf(out, "pool: %llu/%llu slots used, high-water %llu, largest free run %u/%d\n",
+			(unsigned long long)p->used, (unsigned long long)p->nslabs,
+			(unsigned long long)p->hiwater, p->largest_free_run, DMAW_IO_TLB_SEGSIZE);
+}
+
+static void prom(struct prom_out *o)
+{
+	const struct dmaw_pool_stats *p = &o->s->pool;
+	bool ok = p->flags & DMAW_POOL_OK;
+	const struct {
+		const char *name, *help;
+		unsigned long long v;
+	} gauges[] = {
+		{ "dmawatch_pool_slots", "Slots of the default SWIOTLB pool (2 KiB each).",
+		  p->nslabs },
+		{ "dmawatch_pool_slots_used", "Slots in use (the kernel's own count).", p->used },
+		{ "dmawatch_pool_largest_free_run_slots",
+		  "Longest run of free slots; a mapping of n bytes needs ceil(n/2048) "
+		  "contiguous slots, at most 128.", p->largest_free_run },
+		{ "dmawatch_pool_largest_free_run_page_aligned_slots",
+		  "Longest run of free slots starting page-aligned: what a mapping of "
+		  "4 KiB or more can get.", p->largest_free_run_page },
+		{ "dmawatch_pool_free_segments", "128-slot segments entirely free.",
+		  p->free_segments },
+		{ "dmawatch_pool_areas", "Areas (locks) the pool is split into.", p->nareas },
+		{ "dmawatch_pool_slot_size_bytes", "Size of one slot.", DMAW_IO_TLB_SIZE },
+		{ "dmawatch_pool_segment_slots",
+		  "Slots of one segment: the most one mapping can use.", DMAW_IO_TLB_SEGSIZE },
+	};
+
+	prom_family(o, "dmawatch_pool_scan_ok", "gauge",
+		    "1 if the last read of the SWIOTLB pool succeeded; the pool gauges are "
+		    "left out otherwise.");
+	prom_sample(o, "dmawatch_pool_scan_ok", NULL, NULL, ok);
+	if (!ok)
+		return;
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+		prom_family(o, gauges[i].name, "gauge", gauges[i].help);
+		prom_sample(o, gauges[i].name, NULL, NULL, gauges[i].v);
+	}
+	prom_family(o, "dmawatch_pool_slots_high_water", "gauge",
+		    "Most slots in use at once: source=kernel is io_tlb_mem.used_hiwater "
+		    "(since boot); source=dmawatch is dmawatch's own, since it attached.");
+	prom_sample(o, "dmawatch_pool_slots_high_water", NULL,
+		    p->flags & DMAW_POOL_HIWATER_KERNEL ? "source=\"kernel\""
+							: "source=\"dmawatch\"",
+		    p->hiwater);
+	prom_family(o, "dmawatch_pool_scan_duration_seconds", "gauge",
+		    "Time the last slot scan took in the kernel.");
+	prom_sample_double(o, "dmawatch_pool_scan_duration_seconds", NULL, p->scan_ns * 1e-9,
+			   false);
+}
+
+/* dmatop's Pool line (a gauge of used slots, the high-water mark in it)
+ * and Free line (what the largest free run still fits). */
+static int top(struct canvas *c, int y, const struct snapshot *prev, const struct snapshot *cur)
+{
+	const struct dmaw_pool_stats *pool = &cur->pool;
+	char a[16], b[32];
+	unsigned int run;
+	int x;
+
+	(void)prev;
+	if (!(pool->flags & DMAW_POOL_OK) || !pool->nslabs) {
+		cprintf(c, y, 0, P_TITLE, "Pool");
+		cprintf(c, y, 6, P_WARN, "not read (%s)",
+			pool->scan_err ? strerror(-pool->scan_err) : "pool family not loaded");
+		cprintf(c, y + 1, 0, P_TITLE, "Free");
+		cprintf(c, y + 1, 6, P_NORMAL, "-");
+		return y + 2;
+	}
+	{
+		double used = (double)pool->used / pool->nslabs;
+		double high = (double)pool->hiwater / pool->nslabs;
+		int gw = 20, fill = (int)(used * gw + 0.5), mark = (int)(high * gw + 0.5);
+		int paint = used >= 0.8 ? P_BAD : used >= 0.5 ? P_WARN : P_OK;
+		char gauge[32];
+
+		if (pool->used && !fill)
+			fill = 1;
+		if (mark >= gw)
+			mark = gw - 1;
+		for (int i = 0; i < gw; i++)
+			gauge[i] = i < fill ? '#' : i == mark && pool->hiwater > pool->used ? '|' : '.';
+		gauge[gw] = 0;
+		x = cprintf(c, y, 0, P_TITLE, "Pool");
+		x = cprintf(c, y, x + 2, P_NORMAL, "[");
+		x = cput(c, y, x, -1, paint, gauge);
+		x = cprintf(c, y, x, P_NORMAL, "] ");
+		x = cprintf(c, y, x, paint, "%llu/%llu slots %.0f%%", (unsigned long long)pool->used,
+			    (unsigned long long)pool->nslabs, used * 100);
+		cprintf(c, y, x, P_NORMAL, "  high-water %llu%s (%.0f%%)",
+			(unsigned long long)pool->hiwater,
+			pool->flags & DMAW_POOL_HIWATER_KERNEL ? "" : " seen", high * 100);
+	}
+	y++;
+	/* A full-size mapping needs 128 contiguous slots inside one segment;
+	 * from a page boundary when it is >= 4 KiB. */
+	x = cprintf(c, y, 0, P_TITLE, "Free");
+	run = pool->largest_free_run;
+	/* From a page boundary too when that is shorter: the run a mapping of
+	 * a page or more gets. */
+	if (pool->largest_free_run_page && pool->largest_free_run_page < run) {
+		run = pool->largest_free_run_page;
+		snprintf(b, sizeof(b), " (page-aligned %u)", run);
+	} else {
+		b[0] = 0;
+	}
+	fmt_bytes4(a, sizeof(a), (double)run * DMAW_IO_TLB_SIZE);
+	if (run >= DMAW_IO_TLB_SEGSIZE)
+		x = cprintf(c, y, x + 2, P_OK, "largest run %u/%d slots: a %s mapping fits",
+			    pool->largest_free_run, DMAW_IO_TLB_SEGSIZE, a);
+	else
+		x = cprintf(c, y, x + 2, run ? P_WARN : P_BAD, "largest run %u/%d%s: mappings > %s fail",
+			    pool->largest_free_run, DMAW_IO_TLB_SEGSIZE, b, a);
+	cprintf(c, y, x, P_NORMAL, "  free segs %u", pool->free_segments);
+	return y + 1;
+}
+
 const struct family pool_family = {
 	.name = "pool",
 	.summary = "occupancy, high-water mark and fragmentation of the default SWIOTLB pool",
@@ -171,4 +322,10 @@ const struct family pool_family = {
 	.load = pool_skel_load,
 	.read = pool_read,
 	.destroy = pool_skel_destroy,
+	.view = {
+		.json = json,
+		.text_head = text_head,
+		.prom = prom,
+		.top = top,
+	},
 };

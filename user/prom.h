@@ -32,6 +32,57 @@ struct prom_health {
 	size_t nnotes;
 };
 
+/* ---- writers for the families' pieces (struct family_view.prom) ------------
+ * Conventions: see user/prom.c. */
+
+#define PROM_LABELS_LEN 512 /* the largest label set, escaped */
+#define PROM_MAX_ROWS (SNAP_MAX_DEVS > SNAP_MAX_VQS ? SNAP_MAX_DEVS : SNAP_MAX_VQS)
+
+/* Rows of a snapshot with their label sets, built once; a row whose label
+ * set another row has is left out: two samples with one label set would
+ * make node_exporter reject the whole textfile directory. */
+struct prom_rows {
+	size_t n;
+	size_t idx[PROM_MAX_ROWS];          /* into the snapshot's rows */
+	char labels[PROM_MAX_ROWS][PROM_LABELS_LEN];
+};
+
+struct prom_out {
+	FILE *f;
+	const struct snapshot *s;
+	const struct prom_rows *devs;       /* s's device rows: device, driver */
+};
+
+/* Appends name="value" (value: at most max bytes, escaped) to labels. */
+void prom_add_label(char *labels, size_t len, const char *name, const char *value, size_t max);
+/* Adds row idx unless one with these labels is there. */
+void prom_rows_add(struct prom_rows *r, size_t idx, const char *labels);
+/* The HELP and TYPE lines of a metric family. */
+void prom_family(struct prom_out *o, const char *name, const char *type, const char *help);
+/* name{labels[,extra]} v; labels and extra may be NULL or "". */
+void prom_sample(struct prom_out *o, const char *name, const char *labels, const char *extra,
+		 unsigned long long v);
+/* A double: 9 significant digits; a Unix time (timestamp) to the ms. */
+void prom_sample_double(struct prom_out *o, const char *name, const char *labels, double v,
+			bool timestamp);
+/* A log2 histogram (DMAW_HIST_SLOTS) as cumulative buckets, le scaled by
+ * scale (1e-9: ns to s), with _sum and _count. */
+void prom_histogram(struct prom_out *o, const char *name, const char *labels, const __u64 *hist,
+		    double scale, double sum);
+/* A family with one sample per device row, or nothing without rows. */
+typedef unsigned long long (*prom_dev_value_fn)(const struct dev_snapshot *d);
+void prom_dev_metric(struct prom_out *o, const char *name, const char *type, const char *help,
+		     prom_dev_value_fn get);
+/* A counter per device row and direction (DMAW_DIRS - 1 values: DMA_NONE
+ * never maps), or nothing without rows. */
+typedef const __u64 *(*prom_dev_dirs_fn)(const struct dev_snapshot *d);
+void prom_dev_dirs(struct prom_out *o, const char *name, const char *help, prom_dev_dirs_fn get);
+
+/* Raises each of the size / 8 __u64s at dst to the one at src: for a
+ * family's keep pieces, whose counters and running maxima (max_size,
+ * limit) both only grow. */
+void prom_max_u64s(void *dst, const void *src, size_t size);
+
 /* Writes every metric family of s and h to out, each with HELP and TYPE,
  * and dmawatch_up always last: a reader that sees dmawatch_up has seen the
  * whole text. Families without a sample (no device yet, pool unreadable)

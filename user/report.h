@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Snapshot output shared by stat, top's batch mode and export: the JSON
- * object of one interval, the text tables, and the per-device arithmetic
- * (deltas, rates, sorting) behind both. */
+/* Snapshot output shared by stat and top's batch mode: the JSON object of
+ * one interval and the text tables, each made of the families' pieces
+ * (struct family_view), and the helpers those pieces share. */
 #ifndef DMAWATCH_REPORT_H
 #define DMAWATCH_REPORT_H
 
@@ -10,27 +10,21 @@
 #include "engine.h"
 #include "json.h"
 
-struct dev_rates {
-	const struct dev_snapshot *dev;
-	double maps_s;        /* bounced mappings per second */
-	double to_dev_Bps;    /* bytes bounced toward the device per second */
-	double from_dev_Bps;
-	double fail_s;
-	double avg_size;      /* bytes per mapping in the interval */
-};
-
 /* Names of enum dmaw_event_kind and enum dmaw_source, as trace and top print them. */
 const char *event_kind_name(__u32 kind);
 const char *event_source_name(__u32 source);
 
-/* Totals of a device over all directions. */
-__u64 dev_maps(const struct dev_snapshot *d);
-__u64 dev_bytes(const struct dev_snapshot *d);
-/* Rates of cur against prev (prev NULL: zero rates) over dt seconds. */
-void dev_rates(struct dev_rates *r, const struct snapshot *prev,
-	       const struct dev_snapshot *cur, double dt);
 /* Human sizes: "512", "4.0K", "256K", "1.5M". */
 void fmt_bytes(char *buf, size_t len, double bytes);
+/* Sizes in at most 4 characters ("999", "1.5K", "256K", "12M"): dmatop's
+ * columns are sized for them. */
+void fmt_bytes4(char *buf, size_t len, double v);
+/* Per second over dt; 0 without an interval or when the counter went back. */
+double report_rate(__u64 now, __u64 before, double dt);
+/* JSON: a log2 histogram up to its last non-zero slot; one counter per
+ * direction but DMA_NONE (which never maps). */
+void json_hist(struct json *j, const char *key, const __u64 *hist);
+void json_dirs(struct json *j, const char *key, const __u64 *v);
 
 void report_json(struct json *j, const struct snapshot *prev, const struct snapshot *cur);
 void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *cur);

@@ -9,6 +9,9 @@ ASSERT_NAMES_THEN_U64S(struct dmaw_swiotlb_stats);
 ASSERT_NAMES_THEN_U64S(struct dmaw_dmamap_stats);
 ASSERT_NAMES_THEN_U64S(struct dmaw_vq_stats);
 
+const char *const dmaw_dir_names[DMAW_DIRS] = { "bidirectional", "to_device", "from_device",
+						 "none" };
+
 /* A stable stand-in for an unreadable dev_name(): a hash of the struct
  * device pointer (the pointer itself is a kernel address; not printed). */
 static void unnamed(char *buf, size_t len, __u64 key)

@@ -24,6 +24,18 @@
 #define SNAP_MAX_VQS DMAW_MAX_VQS
 #define SNAP_MAX_PROCS DMAW_MAX_PROCS
 
+/* Every family by the line it has in user/families.h: FAMILY_ID_swiotlb... */
+enum family_id {
+#define FAMILY(name) FAMILY_ID_##name,
+#include "families.h"
+#undef FAMILY
+	FAMILY_IDS
+};
+
+/* Room for the figures a family keeps to itself (its struct family's
+ * snap_size, checked at build time by FAMILY_SNAPSHOT()). */
+#define SNAP_FAMILY_BYTES 512
+
 struct dev_snapshot {
 	/* id.dev is unique per row: dev_name(), or "unnamed-<hash>" for a
 	 * device whose name could not be read (see snapshot_dev()). */
@@ -58,7 +70,21 @@ struct snapshot {
 	/* The swiotlb family timed mappings and counted syncs (--latency):
 	 * without it, latency and sync figures are left out, not zeros. */
 	bool latency;
+	/* The figures of families that keep their own, by family id: read and
+	 * shown only by that family's code (SNAPSHOT_MINE). A snapshot is
+	 * copied by value, so this is room, not pointers. */
+	_Alignas(8) unsigned char mine[FAMILY_IDS][SNAP_FAMILY_BYTES];
 };
+
+/* The part of snapshot s that family `name` keeps: a const void * when s
+ * is const, a void * when not. */
+#define SNAPSHOT_MINE(s, name)                                                           \
+	_Generic((s), const struct snapshot *: (const void *)(s)->mine[FAMILY_ID_##name], \
+		 default: (void *)(s)->mine[FAMILY_ID_##name])
+
+/* enum dmaw_dir as every output names it ("bidirectional", "to_device",
+ * "from_device", "none"). */
+extern const char *const dmaw_dir_names[DMAW_DIRS];
 
 /* The row of the device with these names, added (zeroed) if new; key is
  * the kernel's struct device pointer, which names a device whose dev_name

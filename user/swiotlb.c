@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* SWIOTLB family, user half: its hooks and per-device aggregation. */
+/* SWIOTLB family, user half: its hooks, per-device aggregation and
+ * rates, and what the outputs show of them. */
 #include <errno.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
 
-#include "family.h"
 #include "engine.h"
+#include "family.h"
+#include "prom.h"
+#include "report.h"
 #include "swiotlb.skel.h"
 
 struct swiotlb_state {
@@ -69,6 +72,188 @@ static int swiotlb_read(struct fam *f, struct snapshot *s)
 				sizeof(struct dmaw_swiotlb_stats), add_device, s);
 }
 
+/* ---- per-device arithmetic ---------------------------------------------- */
+
+__u64 dev_maps(const struct dev_snapshot *d)
+{
+	__u64 n = 0;
+
+	for (int i = 0; i < DMAW_DIRS; i++)
+		n += d->sw.maps[i];
+	return n;
+}
+
+__u64 dev_bytes(const struct dev_snapshot *d)
+{
+	__u64 n = 0;
+
+	for (int i = 0; i < DMAW_DIRS; i++)
+		n += d->sw.bytes[i];
+	return n;
+}
+
+void dev_rates(struct dev_rates *r, const struct snapshot *prev,
+	       const struct dev_snapshot *cur, double dt)
+{
+	const struct dev_snapshot *p = snapshot_find_dev(prev, cur->id.dev);
+	struct dev_snapshot zero = {};
+	__u64 maps;
+
+	if (!p)
+		p = &zero;
+	if (!prev)
+		dt = 0;
+	memset(r, 0, sizeof(*r));
+	r->dev = cur;
+	r->maps_s = report_rate(dev_maps(cur), dev_maps(p), dt);
+	/* Bidirectional mappings bounce both ways. */
+	r->to_dev_Bps = report_rate(cur->sw.bytes[DMAW_DIR_TO_DEVICE] + cur->sw.bytes[DMAW_DIR_BIDI],
+				    p->sw.bytes[DMAW_DIR_TO_DEVICE] + p->sw.bytes[DMAW_DIR_BIDI], dt);
+	r->from_dev_Bps =
+		report_rate(cur->sw.bytes[DMAW_DIR_FROM_DEVICE] + cur->sw.bytes[DMAW_DIR_BIDI],
+			    p->sw.bytes[DMAW_DIR_FROM_DEVICE] + p->sw.bytes[DMAW_DIR_BIDI], dt);
+	r->fail_s = report_rate(cur->sw.failures, p->sw.failures, dt);
+	maps = dev_maps(cur) - dev_maps(p);
+	r->avg_size = maps ? (double)(dev_bytes(cur) - dev_bytes(p)) / maps : 0;
+}
+
+/* ---- what the outputs show ---------------------------------------------- */
+
+static double interval(const struct snapshot *prev, const struct snapshot *cur)
+{
+	return prev ? cur->time_s - prev->time_s : 0;
+}
+
+static void json_device(struct json *j, const struct snapshot *prev, const struct snapshot *cur,
+			const struct dev_snapshot *d)
+{
+	struct dev_rates r;
+
+	dev_rates(&r, prev, d, interval(prev, cur));
+	json_u64(j, "maps", dev_maps(d));
+	json_u64(j, "bytes", dev_bytes(d));
+	json_dirs(j, "maps_by_direction", d->sw.maps);
+	json_dirs(j, "bytes_by_direction", d->sw.bytes);
+	json_u64(j, "failures", d->sw.failures);
+	json_u64(j, "over_limit", d->sw.over_limit);
+	json_u64(j, "unmaps", d->sw.unmaps);
+	json_u64(j, "unmap_bytes", d->sw.unmap_bytes);
+	if (cur->latency)
+		json_dirs(j, "sync_bytes", d->sw.sync_bytes);
+	json_u64(j, "max_size", d->sw.max_size);
+	json_u64(j, "limit", d->sw.limit);
+	if (cur->latency)
+		json_u64(j, "latency_ns", d->sw.latency_ns);
+	json_hist(j, "size_log2_hist", d->sw.size_hist);
+	if (cur->latency)
+		json_hist(j, "latency_log2_hist", d->sw.latency_hist);
+	json_object_begin(j, "rates");
+	json_double(j, "maps_per_s", r.maps_s);
+	json_double(j, "to_device_bytes_per_s", r.to_dev_Bps);
+	json_double(j, "from_device_bytes_per_s", r.from_dev_Bps);
+	json_double(j, "failures_per_s", r.fail_s);
+	json_object_end(j);
+}
+
+static void text_device(FILE *out, const struct snapshot *prev, const struct snapshot *cur,
+			const struct dev_snapshot *d)
+{
+	char to[16], from[16], avg[16], max[16];
+	struct dev_rates r;
+
+	if (!d) {
+		fprintf(out, " %9s %9s %9s %7s %7s %8s %8s", "MAPS/s", "TO-DEV/s", "FROM-DEV/s",
+			"AVG", "MAX", "FAIL/s", "OVERLIM");
+		return;
+	}
+	dev_rates(&r, prev, d, interval(prev, cur));
+	fmt_bytes(to, sizeof(to), r.to_dev_Bps);
+	fmt_bytes(from, sizeof(from), r.from_dev_Bps);
+	fmt_bytes(avg, sizeof(avg), r.avg_size);
+	fmt_bytes(max, sizeof(max), d->sw.max_size);
+	fprintf(out, " %9.0f %9s %9s %7s %7s %8.0f %8llu", r.maps_s, to, from, avg, max, r.fail_s,
+		(unsigned long long)d->sw.over_limit);
+}
+
+static const __u64 *v_maps(const struct dev_snapshot *d) { return d->sw.maps; }
+static const __u64 *v_bytes(const struct dev_snapshot *d) { return d->sw.bytes; }
+static const __u64 *v_sync(const struct dev_snapshot *d) { return d->sw.sync_bytes; }
+static unsigned long long v_failures(const struct dev_snapshot *d) { return d->sw.failures; }
+static unsigned long long v_over_limit(const struct dev_snapshot *d) { return d->sw.over_limit; }
+static unsigned long long v_unmaps(const struct dev_snapshot *d) { return d->sw.unmaps; }
+static unsigned long long v_unmap_bytes(const struct dev_snapshot *d) { return d->sw.unmap_bytes; }
+static unsigned long long v_max_size(const struct dev_snapshot *d) { return d->sw.max_size; }
+
+static void prom(struct prom_out *o)
+{
+	const struct prom_rows *r = o->devs;
+	const struct snapshot *s = o->s;
+	bool limits = false;
+
+	prom_dev_dirs(o, "dmawatch_bounce_mappings_total",
+		      "Mappings bounced through SWIOTLB (successful swiotlb_map calls).", v_maps);
+	prom_dev_dirs(o, "dmawatch_bounce_bytes_total",
+		      "Bytes of the mappings bounced through SWIOTLB.", v_bytes);
+	prom_dev_metric(o, "dmawatch_map_failures_total", "counter",
+			"swiotlb_map calls that failed: no free run of slots long enough "
+			"(pool full or fragmented) or over the limit.", v_failures);
+	prom_dev_metric(o, "dmawatch_over_limit_mappings_total", "counter",
+			"Mappings attempted larger than swiotlb_max_mapping_size(); they "
+			"can never succeed.", v_over_limit);
+	prom_dev_metric(o, "dmawatch_bounce_unmaps_total", "counter",
+			"Bounce slots released (swiotlb_tbl_unmap_single).", v_unmaps);
+	prom_dev_metric(o, "dmawatch_bounce_unmapped_bytes_total", "counter",
+			"Bytes of the bounce slots released.", v_unmap_bytes);
+	if (s->latency)
+		prom_dev_dirs(o, "dmawatch_bounce_sync_bytes_total",
+			      "Bytes copied by swiotlb_sync_single_for_{device,cpu} "
+			      "(with --latency).", v_sync);
+	if (r->n) {
+		prom_family(o, "dmawatch_mapping_size_bytes", "histogram",
+			    "Sizes of swiotlb_map attempts, failed ones included; _sum "
+			    "adds only the bytes of successful mappings.");
+		for (size_t i = 0; i < r->n; i++) {
+			const struct dev_snapshot *d = &s->devs[r->idx[i]];
+
+			prom_histogram(o, "dmawatch_mapping_size_bytes", r->labels[i],
+				       d->sw.size_hist, 1, dev_bytes(d));
+		}
+	}
+	if (r->n && s->latency) {
+		prom_family(o, "dmawatch_map_duration_seconds", "histogram",
+			    "Time swiotlb_map took, slot search and copy included "
+			    "(with --latency).");
+		for (size_t i = 0; i < r->n; i++) {
+			const struct dev_snapshot *d = &s->devs[r->idx[i]];
+
+			prom_histogram(o, "dmawatch_map_duration_seconds", r->labels[i],
+				       d->sw.latency_hist, 1e-9, d->sw.latency_ns * 1e-9);
+		}
+	}
+	prom_dev_metric(o, "dmawatch_mapping_largest_bytes", "gauge",
+			"Largest mapping attempted since dmawatch attached.", v_max_size);
+	/* The limit is known once the device mapped through swiotlb_map. */
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dev_snapshot *d = &s->devs[r->idx[i]];
+
+		if (!d->sw.limit)
+			continue;
+		if (!limits)
+			prom_family(o, "dmawatch_mapping_limit_bytes", "gauge",
+				    "swiotlb_max_mapping_size() of the device: larger "
+				    "mappings fail.");
+		limits = true;
+		prom_sample(o, "dmawatch_mapping_limit_bytes", r->labels[i], NULL, d->sw.limit);
+	}
+}
+
+/* Counters, and running maxima (max_size, limit): each only grows. */
+static void keep_device(struct dev_snapshot *cur, const struct dev_snapshot *last)
+{
+	prom_max_u64s(&cur->sw.maps, &last->sw.maps,
+		      sizeof(cur->sw) - offsetof(struct dmaw_swiotlb_stats, maps));
+}
+
 const struct family swiotlb_family = {
 	.name = "swiotlb",
 	.summary = "every bounced mapping (swiotlb_map), its release and syncs, per device",
@@ -79,4 +264,10 @@ const struct family swiotlb_family = {
 	.load = swiotlb_skel_load,
 	.read = swiotlb_read,
 	.destroy = swiotlb_skel_destroy,
+	.view = {
+		.json_device = json_device,
+		.text_device = text_device,
+		.prom = prom,
+		.keep_device = keep_device,
+	},
 };

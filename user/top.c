@@ -44,23 +44,6 @@
 
 /* ---- formatting ---------------------------------------------------------- */
 
-/* Sizes in at most 4 characters ("999", "1.5K", "256K", "12M"): the table's
- * columns are sized for them. */
-static void fmt4(char *buf, size_t len, double v)
-{
-	static const char units[] = "KMGTP";
-	int u = -1;
-
-	while (v >= 999.5 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u < 0)
-		snprintf(buf, len, "%.0f", v);
-	else
-		snprintf(buf, len, v < 9.95 ? "%.1f%c" : "%.0f%c", v, units[u]);
-}
-
 /* Counts in at most 5 characters ("12345", "123k", "12M"). */
 static void fmt_count(char *buf, size_t len, double v)
 {
@@ -188,10 +171,8 @@ static double wall_now(void)
 static int draw_header(struct top *t, struct canvas *c, int y)
 {
 	const struct snapshot *s = t->cur, *p = t->have_prev ? t->prev : NULL;
-	const struct dmaw_pool_stats *pool = &s->pool;
 	double to = 0, from = 0, maps = 0, fail = 0, dt = p ? s->time_s - p->time_s : 0;
 	char now[16], a[16], b[32];
-	unsigned int run;
 	int x;
 
 	clock_str(now, sizeof(now), wall_now());
@@ -213,60 +194,9 @@ static int draw_header(struct top *t, struct canvas *c, int y)
 		cput(c, y, t->batch ? x + 2 : c->cols - 9, -1, P_NORMAL, now);
 	y++;
 
-	if ((pool->flags & DMAW_POOL_OK) && pool->nslabs) {
-		double used = (double)pool->used / pool->nslabs;
-		double high = (double)pool->hiwater / pool->nslabs;
-		int gw = 20, fill = (int)(used * gw + 0.5), mark = (int)(high * gw + 0.5);
-		int paint = used >= 0.8 ? P_BAD : used >= 0.5 ? P_WARN : P_OK;
-		char gauge[32];
-
-		if (pool->used && !fill)
-			fill = 1;
-		if (mark >= gw)
-			mark = gw - 1;
-		for (int i = 0; i < gw; i++)
-			gauge[i] = i < fill ? '#' : i == mark && pool->hiwater > pool->used ? '|' : '.';
-		gauge[gw] = 0;
-		x = cprintf(c, y, 0, P_TITLE, "Pool");
-		x = cprintf(c, y, x + 2, P_NORMAL, "[");
-		x = cput(c, y, x, -1, paint, gauge);
-		x = cprintf(c, y, x, P_NORMAL, "] ");
-		x = cprintf(c, y, x, paint, "%llu/%llu slots %.0f%%", (unsigned long long)pool->used,
-			    (unsigned long long)pool->nslabs, used * 100);
-		cprintf(c, y, x, P_NORMAL, "  high-water %llu%s (%.0f%%)",
-			(unsigned long long)pool->hiwater,
-			pool->flags & DMAW_POOL_HIWATER_KERNEL ? "" : " seen", high * 100);
-		y++;
-		/* A full-size mapping needs 128 contiguous slots inside one
-		 * segment; from a page boundary when it is >= 4 KiB. */
-		x = cprintf(c, y, 0, P_TITLE, "Free");
-		run = pool->largest_free_run;
-		/* From a page boundary too when that is shorter: the run a
-		 * mapping of a page or more gets. */
-		if (pool->largest_free_run_page && pool->largest_free_run_page < run) {
-			run = pool->largest_free_run_page;
-			snprintf(b, sizeof(b), " (page-aligned %u)", run);
-		} else {
-			b[0] = 0;
-		}
-		fmt4(a, sizeof(a), (double)run * DMAW_IO_TLB_SIZE);
-		if (run >= DMAW_IO_TLB_SEGSIZE)
-			x = cprintf(c, y, x + 2, P_OK, "largest run %u/%d slots: a %s mapping fits",
-				    pool->largest_free_run, DMAW_IO_TLB_SEGSIZE, a);
-		else
-			x = cprintf(c, y, x + 2, run ? P_WARN : P_BAD,
-				    "largest run %u/%d%s: mappings > %s fail",
-				    pool->largest_free_run, DMAW_IO_TLB_SEGSIZE, b, a);
-		cprintf(c, y, x, P_NORMAL, "  free segs %u", pool->free_segments);
-	} else {
-		cprintf(c, y, 0, P_TITLE, "Pool");
-		cprintf(c, y, 6, P_WARN, "not read (%s)",
-			s->pool.scan_err ? strerror(-s->pool.scan_err) : "pool family not loaded");
-		y++;
-		cprintf(c, y, 0, P_TITLE, "Free");
-		cprintf(c, y, 6, P_NORMAL, "-");
-	}
-	y++;
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		if (family_table[k]->view.top)
+			y = family_table[k]->view.top(c, y, p, s);
 
 	for (size_t i = 0; i < s->ndevs; i++) {
 		struct dev_rates r;
@@ -278,8 +208,8 @@ static int draw_header(struct top *t, struct canvas *c, int y)
 		fail += r.fail_s;
 	}
 	x = cprintf(c, y, 0, P_TITLE, "Total");
-	fmt4(a, sizeof(a), to);
-	fmt4(b, sizeof(b), from);
+	fmt_bytes4(a, sizeof(a), to);
+	fmt_bytes4(b, sizeof(b), from);
 	x = cprintf(c, y, x + 1, P_NORMAL, "to-dev %s/s  from-dev %s/s  maps %.0f/s  ", a, b, maps);
 	x = cprintf(c, y, x, fail > 0 ? P_BAD : P_NORMAL, "fail %.0f/s", fail);
 	x = cprintf(c, y, x, P_NORMAL, "  ");
@@ -360,14 +290,14 @@ static void draw_row(struct canvas *c, int y, const struct layout *l, const stru
 	int paint[ARRAY_SIZE(num_cols)] = {};
 	int x;
 
-	fmt4(cell[0], 16, r->to_Bps);
-	fmt4(cell[1], 16, r->from_Bps);
+	fmt_bytes4(cell[0], 16, r->to_Bps);
+	fmt_bytes4(cell[1], 16, r->from_Bps);
 	fmt_count(cell[2], 16, r->maps_s);
 	if (r->avg_size > 0)
-		fmt4(cell[3], 16, r->avg_size);
+		fmt_bytes4(cell[3], 16, r->avg_size);
 	else
 		snprintf(cell[3], 16, "-");
-	fmt4(cell[4], 16, r->max_size);
+	fmt_bytes4(cell[4], 16, r->max_size);
 	fmt_count(cell[5], 16, r->fail_s);
 	fmt_count(cell[6], 16, r->over_limit);
 	fmt_count(cell[7], 16, r->never_fit);
@@ -419,8 +349,8 @@ static void event_line(char *buf, size_t len, const struct top_event *e, int dev
 			 ev->retries, ev->comm, ev->pid);
 		return;
 	}
-	fmt4(a, sizeof(a), ev->size);
-	fmt4(b, sizeof(b), ev->limit);
+	fmt_bytes4(a, sizeof(a), ev->size);
+	fmt_bytes4(b, sizeof(b), ev->limit);
 	switch (ev->kind) {
 	case DMAW_EV_OVER_LIMIT:
 		snprintf(piece, sizeof(piece), "%s>%s", a, b);
@@ -512,7 +442,7 @@ static size_t top_procs(const struct top *t, struct top_proc *out)
 		out[n].pid = q->pid;
 		snprintf(out[n].comm, sizeof(out[n].comm), "%s", q->st.comm);
 		out[n].bytes = q->st.bytes;
-		out[n].Bps = top_rate(q->st.bytes, b ? b->st.bytes : 0, dt);
+		out[n].Bps = report_rate(q->st.bytes, b ? b->st.bytes : 0, dt);
 		out[n].shown = -1;
 		n++;
 	}
@@ -566,8 +496,8 @@ static void draw_procs(struct top *t, struct canvas *c, int y, int x, int w, int
 	for (size_t i = 0, row = 0; i < n && (int)row < h - 1; i++) {
 		if (!proc_shown(t, &procs[i]))
 			continue;
-		fmt4(r, sizeof(r), procs[i].Bps);
-		fmt4(tot, sizeof(tot), procs[i].bytes);
+		fmt_bytes4(r, sizeof(r), procs[i].Bps);
+		fmt_bytes4(tot, sizeof(tot), procs[i].bytes);
 		cprintf(c, y + 1 + row++, x, P_NORMAL, "%6u %-12.12s %5s %5s", procs[i].pid,
 			procs[i].comm, r, tot);
 	}
@@ -772,8 +702,8 @@ static int draw_batch(struct top *t)
 		if (!proc_shown(t, &procs[i]))
 			continue;
 		shown++;
-		fmt4(r, sizeof(r), procs[i].Bps);
-		fmt4(tot, sizeof(tot), procs[i].bytes);
+		fmt_bytes4(r, sizeof(r), procs[i].Bps);
+		fmt_bytes4(tot, sizeof(tot), procs[i].bytes);
 		cprintf(c, y++, 0, P_NORMAL, "%7u %-16s %7s %7s", procs[i].pid, procs[i].comm, r, tot);
 	}
 	print_canvas(c, stdout);

@@ -53,8 +53,6 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 /* Does the device or driver name contain filter (any case)? NULL or "":
  * everything does. */
 bool top_matches(const char *filter, const char *name, const char *driver);
-/* Per second over dt; 0 without an interval or when the counter went back. */
-double top_rate(__u64 now, __u64 before, double dt);
 void top_sort_rows(struct top_row *rows, size_t n, enum top_sort key);
 /* The column header a sort key orders by ("TO/s"; "TO+FROM" for bytes). */
 const char *top_sort_name(enum top_sort key);

@@ -7,11 +7,6 @@
 #include "report.h"
 #include "top.h"
 
-double top_rate(__u64 now, __u64 before, double dt)
-{
-	return dt > 0 && now >= before ? (now - before) / dt : 0;
-}
-
 static struct top_row *row_for(struct top_row *rows, size_t *n, size_t max, const char *name)
 {
 	for (size_t i = 0; i < *n; i++)

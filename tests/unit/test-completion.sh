@@ -6,6 +6,7 @@ set -u
 bin=${1:?usage: test-completion.sh BUILD}/dmawatch
 here=$(cd "$(dirname "$0")/../.." && pwd)
 . "$here/contrib/dmawatch.bash-completion"
+_dmawatch_bin=$bin
 n=0
 complete_words() { # word...: what completing the last word offers, sorted
 	COMP_WORDS=("$@")
