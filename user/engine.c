@@ -160,7 +160,27 @@ static void fam_out(struct fam *f, const char *fmt, ...)
 
 /* ---- choosing programs ----------------------------------------------------- */
 
-static const char *const prog_suffix[] = { "fentry", "fexit", "kprobe", "kretprobe" };
+/* By bit of enum hook_progs. */
+static const char *const prog_suffix[] = { "fentry", "fexit", "kprobe", "kretprobe", "tp_btf",
+					   "raw_tp" };
+
+/* What a hook is called in notes and messages. */
+static const char *hook_label(const struct hook *h)
+{
+	return h->label ? h->label : h->funcs[0] ? h->funcs[0] : h->tracepoint;
+}
+
+/* The programs an attach kind runs of a hook. */
+static unsigned int kind_progs(enum attach_kind k)
+{
+	switch (k) {
+	case ATTACH_FENTRY: return HOOK_TRAMPOLINE;
+	case ATTACH_KPROBE: return HOOK_KPROBES;
+	case ATTACH_TP_BTF: return HOOK_TP_BTF;
+	case ATTACH_RAW_TP: return HOOK_RAW_TP;
+	default: return 0;
+	}
+}
 
 static struct bpf_program *hook_prog(const struct fam *f, const struct hook *h, int bit)
 {
@@ -195,15 +215,78 @@ static unsigned int hook_progs(const struct hook *h)
 /* Decides fentry/fexit or kprobes for hook i and enables exactly those
  * programs. Returns the kind, or -1 when a program the choice needs is
  * missing (an error in the family, said in f->why). */
+/* Enables the programs of kind for hook h, pointed at target where the
+ * kind takes one. 0, or -1 with f->why set. */
+static int enable(struct fam *f, const struct hook *h, enum attach_kind kind, const char *target)
+{
+	unsigned int want = hook_progs(h) & kind_progs(kind);
+
+	for (size_t bit = 0; bit < ARRAY_SIZE(prog_suffix); bit++) {
+		struct bpf_program *prog;
+
+		if (!(want & (1u << bit)))
+			continue;
+		prog = hook_prog(f, h, bit);
+		if (!prog) {
+			snprintf(f->why, sizeof(f->why), "internal: no program %s_%s for %s",
+				 h->prog, prog_suffix[bit], target);
+			return -1;
+		}
+		bpf_program__set_autoload(prog, true);
+		/* One program per hook, pointed at the name this kernel has. */
+		if (kind == ATTACH_FENTRY && bpf_program__set_attach_target(prog, 0, target)) {
+			snprintf(f->why, sizeof(f->why), "cannot target %s at %s: %s",
+				 bpf_program__name(prog), target, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A tracepoint hook: tp_btf where BTF types the event, raw_tp where only
+ * tracefs lists it. */
+static int choose_tp(struct fam *f, size_t i)
+{
+	struct engine *e = f->e;
+	const struct hook *h = &f->ops->hooks[i];
+	const struct tp_probe *p = calibrate_tp(&e->feat, h->tracepoint);
+	const char *event = strchr(h->tracepoint, '/');
+	enum attach_kind kind = ATTACH_NONE;
+
+	event = event ? event + 1 : h->tracepoint;
+	if (!p) {
+		fam_note(f, hook_label(h), ATTACH_NONE, "not calibrated (too many tracepoints)");
+		return ATTACH_NONE;
+	}
+	if (e->feat.bpf_err)
+		return ATTACH_NONE;
+	if (p->in_btf && (hook_progs(h) & HOOK_TP_BTF)) {
+		kind = ATTACH_TP_BTF;
+		fam_note(f, hook_label(h), kind, "typed (btf_trace_%s)", event);
+	} else if ((p->in_btf || p->in_tracefs) && (hook_progs(h) & HOOK_RAW_TP)) {
+		kind = ATTACH_RAW_TP;
+		fam_note(f, hook_label(h), kind, "%s", p->in_btf ? "" : "not in BTF");
+	} else {
+		fam_note(f, hook_label(h), ATTACH_NONE, "%s not in this kernel", h->tracepoint);
+	}
+	if (enable(f, h, kind, event))
+		return -1;
+	e->hooks[fam_index(f)].kind[i] = kind;
+	e->hooks[fam_index(f)].target[i] = event;
+	return kind;
+}
+
 static int choose(struct fam *f, size_t i)
 {
 	struct engine *e = f->e;
 	const struct hook *h = &f->ops->hooks[i];
-	const char *label = h->label ? h->label : h->funcs[0];
-	const struct func_probe *p = resolve(e, h);
-	unsigned int want = 0;
+	const char *label = hook_label(h);
+	const struct func_probe *p;
 	enum attach_kind kind = ATTACH_NONE;
 
+	if (h->tracepoint)
+		return choose_tp(f, i);
+	p = resolve(e, h);
 	if (!p) {
 		fam_note(f, label, ATTACH_NONE, "not calibrated (too many functions)");
 		return ATTACH_NONE;
@@ -213,14 +296,12 @@ static int choose(struct fam *f, size_t i)
 		return ATTACH_NONE;
 	if (p->fentry_ok && !force_kprobes && (hook_progs(h) & HOOK_TRAMPOLINE)) {
 		kind = ATTACH_FENTRY;
-		want = hook_progs(h) & HOOK_TRAMPOLINE;
 		if (strcmp(label, p->name))
 			fam_note(f, label, kind, "as %s, %d args", p->name, p->nargs);
 		else
 			fam_note(f, label, kind, "%d args", p->nargs);
 	} else if (p->in_kallsyms && (hook_progs(h) & HOOK_KPROBES)) {
 		kind = ATTACH_KPROBE;
-		want = hook_progs(h) & HOOK_KPROBES;
 		if (p->fentry_ok)
 			fam_note(f, label, kind, "fentry works; -K given");
 		else if (p->in_btf)
@@ -231,25 +312,8 @@ static int choose(struct fam *f, size_t i)
 	} else {
 		fam_note(f, label, ATTACH_NONE, "%s not in this kernel", p->name);
 	}
-	for (int bit = 0; bit < 4; bit++) {
-		struct bpf_program *prog;
-
-		if (!(want & (1u << bit)))
-			continue;
-		prog = hook_prog(f, h, bit);
-		if (!prog) {
-			snprintf(f->why, sizeof(f->why), "internal: no program %s_%s for %s",
-				 h->prog, prog_suffix[bit], p->name);
-			return -1;
-		}
-		bpf_program__set_autoload(prog, true);
-		/* One program per hook, pointed at the name this kernel has. */
-		if (kind == ATTACH_FENTRY && bpf_program__set_attach_target(prog, 0, p->name)) {
-			snprintf(f->why, sizeof(f->why), "cannot target %s at %s: %s",
-				 bpf_program__name(prog), p->name, strerror(errno));
-			return -1;
-		}
-	}
+	if (enable(f, h, kind, p->name))
+		return -1;
 	e->hooks[fam_index(f)].kind[i] = kind;
 	e->hooks[fam_index(f)].target[i] = p->name;
 	return kind;
@@ -308,7 +372,7 @@ static bool fam_open(struct engine *e, size_t i)
 		attached += k != ATTACH_NONE;
 		if (k == ATTACH_NONE && ops->hooks[h].required && !required_missing) {
 			required_missing = true;
-			missing = ops->hooks[h].funcs[0];
+			missing = hook_label(&ops->hooks[h]);
 		}
 	}
 	/* Neither fentry nor kprobes: no tracing program loads here (said
@@ -322,7 +386,7 @@ static bool fam_open(struct engine *e, size_t i)
 		return false;
 	}
 	if (ops->needs_a_hook && !attached) {
-		fam_out(f, "none of its functions is in this kernel (%s%s)", ops->hooks[0].funcs[0],
+		fam_out(f, "none of its hooks is in this kernel (%s%s)", hook_label(&ops->hooks[0]),
 			ops->hooks[0].module ? ": is its module loaded?" : "");
 		return false;
 	}
@@ -590,10 +654,9 @@ static int fam_attach(struct engine *e, size_t i)
 
 	for (size_t h = 0; h < ops->nhooks; h++) {
 		enum attach_kind k = e->hooks[i].kind[h];
-		unsigned int want = k == ATTACH_FENTRY ? HOOK_TRAMPOLINE :
-				    k == ATTACH_KPROBE ? HOOK_KPROBES : 0;
+		unsigned int want = kind_progs(k);
 
-		for (int bit = 0; bit < 4; bit++) {
+		for (size_t bit = 0; bit < ARRAY_SIZE(prog_suffix); bit++) {
 			struct bpf_program *prog;
 			char what[160];
 			int err;

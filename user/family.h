@@ -29,15 +29,19 @@ struct json;
 struct prom_out;
 
 /* Which programs a hook has, named PREFIX_fentry, PREFIX_fexit,
- * PREFIX_kprobe, PREFIX_kretprobe in the family's object. A hook chosen
- * for a mechanism whose programs are missing is an error, not a guess. */
+ * PREFIX_kprobe, PREFIX_kretprobe (a function's), PREFIX_tp_btf and
+ * PREFIX_raw_tp (a tracepoint's) in the family's object. A hook chosen for
+ * a mechanism whose programs are missing is an error, not a guess. */
 enum hook_progs {
 	HOOK_FENTRY = 1 << 0,
 	HOOK_FEXIT = 1 << 1,
 	HOOK_KPROBE = 1 << 2,
 	HOOK_KRETPROBE = 1 << 3,
+	HOOK_TP_BTF = 1 << 4,
+	HOOK_RAW_TP = 1 << 5,
 	HOOK_TRAMPOLINE = HOOK_FENTRY | HOOK_FEXIT,
 	HOOK_KPROBES = HOOK_KPROBE | HOOK_KRETPROBE,
+	HOOK_TRACEPOINTS = HOOK_TP_BTF | HOOK_RAW_TP,
 };
 
 struct hook {
@@ -45,6 +49,10 @@ struct hook {
 	 * (6.6 made swiotlb_tbl_unmap_single an inline wrapper of
 	 * __swiotlb_tbl_unmap_single): one program, retargeted. */
 	const char *funcs[3];
+	/* Or a tracepoint, "group/event": tp_btf where vmlinux BTF types
+	 * it, else raw_tp where tracefs lists it (its programs' SEC names
+	 * the event). */
+	const char *tracepoint;
 	const char *module;    /* BTF module that may hold it (virtio_ring) */
 	const char *prog;      /* PREFIX of the programs */
 	unsigned int progs;    /* enum hook_progs */
@@ -53,7 +61,7 @@ struct hook {
 	unsigned int latency_progs;
 	bool latency_only;     /* the whole hook only with --latency */
 	bool required;         /* the family cannot run without it */
-	const char *label;     /* its name in notes; default: funcs[0] */
+	const char *label;     /* its name in notes; default: funcs[0] or the event */
 };
 
 /*
