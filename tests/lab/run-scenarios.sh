@@ -20,6 +20,7 @@ over-limit     force         150             -
 observe        force         420             -
 pool-frag      force         150             -
 vq-never-fit   512,force     180             -
+requeue        512,force     180             -
 export         force         240             -
 top-batch      512,force     240             -
 diagnose       4096,force    150             -b

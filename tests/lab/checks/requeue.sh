@@ -1,0 +1,23 @@
+# Scenario: the requeue family (guest/requeue.sh), swiotlb=512,force: a
+# burst of requeues from a pool exhausted for a while, against the
+# kernel's block_rq_requeue events over the same window.
+expect_eq "pool is 512 slots" "$(r nslabs)" 512
+expect_eq "dmawatch stat attached" "$(r stat_attached)" yes
+expect_eq "stat said nothing on stderr" "$(r stat_err)" ""
+expect_match "probe: block_rq_requeue attached as tp_btf" "$(r probe_line)" "block_rq_requeue +tp_btf "
+expect_eq "every writer completed" "$(r writers_failed)" 0
+expect_eq "the writers moved 16 x 8 MiB" "$(r written)" $((16 * 8388608))
+# The reference is sound: the pool really ran out, the kernel requeued,
+# and its trace buffer lost nothing.
+expect_gt "kernel printed swiotlb buffer is full" "$(r full_lines)" 0
+expect_gt "kernel traced requeues of the disk" "$(r trace_requeues)" 0
+expect_eq "kernel's trace buffer overran nothing" "$(r trace_overrun)" 0
+expect_eq "no requeues of other disks" "$(r trace_other_disks)" 0
+expect_eq "stat exited 0" "$(r stat_exit)" 0
+expect_eq "no requeues before the workload" "$(r before_requeues)" 0
+expect_eq "requeues = the kernel's block_rq_requeue events" \
+	$(($(r after_requeues) - $(r before_requeues))) "$(r trace_requeues)"
+expect_eq "requeued bytes = the events' sectors x 512" \
+	$(($(r after_bytes) - $(r before_bytes))) "$(r trace_bytes)"
+expect_match "the row names the disk and its dev_t" "$(r after_row)" \
+	"\\{\"disk\":\"vda\",\"dev\":\"$(r disk_dev)\","
