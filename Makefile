@@ -186,7 +186,7 @@ FUZZ_SRCS_json := user/json.c
 FUZZ_SRCS_ksyms := user/ksyms.c
 FUZZ_SRCS_http := user/http.c user/util.c
 FUZZ_SRCS_numbers := user/http.c user/util.c
-FUZZ_SRCS_prom_label := user/prom.c user/snapshot.c user/calibrate.c user/ksyms.c
+FUZZ_SRCS_prom_label := user/promtext.c user/snapshot.c
 FUZZ_LIBS_prom_label := -lbpf
 FUZZ_SRCS_diag := user/diag_collect.c user/diag_rules.c user/cc.c user/bundle.c user/util.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
