@@ -45,6 +45,7 @@ awk -v label="$3" -v floor="floor-$floor" '
 	$1 == "io" { io[$2, ++nio[$2]] = $3 * 1000 / $4 } # bytes/ns*1000 = MB/s
 	$1 == "floor_hits" { hits[$2] = $3 }
 	$1 == "count" { count = $2 }
+	$1 == "cpu" { cpu[++ncpu] = $2; ut[$2] = $3; st[$2] = $4; el[$2] = $5 }
 	END {
 		for (k = 1; k <= nm; k++) {
 			m = order[k]; mean[m] = median("mean_" m, n[m])
@@ -75,5 +76,10 @@ awk -v label="$3" -v floor="floor-$floor" '
 		}
 		if (("none" in mb) && ("default" in mb))
 			printf "  O_DIRECT 4 KiB writes: %.1f MB/s (%.1f..%.1f) without dmawatch, %.1f MB/s (%.1f..%.1f) with: %.2f\n", mb["none"], iol["none"], ioh["none"], mb["default"], iol["default"], ioh["default"], mb["default"] / mb["none"]
+		for (k = 1; k <= ncpu; k++) {
+			m = cpu[k]
+			if (el[m] > 0)
+				printf "  user-space CPU at a 1 s refresh, under 4 KiB writes, %.0f s: %-7s %5.1f%% of a CPU (user %.1f%%, system %.1f%%)\n", el[m] / 100, m, 100 * (ut[m] + st[m]) / el[m], 100 * ut[m] / el[m], 100 * st[m] / el[m]
+		}
 	}' "$out/r"
 exit $incomplete

@@ -15,12 +15,17 @@
 #   F-NAME     dmawatch -F NAME: one probe family alone
 # and, for none and default, the user-visible figure: O_DIRECT 4 KiB
 # writes to the bouncing disk (BENCH_IO_BYTES), as "io MODE BYTES NS".
+# After the rounds, the user-space CPU of the two programs that stay
+# running, at a 1 s refresh: dmawatch export and dmatop -b, each for
+# BENCH_CPU_SECONDS while 4 KiB O_DIRECT writes keep the maps changing,
+# as "cpu NAME UTIME STIME ELAPSED" (all in 1/100 s).
 # The host (tests/lab/bench.sh) takes medians and ratios.
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
 rounds=${BENCH_ROUNDS:-9}
 count=${BENCH_COUNT:-100000}
 io_bytes=${BENCH_IO_BYTES:-8388608}
+cpu_s=${BENCH_CPU_SECONDS:-30}
 modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf default swiotlb latency F-dmamap}
 insmod /lab/dmawatch_lab.ko
 echo 0 > $tracing/tracing_on
@@ -39,7 +44,8 @@ io() { # mode
 	emit io "$1 $(sed -n 's/^bytes //p' /tmp/io.out) $(sed -n 's/^ns //p' /tmp/io.out)"
 }
 
-# Runs CMD in the background until its stdout has a line matching READY.
+# Runs CMD in the background until its stdout has a line matching READY
+# (READY empty: the caller waits its own way).
 start() { # ready-regex cmd...
 	ready=$1
 	shift
@@ -48,6 +54,7 @@ start() { # ready-regex cmd...
 	: > /tmp/bg.out
 	"$@" > /tmp/bg.out 2> /tmp/bg.err &
 	bg=$!
+	[ -n "$ready" ] || return 0
 	j=0
 	while ! grep -q "$ready" /tmp/bg.out && [ $j -lt 600 ]; do
 		running $bg || break
@@ -123,3 +130,43 @@ while [ $round -lt "$rounds" ]; do
 done
 emit rounds "$rounds"
 emit count "$count"
+
+# utime and stime of a process, in clock ticks (USER_HZ, 100 on x86: the
+# unit of now_cs). The pool scan runs in the kernel on the reader's
+# behalf (BPF_PROG_TEST_RUN), so it shows as stime.
+ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+
+# Runs the background program (started and ready) for cpu_s seconds under
+# a steady write load, then emits its CPU time.
+cpu() { # name
+	set -- "$1" $(ticks $bg)
+	t0=$(now_cs)
+	(while :; do labio write /dev/vda 8388608 4096 > /dev/null; done) &
+	load=$!
+	sleep "$cpu_s"
+	set -- "$@" $(ticks $bg)
+	t1=$(now_cs)
+	kill $load
+	wait $load 2> /dev/null
+	emit cpu "$1 $(($4 - $2)) $(($5 - $3)) $((t1 - t0))"
+	stop
+}
+
+mode=cpu-export
+mkdir -p /tmp/tf
+rm -f /tmp/tf/dmawatch.prom
+start '' dmawatch export --textfile-dir /tmp/tf --interval 1
+j=0
+while [ ! -s /tmp/tf/dmawatch.prom ] && [ $j -lt 600 ] && running $bg; do
+	sleep 0.1
+	j=$((j + 1))
+done
+if [ -s /tmp/tf/dmawatch.prom ]; then
+	cpu export
+else
+	emit error "cpu-export: no textfile after $j polls: $(head -c 300 /tmp/bg.err | tr '\n' '|')"
+	kill -TERM $bg 2> /dev/null
+	wait $bg
+fi
+mode=cpu-dmatop
+start '^dmatop' dmatop -b -d 1 && cpu dmatop
