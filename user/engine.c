@@ -900,13 +900,32 @@ static void read_common(struct engine *e, struct snapshot *s)
 				 add_proc, s);
 }
 
+/* The runs the kernel skipped, over the family's loaded programs. */
+static __u64 missed_runs(const struct fam *f)
+{
+	struct bpf_program *prog;
+	__u64 n = 0;
+
+	bpf_object__for_each_program(prog, f->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
 int engine_read(struct engine *e, struct snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->time_s = now_s();
 	for (size_t i = 0; i < e->nfams; i++) {
-		if (e->fams[i].running)
+		if (e->fams[i].running) {
 			e->fams[i].ops->read(&e->fams[i], s);
+			s->missed_runs[i] = missed_runs(&e->fams[i]);
+		}
 		if (i == e->nfams / 2)
 			test_stop_at("read");
 	}

@@ -99,6 +99,23 @@ static void health_tail(struct prom_out *o, const struct snapshot *s, const stru
 		    "Events the BPF side could not queue (ring buffer full); counters are "
 		    "not affected.");
 	prom_sample(o, "dmawatch_events_dropped_total", NULL, NULL, s->event_drops);
+	if (h->nfamilies)
+		prom_family(o, "dmawatch_probe_missed_runs_total", "counter",
+			    "Calls the kernel did not run the family's probes for (its "
+			    "recursion protection: a probe nested in itself on one CPU); "
+			    "the family's counters are short by that many.");
+	for (size_t i = 0; i < h->nfamilies; i++) {
+		char labels[PROM_LABELS_LEN];
+
+		for (size_t k = 0; k < FAMILY_IDS; k++) {
+			if (!h->families[i].name || strcmp(h->families[i].name, family_table[k]->name))
+				continue;
+			labels[0] = 0;
+			prom_add_label(labels, sizeof(labels), "family", family_table[k]->name, 32);
+			prom_sample(o, "dmawatch_probe_missed_runs_total", labels, NULL,
+				    s->missed_runs[k]);
+		}
+	}
 	prom_family(o, "dmawatch_last_collection_timestamp_seconds", "gauge",
 		    "Unix time of the last successful read of the BPF maps.");
 	prom_sample_double(o, "dmawatch_last_collection_timestamp_seconds", NULL, h->collected_at,
@@ -161,6 +178,7 @@ void prom_keep_monotonic(struct snapshot *cur, const struct snapshot *last)
 			family_table[k]->view.keep(cur, last);
 	if (last->event_drops > cur->event_drops)
 		cur->event_drops = last->event_drops;
+	prom_max_u64s(cur->missed_runs, last->missed_runs, sizeof(cur->missed_runs));
 }
 
 int prom_render_text(const struct snapshot *s, const struct prom_health *h, char **text,

@@ -122,6 +122,10 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 	}
 	json_array_end(j);
 	json_u64(j, "event_drops", cur->event_drops);
+	json_object_begin(j, "missed_runs");
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		json_u64(j, family_table[k]->name, cur->missed_runs[k]);
+	json_object_end(j);
 	json_u64(j, "rows_cut", cur->rows_cut);
 	json_object_end(j);
 	json_end_line(j);
@@ -151,6 +155,11 @@ void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *
 			VIEW(k, text_tail)(out, prev, cur);
 	if (cur->event_drops)
 		fprintf(out, "events dropped: %llu\n", (unsigned long long)cur->event_drops);
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		if (cur->missed_runs[k])
+			fprintf(out, "%s: %llu calls not counted (the kernel skipped a probe "
+				"nested in itself on one CPU)\n", family_table[k]->name,
+				(unsigned long long)cur->missed_runs[k]);
 	if (cur->rows_cut)
 		fprintf(out, "rows left out (tables larger than dmawatch reads): %llu\n",
 			(unsigned long long)cur->rows_cut);

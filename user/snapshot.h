@@ -67,6 +67,12 @@ struct snapshot {
 	__u64 rows_cut;
 	struct dmaw_pool_stats pool;
 	__u64 event_drops;
+	/* Calls the kernel did not run a family's programs for, by family
+	 * id: its recursion protection skips a program on a CPU where that
+	 * program is already running (preempted, or interrupted by the same
+	 * hook), and counts the skip (bpf_prog_info.recursion_misses). The
+	 * family's counters are short by that many calls. */
+	__u64 missed_runs[FAMILY_IDS];
 	/* The swiotlb family timed mappings and counted syncs (--latency):
 	 * without it, latency and sync figures are left out, not zeros. */
 	bool latency;

@@ -365,6 +365,7 @@ static void test_monotonic(void **state)
 
 	/* Later, more traffic on the disk, but: one counter read lower, the
 	 * "gone" row missing (row limits), a new device, a lower pool. */
+	first.missed_runs[FAMILY_ID_swiotlb] = 4;
 	fill(&second, 3);
 	second.devs[0].sw.failures = 0;
 	second.vqs[0].st.never_fit = 1;
@@ -396,6 +397,9 @@ static void test_monotonic(void **state)
 				      ",direction=\"from_device\"}"), 30 * 4096);
 	assert_int_equal(value_of(t2, "dmawatch_map_failures_total{" DEVL "}"), 2);
 	assert_int_equal(value_of(t2, "dmawatch_events_dropped_total"), 2);
+	/* Runs the kernel skipped, per family: held too. */
+	assert_int_equal(value_of(t2, "dmawatch_probe_missed_runs_total{family=\"swiotlb\"}"), 4);
+	assert_int_equal(value_of(t2, "dmawatch_probe_missed_runs_total{family=\"pool\"}"), 0);
 	assert_int_equal(value_of(t2, "dmawatch_bounce_mappings_total{device=\"gone\",driver=\"x\","
 				      "direction=\"to_device\"}"), 9);
 	assert_int_equal(value_of(t2, "dmawatch_bounce_mappings_total{device=\"new\",driver=\"y\","

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -54,11 +56,41 @@ static void test_fmt_bytes(void **state)
 	assert_string_equal(buf, "1.5M");
 }
 
+/* Runs the kernel skipped are said, per family: in JSON always, in the
+ * text only when there are some. */
+static void test_missed_runs(void **state)
+{
+	static struct snapshot s;
+	char *t = NULL;
+	size_t len = 0;
+	struct json j;
+	FILE *f;
+
+	(void)state;
+	f = open_memstream(&t, &len);
+	assert_non_null(f);
+	json_init(&j, f);
+	report_json(&j, NULL, &s);
+	report_text(f, NULL, &s);
+	s.missed_runs[FAMILY_ID_requeue] = 4;
+	report_json(&j, NULL, &s);
+	report_text(f, NULL, &s);
+	fclose(f);
+	assert_non_null(strstr(t, "\"missed_runs\":{\"swiotlb\":0,\"dmamap\":0,\"virtqueue\":0,"
+				  "\"pool\":0,\"requeue\":0}"));
+	assert_non_null(strstr(t, "\"requeue\":4}"));
+	/* Said once: by the second text report only. */
+	assert_non_null(strstr(t, "\nrequeue: 4 calls not counted"));
+	assert_null(strstr(strstr(t, "calls not counted") + 1, "calls not counted"));
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rates_over_an_interval),
 		cmocka_unit_test(test_fmt_bytes),
+		cmocka_unit_test(test_missed_runs),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);

@@ -61,6 +61,7 @@ emit trace_bytes "$(sed -n 's/.* + \([0-9]*\) .*/\1/p' /tmp/rq.txt | awk '{ s +=
 emit trace_other_disks "$(grep -c 'block_rq_requeue:' $tracing/trace | awk -v m="$(wc -l < /tmp/rq.txt)" '{ print $1 - m }')"
 emit trace_overrun "$(cat $tracing/per_cpu/cpu*/stats | sed -n 's/^overrun: //p' | awk '{ s += $1 } END { print s + 0 }')"
 emit trace_first "$(head -n 1 /tmp/rq.txt)"
+emit trace_max_bytes "$(sed -n 's/.* + \([0-9]*\) .*/\1/p' /tmp/rq.txt | sort -n | tail -n 1 | awk '{ print $1 * 512 }')"
 
 kill -TERM $spid
 wait $spid
@@ -69,3 +70,6 @@ set -- $(requeued "$(tail -n 1 /tmp/stat.json)")
 emit after_requeues "$1"
 emit after_bytes "$2"
 emit after_row "$(tail -n 1 /tmp/stat.json | grep -o '"requeues":\[[^]]*\]')"
+# Runs the kernel skipped (recursion protection), which the count lacks.
+emit after_missed "$(tail -n 1 /tmp/stat.json |
+	sed -n 's/.*"missed_runs":{[^}]*"requeue":\([0-9]*\).*/\1/p')"
