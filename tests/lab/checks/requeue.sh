@@ -1,12 +1,16 @@
 # Scenario: the requeue family (guest/requeue.sh), swiotlb=512,force: a
-# burst of requeues from a pool exhausted for a while, against the
-# kernel's block_rq_requeue events over the same window.
+# burst of requeues while the test module holds most of the pool, against
+# the kernel's block_rq_requeue events over the same window.
 expect_eq "pool is 512 slots" "$(r nslabs)" 512
+expect_eq "test module loaded" "$(r insmod_exit)" 0
 expect_eq "dmawatch stat attached" "$(r stat_attached)" yes
 expect_eq "stat said nothing on stderr" "$(r stat_err)" ""
 expect_match "probe: block_rq_requeue attached as tp_btf" "$(r probe_line)" "block_rq_requeue +tp_btf "
-expect_eq "every writer completed" "$(r writers_failed)" 0
-expect_eq "the writers moved 16 x 8 MiB" "$(r written)" $((16 * 8388608))
+expect_eq "the module holds four 192 KiB mappings" "$(r hold)" "held=4 bytes=786432"
+expect_eq "384 slots in use while held" "$(r used_held)" 384
+expect_eq "the write waited while the slots were held" "$(r writer_while_held)" D
+expect_eq "the write completed once they were released" "$(r writer_exit)" 0
+expect_eq "the write moved 1 MiB" "$(r written)" 1048576
 # The reference is sound: the pool really ran out, the kernel requeued,
 # and its trace buffer lost nothing.
 expect_gt "kernel printed swiotlb buffer is full" "$(r full_lines)" 0

@@ -1,17 +1,26 @@
 #!/bin/sh
 # Scenario: the requeue family against the kernel's own block_rq_requeue
-# events. Booted with swiotlb=512,force (a 1 MiB pool): eight O_DIRECT
-# writers of 256 KiB blocks at once need 8 x 130 slots, so virtio-blk's
-# mappings fail for a while ("swiotlb buffer is full"), it returns a
-# resource status, and the block layer requeues the requests and completes
-# them later: a burst that ends. dmawatch stat --json runs throughout; the
-# tracefs event, enabled after its first report and off before its last,
-# sees the same window (nothing else in the guest does block IO).
+# events. Booted with swiotlb=512,force (four 128-slot segments): the test
+# module holds a 192 KiB mapping (96 slots) in each segment, so 128 slots
+# stay free, 32 a segment. An O_DIRECT write of 256 KiB blocks from 4 KiB
+# pages needs 64 x 2 slots plus the header's and the status's: 130, more
+# than are free. virtio-blk's mapping fails ("swiotlb buffer is full"), it
+# returns a resource status, and the block layer requeues the request and
+# retries it, again and again, until the module lets the slots go; then the
+# write completes: a burst of requeues that ends. (Concurrent writers alone
+# did not always exhaust the pool: under TCG they may run one after the
+# other.) dmawatch stat --json runs throughout; the tracefs event, enabled
+# after its first report and off before its last, sees the same window
+# (nothing else in the guest does block IO).
 . /lab/lib.sh
 disk=vda
-writers=16
+ctl=/sys/kernel/debug/dmawatch_lab
+held_s=2
 emit disk_dev "$(cat /sys/block/$disk/dev)"
 emit nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
+# Loaded first: the module's own disk is scanned now, not in the window.
+insmod /lab/dmawatch_lab.ko
+emit insmod_exit $?
 
 # "requeues bytes" of $disk in a report line ($1), "0 0" when not listed.
 requeued() {
@@ -40,17 +49,19 @@ echo > $tracing/trace
 echo 8192 > $tracing/buffer_size_kb
 echo 1 > $tracing/events/block/block_rq_requeue/enable
 echo 1 > $tracing/tracing_on
-pids=
-for w in $(seq $writers); do
-	labio write /dev/$disk 8388608 262144 > /tmp/w$w.out 2>&1 &
-	pids="$pids $!"
-done
-fails=0
-for p in $pids; do wait $p || fails=$((fails + 1)); done
+echo "4 196608" > $ctl/hold
+emit hold "$(cat $ctl/hold)"
+emit used_held "$(cat $swiotlb_dir/io_tlb_used)"
+labio write /dev/$disk 1048576 262144 > /tmp/w.out 2>&1 &
+wpid=$!
+sleep $held_s
+emit writer_while_held "$(running $wpid && awk '{ print $3 }' /proc/$wpid/stat || echo exited)"
+echo "release all" > $ctl/hold
+wait $wpid
+emit writer_exit $?
 echo 0 > $tracing/tracing_on
 echo 0 > $tracing/events/block/block_rq_requeue/enable
-emit writers_failed "$fails"
-emit written "$(cat /tmp/w*.out | sed -n 's/^bytes //p' | awk '{ s += $1 } END { print s + 0 }')"
+emit written "$(sed -n 's/^bytes //p' /tmp/w.out)"
 emit full_lines $(($(dmesg_count 'swiotlb buffer is full') - full0))
 # The reference: the kernel's events for this disk ("MAJ,MIN" after the
 # event name), their sectors, and whether the buffer lost any.
