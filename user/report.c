@@ -27,6 +27,11 @@ const char *event_source_name(__u32 source)
 	}
 }
 
+double report_interval(const struct snapshot *prev, const struct snapshot *cur)
+{
+	return prev ? cur->time_s - prev->time_s : 0;
+}
+
 double report_rate(__u64 now, __u64 before, double dt)
 {
 	return dt > 0 && now >= before ? (now - before) / dt : 0;
@@ -92,7 +97,7 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 	size_t nprocs = snapshot_top_procs(cur, procs, 10);
 
 	json_object_begin(j, NULL);
-	json_double(j, "interval_s", prev ? cur->time_s - prev->time_s : 0);
+	json_double(j, "interval_s", report_interval(prev, cur));
 	json_array_begin(j, "devices");
 	for (size_t i = 0; i < cur->ndevs; i++) {
 		const struct dev_snapshot *d = &cur->devs[i];

@@ -19,6 +19,8 @@ void fmt_bytes(char *buf, size_t len, double bytes);
 /* Sizes in at most 4 characters ("999", "1.5K", "256K", "12M"): dmatop's
  * columns are sized for them. */
 void fmt_bytes4(char *buf, size_t len, double v);
+/* Seconds from prev to cur; 0 without prev (the first report). */
+double report_interval(const struct snapshot *prev, const struct snapshot *cur);
 /* Per second over dt; 0 without an interval or when the counter went back. */
 double report_rate(__u64 now, __u64 before, double dt);
 /* JSON: a log2 histogram up to its last non-zero slot; one counter per

@@ -96,7 +96,7 @@ static void json(struct json *j, const struct snapshot *prev, const struct snaps
 static void text_tail(FILE *out, const struct snapshot *prev, const struct snapshot *cur)
 {
 	const struct dmaw_requeue_snap *m = SNAPSHOT_MINE(cur, requeue);
-	double dt = prev ? cur->time_s - prev->time_s : 0;
+	double dt = report_interval(prev, cur);
 
 	for (__u32 i = 0; i < m->ndisks; i++) {
 		const struct dmaw_requeue_disk *d = &m->disks[i], *p = disk_in(prev, d->devt);
@@ -166,7 +166,7 @@ static void keep(struct snapshot *cur, const struct snapshot *last)
 static int top(struct canvas *c, int y, const struct snapshot *prev, const struct snapshot *cur)
 {
 	const struct dmaw_requeue_snap *m = SNAPSHOT_MINE(cur, requeue);
-	double dt = prev ? cur->time_s - prev->time_s : 0;
+	double dt = report_interval(prev, cur);
 	int x = -1;
 
 	for (__u32 i = 0; i < m->ndisks; i++) {

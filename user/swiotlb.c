@@ -119,17 +119,12 @@ void dev_rates(struct dev_rates *r, const struct snapshot *prev,
 
 /* ---- what the outputs show ---------------------------------------------- */
 
-static double interval(const struct snapshot *prev, const struct snapshot *cur)
-{
-	return prev ? cur->time_s - prev->time_s : 0;
-}
-
 static void json_device(struct json *j, const struct snapshot *prev, const struct snapshot *cur,
 			const struct dev_snapshot *d)
 {
 	struct dev_rates r;
 
-	dev_rates(&r, prev, d, interval(prev, cur));
+	dev_rates(&r, prev, d, report_interval(prev, cur));
 	json_u64(j, "maps", dev_maps(d));
 	json_u64(j, "bytes", dev_bytes(d));
 	json_dirs(j, "maps_by_direction", d->sw.maps);
@@ -166,7 +161,7 @@ static void text_device(FILE *out, const struct snapshot *prev, const struct sna
 			"AVG", "MAX", "FAIL/s", "OVERLIM");
 		return;
 	}
-	dev_rates(&r, prev, d, interval(prev, cur));
+	dev_rates(&r, prev, d, report_interval(prev, cur));
 	fmt_bytes(to, sizeof(to), r.to_dev_Bps);
 	fmt_bytes(from, sizeof(from), r.from_dev_Bps);
 	fmt_bytes(avg, sizeof(avg), r.avg_size);

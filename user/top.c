@@ -171,7 +171,7 @@ static double wall_now(void)
 static int draw_header(struct top *t, struct canvas *c, int y)
 {
 	const struct snapshot *s = t->cur, *p = t->have_prev ? t->prev : NULL;
-	double to = 0, from = 0, maps = 0, fail = 0, dt = p ? s->time_s - p->time_s : 0;
+	double to = 0, from = 0, maps = 0, fail = 0, dt = report_interval(p, s);
 	char now[16], a[16], b[32];
 	int x;
 
@@ -428,7 +428,7 @@ static size_t top_procs(const struct top *t, struct top_proc *out)
 {
 	static struct proc_snapshot before[SNAP_MAX_PROCS];
 	const struct snapshot *s = t->cur, *p = t->have_prev ? t->prev : NULL;
-	double dt = p ? s->time_s - p->time_s : 0;
+	double dt = report_interval(p, s);
 	size_t nb = p ? p->nprocs : 0, n = 0;
 
 	if (nb)

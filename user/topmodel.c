@@ -28,7 +28,7 @@ bool top_matches(const char *filter, const char *name, const char *driver)
 size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const char *filter,
 		struct top_row *rows, size_t max)
 {
-	double dt = prev ? cur->time_s - prev->time_s : 0;
+	double dt = report_interval(prev, cur);
 	bool pool = (cur->pool.flags & DMAW_POOL_OK) && cur->pool.nslabs;
 	size_t n = 0;
 
