@@ -79,9 +79,10 @@ const volatile __u64 dmaw_io_tlb_default_mem_addr;
  * with only CAP_BPF and CAP_PERFMON. */
 const volatile __s32 dmaw_pcpu_hot_pc_off = -1;
 
-/* --latency (set before load): time every mapping. Off, the timing code is
- * dead and the verifier drops it (issue 10: one program per mapping). */
-const volatile bool dmaw_latency;
+/* --detail (set before load): the per-mapping extras (timing, processes).
+ * Off, their code is dead and the verifier drops it (issue 10: one lean
+ * program per mapping). */
+const volatile bool dmaw_detail;
 
 #define DMAW_PREEMPT_MASK 0xffUL
 #define DMAW_NEED_RESCHED_6X 0x80000000UL

@@ -13,12 +13,27 @@
  * arguments and the result, so it counts successes, failures and
  * over-limit attempts alone. The fentry that starts the clock for the
  * latency histogram, and the sync hooks, run only with --latency
- * (dmaw_latency); the release stays, for the slots a device holds.
+ * (dmaw_detail); the release stays, for the slots a device holds.
  */
 #include "common.bpf.h"
 #include "swiotlb.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/*
+ * Where a device counts, without a hash lookup per mapping (issue 10): a
+ * per-CPU array indexed by a hash of the struct device pointer, each slot
+ * holding the device it counts for. A slot is claimed by the first device
+ * that hashes there on that CPU; a second device hashing to a claimed slot
+ * counts in swiotlb_devs, the per-CPU hash all used before. User space adds
+ * both up by device.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DMAW_DEV_SLOTS);
+	__type(key, __u32);
+	__type(value, struct dmaw_swiotlb_stats);
+} swiotlb_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -27,7 +42,17 @@ struct {
 	__type(value, struct dmaw_swiotlb_stats);
 } swiotlb_devs SEC(".maps");
 
-/* All zero: the initial value for new devices (too big for the stack). */
+/* The device and driver names, read from the kernel when a device is
+ * first counted on a CPU, not copied into every per-CPU value. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DMAW_MAX_DEVS);
+	__type(key, __u64);
+	__type(value, struct dmaw_names);
+} swiotlb_names SEC(".maps");
+
+/* All zero: the initial value for the overflow hash (too big for the
+ * stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -38,6 +63,7 @@ struct {
 struct map_start {
 	__u64 ts;
 	const struct device *dev;
+	__u64 key;  /* dev as a number: dev_key() */
 	__u64 size;
 	__u32 dir;
 };
@@ -51,7 +77,80 @@ struct {
 	__type(value, struct map_start);
 } map_starts SEC(".maps");
 
-#define dev_stats(dev) DEVICE_STATS(swiotlb_devs, swiotlb_zero, struct dmaw_swiotlb_stats, dev)
+static __always_inline void first_seen(const struct device *dev, __u64 key)
+{
+	struct dmaw_names n = {};
+
+	read_names(dev, &n);
+	bpf_map_update_elem(&swiotlb_names, &key, &n, BPF_NOEXIST);
+}
+
+/* The overflow: a per-CPU hash keyed by the device, as before slots. */
+static __always_inline struct dmaw_swiotlb_stats *overflow_stats(const struct device *dev,
+								  __u64 key)
+{
+	struct dmaw_swiotlb_stats *st = bpf_map_lookup_elem(&swiotlb_devs, &key);
+	__u32 zero = 0;
+
+	if (st)
+		return st;
+	st = bpf_map_lookup_elem(&swiotlb_zero, &zero);
+	if (!st)
+		return NULL;
+	bpf_map_update_elem(&swiotlb_devs, &key, st, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&swiotlb_devs, &key);
+	if (st && !st->dev) {
+		st->dev = key;
+		first_seen(dev, key);
+	}
+	return st;
+}
+
+/*
+ * The struct device pointer as a number, to hash. A trampoline program's
+ * argument is a typed kernel pointer, and the verifier refuses arithmetic
+ * on one ("math between ptr_ pointer and ... is not allowed",
+ * adjust_ptr_min_max_vals()); bpf_get_func_arg() hands the same value over
+ * as a scalar, and the verifier inlines it (do_misc_fixups()). A kprobe's
+ * argument is a scalar already.
+ */
+static __always_inline __u64 fentry_dev_key(void *ctx)
+{
+	__u64 key = 0;
+
+	bpf_get_func_arg(ctx, 0, &key);
+	return key;
+}
+
+/*
+ * This CPU's counters for dev (key: the same pointer, as a number): one
+ * array lookup on the hot path. A free
+ * slot is claimed with a compare-and-swap, not a store: the release and
+ * sync programs are other programs and may run, on this CPU, inside the
+ * map program (an interrupt that unmaps), so two devices could otherwise
+ * claim one slot and share its counters.
+ */
+static __always_inline struct dmaw_swiotlb_stats *dev_stats(const struct device *dev, __u64 key)
+{
+	__u64 was;
+	/* Fibonacci hashing: the high bits of the product mix all of the
+	 * pointer's, whose low bits are the allocator's alignment. */
+	__u32 slot = (key * 0x9e3779b97f4a7c15ULL) >> (64 - DMAW_DEV_SLOT_BITS);
+	struct dmaw_swiotlb_stats *st = bpf_map_lookup_elem(&swiotlb_slots, &slot);
+
+	if (!st)
+		return NULL;
+	if (st->dev == key)
+		return st;
+	if (st->dev)
+		return overflow_stats(dev, key);
+	was = __sync_val_compare_and_swap(&st->dev, 0, key);
+	if (was && was != key)
+		return overflow_stats(dev, key);
+	if (!was)
+		first_seen(dev, key);
+	return st;
+}
 
 /* fentry -> fexit start time. swiotlb_map() neither sleeps nor migrates,
  * so a per-CPU slot does; an interrupt mapping in between on the same CPU
@@ -67,8 +166,9 @@ static __always_inline int map_enter(const struct device *dev, __u64 size, __u32
 {
 	__u64 tid = call_key();
 	struct map_start start = {
-		.ts = dmaw_latency ? bpf_ktime_get_ns() : 0,
+		.ts = dmaw_detail ? bpf_ktime_get_ns() : 0,
 		.dev = dev,
+		.key = (__u64)dev,
 		.size = size,
 		.dir = dir,
 	};
@@ -97,11 +197,11 @@ static __always_inline void emit(void *ctx, __u32 kind, const struct map_start *
 
 static __always_inline void account_map(void *ctx, const struct map_start *m, dma_addr_t ret)
 {
-	__u64 now = dmaw_latency ? bpf_ktime_get_ns() : 0, limit;
+	__u64 now = dmaw_detail ? bpf_ktime_get_ns() : 0, limit;
 	struct dmaw_swiotlb_stats *st;
 	__u32 dir;
 
-	st = dev_stats(m->dev);
+	st = dev_stats(m->dev, m->key);
 	if (!st)
 		return;
 	dir = dir_index(m->dir);
@@ -114,7 +214,7 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 	if (m->size > st->max_size)
 		st->max_size = m->size;
 	st->size_hist[log2_slot(m->size)]++;
-	if (dmaw_latency && m->ts) {
+	if (dmaw_detail && m->ts) {
 		st->latency_ns += now - m->ts;
 		st->latency_hist[log2_slot(now - m->ts)]++;
 	}
@@ -134,7 +234,8 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 	} else {
 		st->maps[dir_index(dir)]++;
 		st->bytes[dir_index(dir)] += m->size;
-		proc_account(m->size);
+		if (dmaw_detail)
+			proc_account(m->size);
 	}
 }
 
@@ -155,11 +256,12 @@ int BPF_PROG(swiotlb_map_fexit, struct device *dev, phys_addr_t paddr, size_t si
 {
 	struct map_start m = {
 		.dev = dev,
+		.key = fentry_dev_key(ctx),
 		.size = size,
 		.dir = dir,
 	};
 
-	if (dmaw_latency) {
+	if (dmaw_detail) {
 		__u32 zero = 0;
 		__u64 *start = bpf_map_lookup_elem(&map_start_ns, &zero);
 
@@ -189,9 +291,9 @@ int BPF_KRETPROBE(swiotlb_map_kretprobe, dma_addr_t ret)
 	return 0;
 }
 
-static __always_inline int count_unmap(const struct device *dev, __u64 size)
+static __always_inline int count_unmap(const struct device *dev, __u64 key, __u64 size)
 {
-	struct dmaw_swiotlb_stats *st = dev_stats(dev);
+	struct dmaw_swiotlb_stats *st = dev_stats(dev, key);
 
 	if (st) {
 		st->unmaps++;
@@ -200,9 +302,10 @@ static __always_inline int count_unmap(const struct device *dev, __u64 size)
 	return 0;
 }
 
-static __always_inline int count_sync(const struct device *dev, __u64 size, __u32 dir)
+static __always_inline int count_sync(const struct device *dev, __u64 key, __u64 size,
+				      __u32 dir)
 {
-	struct dmaw_swiotlb_stats *st = dev_stats(dev);
+	struct dmaw_swiotlb_stats *st = dev_stats(dev, key);
 
 	if (st)
 		st->sync_bytes[dir_index(dir)] += size;
@@ -220,39 +323,39 @@ static __always_inline int count_sync(const struct device *dev, __u64 size, __u3
 SEC("?fentry/swiotlb_tbl_unmap_single")
 int BPF_PROG(swiotlb_unmap_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size)
 {
-	return count_unmap(dev, size);
+	return count_unmap(dev, fentry_dev_key(ctx), size);
 }
 
 SEC("?kprobe")
 int BPF_KPROBE(swiotlb_unmap_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size)
 {
-	return count_unmap(dev, size);
+	return count_unmap(dev, (__u64)dev, size);
 }
 
 SEC("?fentry/swiotlb_sync_single_for_device")
 int BPF_PROG(swiotlb_sync_dev_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size,
 	     enum dma_data_direction dir)
 {
-	return count_sync(dev, size, dir);
+	return count_sync(dev, fentry_dev_key(ctx), size, dir);
 }
 
 SEC("?kprobe")
 int BPF_KPROBE(swiotlb_sync_dev_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size,
 	       enum dma_data_direction dir)
 {
-	return count_sync(dev, size, dir);
+	return count_sync(dev, (__u64)dev, size, dir);
 }
 
 SEC("?fentry/swiotlb_sync_single_for_cpu")
 int BPF_PROG(swiotlb_sync_cpu_fentry, struct device *dev, phys_addr_t tlb_addr, size_t size,
 	     enum dma_data_direction dir)
 {
-	return count_sync(dev, size, dir);
+	return count_sync(dev, fentry_dev_key(ctx), size, dir);
 }
 
 SEC("?kprobe")
 int BPF_KPROBE(swiotlb_sync_cpu_kprobe, struct device *dev, phys_addr_t tlb_addr, size_t size,
 	       enum dma_data_direction dir)
 {
-	return count_sync(dev, size, dir);
+	return count_sync(dev, (__u64)dev, size, dir);
 }

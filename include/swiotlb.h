@@ -6,8 +6,21 @@
 
 #include "dmawatch.h"
 
-struct dmaw_swiotlb_stats {     /* per-CPU, key: the struct device pointer */
-	struct dmaw_names names;
+/* Per-CPU slots of the hot path: a device counts in slot
+ * dmaw_dev_slot(dev) of each CPU, claimed by the first device that hashes
+ * there; a device whose slot another holds counts in the overflow hash
+ * (bpf/swiotlb.bpf.c). A power of two. */
+#define DMAW_DEV_SLOT_BITS 6
+#define DMAW_DEV_SLOTS (1u << DMAW_DEV_SLOT_BITS)
+
+struct dmaw_swiotlb_stats {     /* per-CPU: a slot, or the overflow hash's value */
+	union {
+		/* BPF: the struct device the counters are for, 0 in a free
+		 * slot. The names are in their own map, read once. */
+		__u64 dev;
+		/* User space: the names, where the snapshot keeps them. */
+		struct dmaw_names names;
+	};
 	__u64 maps[DMAW_DIRS];       /* successful bounced mappings */
 	__u64 bytes[DMAW_DIRS];      /* bytes of those mappings */
 	__u64 failures;              /* swiotlb_map() returned DMA_MAPPING_ERROR */

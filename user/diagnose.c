@@ -180,6 +180,9 @@ static char *run_window(double seconds)
 	if (!o.count)
 		o.count = 1;
 	loop_install_signals();
+	/* A one-shot window: the releases (who holds slots) are worth their
+	 * cost here, whatever -D said. */
+	opt_detail = true;
 	err = engine_start(&e, window_event, &w);
 	if (err) {
 		engine_stop(&e);

@@ -18,8 +18,10 @@ struct dmamap_state {
 
 static const struct hook hooks[] = {
 	/* fexit sees the arguments too: no entry program with fexit. */
+	/* Every mapping a second time (swiotlb_map counts the bounced ones):
+	 * only with --detail (issue 10). */
 	{ .funcs = { "dma_map_page_attrs" }, .prog = "dma_map_page",
-	  .progs = HOOK_FEXIT | HOOK_KPROBES },
+	  .progs = HOOK_FEXIT | HOOK_KPROBES, .detail_only = true },
 	{ .funcs = { "__dma_map_sg_attrs" }, .prog = "dma_map_sg",
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
 };
@@ -61,12 +63,14 @@ static void json_device(struct json *j, const struct snapshot *prev, const struc
 			const struct dev_snapshot *d)
 {
 	(void)prev;
-	(void)cur;
 	json_u64(j, "never_fit", d->api.never_fit);
 	json_object_begin(j, "dma_api");
-	json_u64(j, "page_maps", d->api.page_maps);
-	json_u64(j, "page_bytes", d->api.page_bytes);
-	json_u64(j, "page_errors", d->api.page_errors);
+	/* dma_map_page_attrs is hooked only with --detail. */
+	if (cur->detail) {
+		json_u64(j, "page_maps", d->api.page_maps);
+		json_u64(j, "page_bytes", d->api.page_bytes);
+		json_u64(j, "page_errors", d->api.page_errors);
+	}
 	json_u64(j, "sg_maps", d->api.sg_maps);
 	json_u64(j, "sg_nents", d->api.sg_nents);
 	json_u64(j, "sg_bytes", d->api.sg_bytes);
@@ -104,8 +108,8 @@ static void prom(struct prom_out *o)
 		const char *name, *help;
 	} api[] = {
 		{ "dmawatch_dma_api_calls_total",
-		  "DMA API mapping calls: api=map_page (dma_map_page_attrs) or "
-		  "map_sg (__dma_map_sg_attrs)." },
+		  "DMA API mapping calls: api=map_sg (__dma_map_sg_attrs) or, with "
+		  "--detail, map_page (dma_map_page_attrs)." },
 		{ "dmawatch_dma_api_bytes_total", "Bytes the DMA API calls mapped." },
 		{ "dmawatch_dma_api_errors_total", "DMA API mapping calls that failed." },
 	};
@@ -121,7 +125,9 @@ static void prom(struct prom_out *o)
 			const __u64 page[] = { a->page_maps, a->page_bytes, a->page_errors };
 			const __u64 sg[] = { a->sg_maps, a->sg_bytes, a->sg_errors };
 
-			prom_sample(o, api[k].name, r->labels[i], "api=\"map_page\"", page[k]);
+			if (o->s->detail)
+				prom_sample(o, api[k].name, r->labels[i], "api=\"map_page\"",
+					    page[k]);
 			prom_sample(o, api[k].name, r->labels[i], "api=\"map_sg\"", sg[k]);
 		}
 	}

@@ -83,7 +83,8 @@ int engine_option(int c, const char *arg)
 	switch (c) {
 	case 'v': verbose = true; return 1;
 	case 'K': force_kprobes = true; return 1;
-	case 'L': opt_latency = true; return 1;
+	case 'D':
+	case 'L': opt_detail = true; return 1;
 	case 'F':
 		if (engine_check_families(arg))
 			return -1;
@@ -206,10 +207,10 @@ static const struct func_probe *resolve(struct engine *e, const struct hook *h)
 	return first;
 }
 
-/* The programs hook h has on this run: --latency adds its latency_progs. */
+/* The programs hook h has on this run: --detail adds its detail_progs. */
 static unsigned int hook_progs(const struct hook *h)
 {
-	return h->progs | (opt_latency ? h->latency_progs : 0);
+	return h->progs | (opt_detail ? h->detail_progs : 0);
 }
 
 /* Decides fentry/fexit or kprobes for hook i and enables exactly those
@@ -362,7 +363,7 @@ static bool fam_open(struct engine *e, size_t i)
 		if (ops->wants && !ops->wants(f, &ops->hooks[h]))
 			continue;
 		/* Not calibrated either: its trial attach would cost start-up. */
-		if (ops->hooks[h].latency_only && !opt_latency)
+		if (ops->hooks[h].detail_only && !opt_detail)
 			continue;
 		k = choose(f, h);
 		if (k < 0) {
@@ -596,7 +597,7 @@ static void set_common_rodata(struct engine *e, struct bpf_object *obj)
 		set_rodata(obj, rodata_of[i], &addr, sizeof(addr));
 	}
 	set_rodata(obj, "dmaw_pcpu_hot_pc_off", &off, sizeof(off));
-	set_rodata(obj, "dmaw_latency", &opt_latency, sizeof(opt_latency));
+	set_rodata(obj, "dmaw_detail", &opt_detail, sizeof(opt_detail));
 }
 
 static int fam_load(struct engine *e, size_t i)
@@ -921,6 +922,7 @@ int engine_read(struct engine *e, struct snapshot *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->time_s = now_s();
+	s->detail = opt_detail;
 	for (size_t i = 0; i < e->nfams; i++) {
 		if (e->fams[i].running) {
 			e->fams[i].ops->read(&e->fams[i], s);

@@ -56,10 +56,12 @@ struct hook {
 	const char *module;    /* BTF module that may hold it (virtio_ring) */
 	const char *prog;      /* PREFIX of the programs */
 	unsigned int progs;    /* enum hook_progs */
-	/* Programs enabled only with --latency, beside those of progs
+	/* Programs enabled only with --detail, beside those of progs
 	 * (swiotlb_map's fentry, which starts the clock). */
-	unsigned int latency_progs;
-	bool latency_only;     /* the whole hook only with --latency */
+	unsigned int detail_progs;
+	/* The whole hook only with --detail: one that runs on every mapping
+	 * besides the one program the default allows (issue 10). */
+	bool detail_only;
 	bool required;         /* the family cannot run without it */
 	const char *label;     /* its name in notes; default: funcs[0] or the event */
 };

@@ -30,7 +30,7 @@ static void usage(FILE *out)
 
 	engine_family_names(names, sizeof(names));
 	fprintf(out,
-		"Usage: dmawatch [-v] [-K] [-L] [-F LIST] COMMAND [ARGS...]\n"
+		"Usage: dmawatch [-v] [-K] [-D] [-F LIST] COMMAND [ARGS...]\n"
 		"       dmawatch --version | --help\n"
 		"\nSWIOTLB bounce buffering, seen from the kernel, for confidential\n"
 		"(SEV/TDX) guests and any Linux booted with swiotlb=force.\n\nCommands:\n");
@@ -39,8 +39,10 @@ static void usage(FILE *out)
 	fprintf(out, "\nOptions:\n"
 		"  -v, --verbose  libbpf's messages, including verifier logs\n"
 		"  -K, --kprobes  kprobes even where fentry/fexit attach (to compare)\n"
-		"  -L, --latency  also time every mapping and count the sync copies\n"
-		"                 (a second program on each mapping: off by default)\n"
+		"  -D, --detail   also count releases, processes and DMA-API page calls,\n"
+		"                 time every mapping and count the sync copies (more\n"
+		"                 programs on each mapping: off by default; -L, --latency\n"
+		"                 is the same)\n"
 		"  -F, --families LIST  load only these probe families (comma-separated:\n"
 		"                 %s), to cut overhead\n"
 		"\nProbe families:\n", names);
@@ -62,6 +64,7 @@ static int parse_global(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "kprobes", no_argument, NULL, 'K' },
+		{ "detail", no_argument, NULL, 'D' },
 		{ "latency", no_argument, NULL, 'L' },
 		{ "families", required_argument, NULL, 'F' },
 		{ "version", no_argument, NULL, 'V' },
@@ -72,7 +75,7 @@ static int parse_global(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:vKLF:Vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:vKDLF:Vh", opts, NULL)) != -1) {
 		int r = engine_option(c, optarg);
 
 		if (r < 0)

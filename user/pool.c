@@ -22,6 +22,7 @@
 #include "pool.skel.h"
 #include "prom.h"
 #include "report.h"
+#include "util.h"
 
 #define POOL_SYM "io_tlb_default_mem"
 
@@ -80,7 +81,9 @@ struct pool_state {
 /* Where the kernel keeps no high-water mark: our own, sampled after every
  * mapping. */
 static const struct hook hooks[] = {
-	{ .funcs = { "swiotlb_map" }, .prog = "pool_map", .progs = HOOK_FEXIT | HOOK_KRETPROBE },
+	/* After every mapping: only with --detail (issue 10). */
+	{ .funcs = { "swiotlb_map" }, .prog = "pool_map", .progs = HOOK_FEXIT | HOOK_KRETPROBE,
+	  .detail_only = true },
 };
 
 FAMILY_SKELETON(pool)
@@ -125,8 +128,10 @@ static struct bpf_object *pool_open(struct fam *f)
 	fam_note(f, POOL_SYM, ATTACH_RAW_TP, "slot scan on demand (raw_tp test run, bpf_loop)");
 	fam_note(f, "used_hiwater", ATTACH_NONE,
 		 st->kernel_hiwater ? "hiwater: the kernel's io_tlb_mem.used_hiwater"
-				    : "hiwater: none kept by the kernel; own, after each "
-				      "swiotlb_map (below)");
+				    : opt_detail ? "hiwater: none kept by the kernel; own, after each "
+						   "swiotlb_map (below)"
+						 : "hiwater: none kept by the kernel; the highest of "
+						   "dmawatch's reads (-D: after each mapping)");
 	return st->skel->obj;
 }
 

@@ -114,18 +114,21 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 	for (size_t k = 0; k < FAMILY_IDS; k++)
 		if (VIEW(k, json))
 			VIEW(k, json)(j, prev, cur);
-	/* Rows read from the process table: all of them, for the top ten. */
-	json_u64(j, "processes", cur->nprocs);
-	json_array_begin(j, "top_processes");
-	for (size_t i = 0; i < nprocs; i++) {
-		json_object_begin(j, NULL);
-		json_u64(j, "pid", procs[i].pid);
-		json_string(j, "comm", procs[i].st.comm);
-		json_u64(j, "maps", procs[i].st.maps);
-		json_u64(j, "bytes", procs[i].st.bytes);
-		json_object_end(j);
+	/* Rows read from the process table: all of them, for the top ten.
+	 * Counted only with --detail: absent, not empty, without. */
+	if (cur->detail) {
+		json_u64(j, "processes", cur->nprocs);
+		json_array_begin(j, "top_processes");
+		for (size_t i = 0; i < nprocs; i++) {
+			json_object_begin(j, NULL);
+			json_u64(j, "pid", procs[i].pid);
+			json_string(j, "comm", procs[i].st.comm);
+			json_u64(j, "maps", procs[i].st.maps);
+			json_u64(j, "bytes", procs[i].st.bytes);
+			json_object_end(j);
+		}
+		json_array_end(j);
 	}
-	json_array_end(j);
 	json_u64(j, "event_drops", cur->event_drops);
 	json_object_begin(j, "missed_runs");
 	for (size_t k = 0; k < FAMILY_IDS; k++)

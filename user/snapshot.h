@@ -73,9 +73,10 @@ struct snapshot {
 	 * hook), and counts the skip (bpf_prog_info.recursion_misses). The
 	 * family's counters are short by that many calls. */
 	__u64 missed_runs[FAMILY_IDS];
-	/* The swiotlb family timed mappings and counted syncs (--latency):
-	 * without it, latency and sync figures are left out, not zeros. */
-	bool latency;
+	/* The families ran their per-mapping extras (--detail): releases,
+	 * processes, DMA-API page calls, latency and sync copies. Without
+	 * it those figures are left out, not zeros. */
+	bool detail;
 	/* The figures of families that keep their own, by family id: read and
 	 * shown only by that family's code (SNAPSHOT_MINE). A snapshot is
 	 * copied by value, so this is room, not pointers. */

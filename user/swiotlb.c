@@ -2,8 +2,10 @@
 /* SWIOTLB family, user half: its hooks, per-device aggregation and
  * rates, and what the outputs show of them. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "engine.h"
@@ -18,58 +20,95 @@ struct swiotlb_state {
 
 static const struct hook hooks[] = {
 	/* The hook everything else hangs off: its fexit alone counts a
-	 * mapping; --latency adds the fentry that starts the clock. */
+	 * mapping; --detail adds the fentry that starts the clock. */
 	{ .funcs = { "swiotlb_map" }, .prog = "swiotlb_map",
-	  .progs = HOOK_FEXIT | HOOK_KPROBES, .latency_progs = HOOK_FENTRY, .required = true },
+	  .progs = HOOK_FEXIT | HOOK_KPROBES, .detail_progs = HOOK_FENTRY, .required = true },
 	/* The release and syncs, under whichever name this kernel has (6.6
 	 * made the plain names inline wrappers of the __ ones). */
 	{ .funcs = { "__swiotlb_tbl_unmap_single", "swiotlb_tbl_unmap_single" },
 	  .prog = "swiotlb_unmap", .progs = HOOK_FENTRY | HOOK_KPROBE,
-	  .label = "swiotlb_tbl_unmap_single" },
+	  .label = "swiotlb_tbl_unmap_single", .detail_only = true },
 	{ .funcs = { "__swiotlb_sync_single_for_device", "swiotlb_sync_single_for_device" },
 	  .prog = "swiotlb_sync_dev", .progs = HOOK_FENTRY | HOOK_KPROBE,
-	  .label = "swiotlb_sync_single_for_device", .latency_only = true },
+	  .label = "swiotlb_sync_single_for_device", .detail_only = true },
 	{ .funcs = { "__swiotlb_sync_single_for_cpu", "swiotlb_sync_single_for_cpu" },
 	  .prog = "swiotlb_sync_cpu", .progs = HOOK_FENTRY | HOOK_KPROBE,
-	  .label = "swiotlb_sync_single_for_cpu", .latency_only = true },
+	  .label = "swiotlb_sync_single_for_cpu", .detail_only = true },
 };
 
 FAMILY_SKELETON(swiotlb)
 
-static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
+/* One read: the snapshot, the names map, and the last names looked up
+ * (a slot holds the same device on most CPUs). */
+struct sw_read {
+	struct snapshot *s;
+	int names_fd;
+	__u64 key;
+	struct dmaw_names names;
+};
+
+/* One CPU's counters for the device at key (the struct device pointer),
+ * from a slot or from the overflow hash. */
+static void add_counts(struct sw_read *r, __u64 key, const struct dmaw_swiotlb_stats *v)
 {
-	const struct dmaw_swiotlb_stats *per = percpu;
-	struct dmaw_swiotlb_stats total;
 	struct dev_snapshot *d;
 	__u64 max, limit;
 
-	sum_percpu_u64(&total, per, sizeof(total), ncpus);
-	d = snapshot_dev(ctx, &total.names, *(const __u64 *)key);
+	if (key != r->key) {
+		/* Absent (the names map was full): named by its address. */
+		memset(&r->names, 0, sizeof(r->names));
+		bpf_map_lookup_elem(r->names_fd, &key, &r->names);
+		r->names.dev[sizeof(r->names.dev) - 1] = 0;
+		r->names.driver[sizeof(r->names.driver) - 1] = 0;
+		r->key = key;
+	}
+	d = snapshot_dev(r->s, &r->names, key);
 	if (!d)
-		return 0;
+		return;
 	/* Maxima and the limit are not sums (a name can have several keys:
 	 * a device removed and added again). */
-	max = d->sw.max_size;
-	limit = d->sw.limit;
-	add_u64_fields(&d->sw, &total, sizeof(total));
-	for (int c = 0; c < ncpus; c++) {
-		if (per[c].max_size > max)
-			max = per[c].max_size;
-		if (per[c].limit)
-			limit = per[c].limit;
-	}
+	max = d->sw.max_size > v->max_size ? d->sw.max_size : v->max_size;
+	limit = v->limit ? v->limit : d->sw.limit;
+	add_u64_fields(&d->sw, v, sizeof(*v));
 	d->sw.max_size = max;
 	d->sw.limit = limit;
+}
+
+static int add_overflow(void *ctx, const void *key, const void *percpu, int ncpus)
+{
+	const struct dmaw_swiotlb_stats *per = percpu;
+
+	for (int c = 0; c < ncpus; c++)
+		add_counts(ctx, *(const __u64 *)key, &per[c]);
 	return 0;
 }
 
 static int swiotlb_read(struct fam *f, struct snapshot *s)
 {
 	struct swiotlb_state *st = f->state;
+	struct sw_read r = { .s = s, .names_fd = bpf_map__fd(st->skel->maps.swiotlb_names) };
+	/* A per-CPU value's stride is its size rounded to 8 bytes. */
+	_Static_assert(sizeof(struct dmaw_swiotlb_stats) % 8 == 0, "per-CPU stride");
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(st->skel->maps.swiotlb_slots);
+	struct dmaw_swiotlb_stats *per;
 
-	s->latency = st->skel->rodata->dmaw_latency;
+	if (ncpus <= 0)
+		return -EINVAL;
+	per = calloc(ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	/* Each CPU's copy of a slot counts for the device that claimed it
+	 * there (0: none yet). */
+	for (__u32 i = 0; i < DMAW_DEV_SLOTS; i++) {
+		if (bpf_map_lookup_elem(fd, &i, per))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			if (per[c].dev)
+				add_counts(&r, per[c].dev, &per[c]);
+	}
+	free(per);
 	return read_percpu_hash(bpf_map__fd(st->skel->maps.swiotlb_devs), sizeof(__u64),
-				sizeof(struct dmaw_swiotlb_stats), add_device, s);
+				sizeof(struct dmaw_swiotlb_stats), add_overflow, &r);
 }
 
 /* ---- per-device arithmetic ---------------------------------------------- */
@@ -131,16 +170,17 @@ static void json_device(struct json *j, const struct snapshot *prev, const struc
 	json_dirs(j, "bytes_by_direction", d->sw.bytes);
 	json_u64(j, "failures", d->sw.failures);
 	json_u64(j, "over_limit", d->sw.over_limit);
-	json_u64(j, "unmaps", d->sw.unmaps);
-	json_u64(j, "unmap_bytes", d->sw.unmap_bytes);
-	if (cur->latency)
+	if (cur->detail) {
+		json_u64(j, "unmaps", d->sw.unmaps);
+		json_u64(j, "unmap_bytes", d->sw.unmap_bytes);
 		json_dirs(j, "sync_bytes", d->sw.sync_bytes);
+	}
 	json_u64(j, "max_size", d->sw.max_size);
 	json_u64(j, "limit", d->sw.limit);
-	if (cur->latency)
+	if (cur->detail)
 		json_u64(j, "latency_ns", d->sw.latency_ns);
 	json_hist(j, "size_log2_hist", d->sw.size_hist);
-	if (cur->latency)
+	if (cur->detail)
 		json_hist(j, "latency_log2_hist", d->sw.latency_hist);
 	json_object_begin(j, "rates");
 	json_double(j, "maps_per_s", r.maps_s);
@@ -195,14 +235,17 @@ static void prom(struct prom_out *o)
 	prom_dev_metric(o, "dmawatch_over_limit_mappings_total", "counter",
 			"Mappings attempted larger than swiotlb_max_mapping_size(); they "
 			"can never succeed.", v_over_limit);
-	prom_dev_metric(o, "dmawatch_bounce_unmaps_total", "counter",
-			"Bounce slots released (swiotlb_tbl_unmap_single).", v_unmaps);
-	prom_dev_metric(o, "dmawatch_bounce_unmapped_bytes_total", "counter",
-			"Bytes of the bounce slots released.", v_unmap_bytes);
-	if (s->latency)
+	if (s->detail) {
+		prom_dev_metric(o, "dmawatch_bounce_unmaps_total", "counter",
+				"Bounce slots released (swiotlb_tbl_unmap_single; with "
+				"--detail).", v_unmaps);
+		prom_dev_metric(o, "dmawatch_bounce_unmapped_bytes_total", "counter",
+				"Bytes of the bounce slots released (with --detail).",
+				v_unmap_bytes);
 		prom_dev_dirs(o, "dmawatch_bounce_sync_bytes_total",
 			      "Bytes copied by swiotlb_sync_single_for_{device,cpu} "
-			      "(with --latency).", v_sync);
+			      "(with --detail).", v_sync);
+	}
 	if (r->n) {
 		prom_family(o, "dmawatch_mapping_size_bytes", "histogram",
 			    "Sizes of swiotlb_map attempts, failed ones included; _sum "
@@ -214,10 +257,10 @@ static void prom(struct prom_out *o)
 				       d->sw.size_hist, 1, dev_bytes(d));
 		}
 	}
-	if (r->n && s->latency) {
+	if (r->n && s->detail) {
 		prom_family(o, "dmawatch_map_duration_seconds", "histogram",
 			    "Time swiotlb_map took, slot search and copy included "
-			    "(with --latency).");
+			    "(with --detail).");
 		for (size_t i = 0; i < r->n; i++) {
 			const struct dev_snapshot *d = &s->devs[r->idx[i]];
 

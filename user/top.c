@@ -493,6 +493,8 @@ static void draw_procs(struct top *t, struct canvas *c, int y, int x, int w, int
 
 	cpaint(c, y, x, x + w, P_BAR);
 	cprintf(c, y, x, P_BAR, "%6s %-12s %5s %5s", "PID", "PROCESS", "B/s", "TOTAL");
+	if (!opt_detail && h > 1)
+		cprintf(c, y + 1, x, P_NORMAL, "(-D: by process)");
 	for (size_t i = 0, row = 0; i < n && (int)row < h - 1; i++) {
 		if (!proc_shown(t, &procs[i]))
 			continue;
@@ -696,6 +698,8 @@ static int draw_batch(struct top *t)
 	t->batch_seen = t->nevents;
 	y++;
 	cprintf(c, y++, 0, P_NORMAL, "%7s %-16s %7s %7s", "PID", "PROCESS", "B/s", "TOTAL");
+	if (!opt_detail)
+		cprintf(c, y++, 0, P_NORMAL, "(processes are counted with -D, --detail)");
 	for (size_t i = 0, shown = 0; i < np && shown < BATCH_PROCS; i++) {
 		char r[16], tot[16];
 
@@ -997,8 +1001,8 @@ static void top_help(FILE *out)
 		"  -j, --json           with -b: one JSON object per interval, as 'dmawatch\n"
 		"                       stat --json' prints it\n"
 		"  -f, --filter TEXT    only devices whose name or driver contains TEXT\n"
-		"  -v, -K, -L, -F LIST  as for dmawatch: verbose, kprobes, latency, probe\n"
-		"                       families\n"
+		"  -v, -K, -D, -F LIST  as for dmawatch: verbose, kprobes, detail (the\n"
+		"                       process panel and held bytes), probe families\n"
 		"\nExamples:\n"
 		"  dmatop                      # the live view; h for help\n"
 		"  dmatop -b -d 5 -n 12        # a minute of text frames, for a report\n"
@@ -1015,6 +1019,7 @@ int cmd_top(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "kprobes", no_argument, NULL, 'K' },
+		{ "detail", no_argument, NULL, 'D' },
 		{ "latency", no_argument, NULL, 'L' },
 		{ "families", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1035,7 +1040,7 @@ int cmd_top(int argc, char **argv)
 	t->prev = &snaps[0];
 	t->cur = &snaps[1];
 	t->epfd = t->winch_pipe[0] = t->winch_pipe[1] = -1;
-	while ((c = getopt_long(argc, argv, ":d:n:bjf:vKLF:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":d:n:bjf:vKDLF:h", opts, NULL)) != -1) {
 		int r = engine_option(c, optarg);
 
 		if (r < 0)

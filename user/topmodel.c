@@ -50,7 +50,8 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 		r->max_size = d->sw.max_size;
 		r->over_limit = d->sw.over_limit;
 		r->never_fit = d->api.never_fit;
-		if (pool) {
+		/* The held share needs the releases (--detail). */
+		if (pool && cur->detail) {
 			__u64 mapped = dev_bytes(d), unmapped = d->sw.unmap_bytes;
 			__u64 slots = mapped > unmapped ? (mapped - unmapped + DMAW_IO_TLB_SIZE - 1) /
 							  DMAW_IO_TLB_SIZE : 0;

@@ -16,7 +16,7 @@
 bool verbose;
 bool force_kprobes;
 const char *only_families;
-bool opt_latency;
+bool opt_detail;
 
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {

@@ -13,9 +13,10 @@ extern bool verbose;
 extern bool force_kprobes;
 /* -F: comma-separated probe families to load; NULL: all. */
 extern const char *only_families;
-/* --latency: also time every mapping and count the sync copies. Off by
- * default: it puts a second program on every mapping (issue 10). */
-extern bool opt_latency;
+/* --detail (-L, --latency too): the per-mapping extras, releases,
+ * processes, DMA-API page calls, timing and sync copies. Off by default:
+ * they put more programs, and more work, on every mapping (issue 10). */
+extern bool opt_detail;
 
 /* Parse a whole decimal (or 0x) unsigned number in [min, max]; false on
  * trailing junk, overflow or range. */

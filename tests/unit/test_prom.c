@@ -74,7 +74,7 @@ static void fill(struct snapshot *s, unsigned long long k)
 	d->sw.limit = 262144;
 	d->sw.latency_hist[10] = 15 * k;
 	d->sw.latency_ns = 15 * k * 1500;
-	s->latency = true; /* as with --latency */
+	s->detail = true; /* as with --latency */
 	d->api.never_fit = 3 * k;
 	v = &s->vqs[s->nvqs++];
 	strcpy(v->key.dev, "virtio0");
@@ -274,9 +274,10 @@ static void test_histogram(void **state)
 	free(t);
 }
 
-/* Without --latency nothing timed the mappings or counted the syncs: those
- * families are left out, not exported as zeros; the rest stays. */
-static void test_latency_left_out(void **state)
+/* Without --detail nothing timed the mappings, counted the syncs, the
+ * releases or the page calls: those families are left out, not exported
+ * as zeros; the rest stays. */
+static void test_detail_left_out(void **state)
 {
 	static struct snapshot s;
 	struct prom_health h = health();
@@ -284,12 +285,15 @@ static void test_latency_left_out(void **state)
 
 	(void)state;
 	fill(&s, 1);
-	s.latency = false;
+	s.detail = false;
 	t = render(&s, &h);
 	assert_null(strstr(t, "dmawatch_map_duration_seconds"));
 	assert_null(strstr(t, "dmawatch_bounce_sync_bytes_total"));
 	assert_non_null(strstr(t, "# TYPE dmawatch_mapping_size_bytes histogram"));
-	assert_non_null(strstr(t, "dmawatch_bounce_unmaps_total"));
+	assert_null(strstr(t, "dmawatch_bounce_unmaps_total"));
+	assert_null(strstr(t, "api=\"map_page\""));
+	assert_non_null(strstr(t, "api=\"map_sg\""));
+	assert_non_null(strstr(t, "dmawatch_map_failures_total"));
 	free(t);
 }
 
@@ -459,7 +463,7 @@ int main(void)
 		cmocka_unit_test(test_names_labels_values),
 		cmocka_unit_test(test_help_type_and_order),
 		cmocka_unit_test(test_histogram),
-		cmocka_unit_test(test_latency_left_out),
+		cmocka_unit_test(test_detail_left_out),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_pool_unreadable_and_empty),

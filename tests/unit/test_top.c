@@ -39,6 +39,7 @@ static int setup(void **state)
 	cur.pool.flags = DMAW_POOL_OK;
 	cur.pool.nslabs = 1000;
 	cur.pool.used = 300;
+	cur.detail = true; /* the held share needs the releases */
 	d = dev(&prev, "0000:00:02.0", "virtio-pci");
 	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 1 << 20;
 	d->sw.maps[DMAW_DIR_TO_DEVICE] = 256;
@@ -109,6 +110,11 @@ static void test_rows_rates_and_pool(void **state)
 	assert_int_equal(r->max_size, 262144);
 	/* An unknown pool: no share. */
 	cur.pool.flags = 0;
+	n = top_rows(&prev, &cur, NULL, rows, sizeof(rows) / sizeof(rows[0]));
+	assert_true(find(n, "0000:00:02.0")->pool_pct < 0);
+	/* A known pool, but no releases counted (no --detail): no share. */
+	cur.pool.flags = DMAW_POOL_OK;
+	cur.detail = false;
 	n = top_rows(&prev, &cur, NULL, rows, sizeof(rows) / sizeof(rows[0]));
 	assert_true(find(n, "0000:00:02.0")->pool_pct < 0);
 }

@@ -38,7 +38,7 @@ emit probe_hiwater "$(awk '$1 == "pool" && $2 == "used_hiwater" { $1 = $2 = ""; 
 # One family that fails to load leaves the others running. The fault is
 # real: DMAWATCH_TEST_FAIL_LOAD retargets one of the family's programs at
 # a function no kernel has, so the kernel refuses the load.
-DMAWATCH_TEST_FAIL_LOAD=dmamap dmawatch stat --json 2 1 > /tmp/deg.json 2> /tmp/deg.err &
+DMAWATCH_TEST_FAIL_LOAD=dmamap dmawatch -D stat --json 2 1 > /tmp/deg.json 2> /tmp/deg.err &
 pid=$!
 i=0
 while ! grep -q '"devices"' /tmp/deg.json && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done

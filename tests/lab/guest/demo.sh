@@ -9,7 +9,7 @@ seconds=${DEMO_SECONDS:-20}
 insmod /lab/dmawatch_lab.ko 2>/dev/null
 echo 8 > /proc/sys/vm/nr_hugepages
 echo "demo: $(uname -r), swiotlb pool $(cat $swiotlb_dir/io_tlb_nslabs) slots, $seconds s of traffic" >&3
-dmatop -b -d 1 > /tmp/top.out 2>&1 &
+dmatop -D -b -d 1 > /tmp/top.out 2>&1 &
 top_pid=$!
 i=0
 while ! grep -q DEVICE /tmp/top.out && [ $i -lt 1800 ]; do sleep 0.1; i=$((i + 1)); done

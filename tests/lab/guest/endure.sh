@@ -18,7 +18,7 @@ insmod /lab/dmawatch_lab.ko
 mkdir -p /tmp/tf
 dmawatch export --textfile-dir /tmp/tf --interval 1 > /dev/null 2> /tmp/exp.err &
 exp=$!
-dmatop -b --json -d 5 > /tmp/top.json 2> /tmp/top.err &
+dmatop -D -b --json -d 5 > /tmp/top.json 2> /tmp/top.err &
 top=$!
 i=0
 while ! { grep -q '^dmawatch_up 1' /tmp/tf/dmawatch.prom 2> /dev/null &&

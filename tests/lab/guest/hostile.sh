@@ -18,11 +18,12 @@ one_line() { head -c 600 "$1" | tr '\n' '|'; }
 # dmawatch stat with a 4 MiB write to the virtio disk once it reports (or
 # until it gives up): KEY_exit, KEY_err (stderr, lines joined by |),
 # KEY_json (the final report), KEY_progs (BPF programs left after it).
+# With -D: every hook a family has, the most there is to go wrong.
 stat_live() { # key [command prefix...]
 	key=$1
 	shift
 	rm -f /tmp/$key.json
-	"$@" dmawatch stat --json 1 > /tmp/$key.json 2> /tmp/$key.err &
+	"$@" dmawatch -D stat --json 1 > /tmp/$key.json 2> /tmp/$key.err &
 	pid=$!
 	i=0
 	while ! grep -q '"devices"' /tmp/$key.json 2> /dev/null && running $pid && [ $i -lt 1500 ]; do

@@ -48,8 +48,9 @@ count_window() { # mode dmawatch-options...
 	emit ${mode}_stat_final "$(tail -n 1 /tmp/stat.json)"
 }
 
+# The default probes with fentry/fexit; every probe (-D) with kprobes.
 count_window fentry
-count_window kprobe -K
+count_window kprobe -K -D
 dmawatch -K probe > /tmp/probe.txt
 emit kprobe_choices "$(grep -c 'kprobe  fentry works; -K given' /tmp/probe.txt)"
 
@@ -62,7 +63,7 @@ for mode in fentry kprobe; do
 	opts=
 	[ $mode = kprobe ] && opts=-K
 	rm -f /tmp/n.json # see count_window
-	dmawatch $opts -F swiotlb,dmamap stat --json 1 > /tmp/n.json 2> /tmp/n.err &
+	dmawatch $opts -D -F swiotlb,dmamap stat --json 1 > /tmp/n.json 2> /tmp/n.err &
 	pid=$!
 	wait_for /tmp/n.json '"devices"'
 	emit ${mode}_nested_attached $?
@@ -126,7 +127,7 @@ emit stat_lab "$(tail -n 1 /tmp/stat2.json)"
 # Top processes come from the whole table: one process maps 8 MiB (2048 x
 # 4 KiB through the module's bench), then 600 short-lived processes map
 # 4 KiB each, in their own syscall: more than the snapshot used to keep.
-dmawatch -F swiotlb stat --json 3600 > /tmp/stat3.json 2>&1 &
+dmawatch -D -F swiotlb stat --json 3600 > /tmp/stat3.json 2>&1 &
 pid=$!
 wait_for /tmp/stat3.json '"devices"'
 sh -c "echo '2048 4096' > $ctl/bench" &

@@ -49,7 +49,7 @@ emit segments "$nseg"
 insmod /lab/dmawatch_lab.ko
 emit insmod_exit $?
 
-dmawatch stat --json 1 > /tmp/pool.json 2> /tmp/pool.err &
+dmawatch -D stat --json 1 > /tmp/pool.json 2> /tmp/pool.err &
 stat_pid=$!
 wait_for /tmp/pool.json '"pool"'
 emit stat_attached $?

@@ -61,7 +61,7 @@ i=0
 while [ $i -lt $cycles_attach ]; do
 	# The child opens the file after the fork: drop the last run's first.
 	rm -f /tmp/stat.out
-	dmawatch stat --json 1 > /tmp/stat.out 2> /tmp/stat.err &
+	dmawatch -D stat --json 1 > /tmp/stat.out 2> /tmp/stat.err &
 	stat_pid=$!
 	j=0
 	while ! grep -q '"pool"' /tmp/stat.out && running $stat_pid && [ $j -lt 1200 ]; do

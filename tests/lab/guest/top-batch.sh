@@ -58,7 +58,7 @@ emit hz "$(getconf CLK_TCK 2>/dev/null || echo 100)"
 
 # ---- 1. text frames ---------------------------------------------------------
 t0=$(now_cs)
-dmatop -b -d 1 > /tmp/top.txt 2> /tmp/top.err &
+dmatop -D -b -d 1 > /tmp/top.txt 2> /tmp/top.err &
 pid=$!
 # The first frame comes one interval after the probes are attached.
 wait_for /tmp/top.txt '^DEVICE' 120
