@@ -43,7 +43,7 @@ static void fill(struct snapshot *s, unsigned long long k)
 	d->sw.latency_hist[10] = 150 * k;
 	d->sw.latency_hist[13] = 3 * k;
 	d->sw.latency_ns = 153 * k * 2000;
-	s->latency = true; /* as with --latency */
+	s->detail = true; /* as with --detail */
 	d->sw.unmaps = 150 * k;
 	d->sw.unmap_bytes = 100 * k * 65536 + 50 * k * 4096;
 	d->sw.sync_bytes[DMAW_DIR_FROM_DEVICE] = 50 * k * 4096;
