@@ -11,9 +11,10 @@
  *
  * The hot path is one program per mapping: swiotlb_map's fexit sees the
  * arguments and the result, so it counts successes, failures and
- * over-limit attempts alone. The fentry that starts the clock for the
- * latency histogram, and the sync hooks, run only with --latency
- * (dmaw_detail); the release stays, for the slots a device holds.
+ * over-limit attempts alone, in a per-CPU slot found without a hash
+ * lookup (dev_stats()). The release (the slots a device holds), the
+ * process table, the fentry that starts the clock for the latency
+ * histogram, and the sync hooks run only with --detail (dmaw_detail).
  */
 #include "common.bpf.h"
 #include "swiotlb.h"
@@ -63,7 +64,7 @@ struct {
 struct map_start {
 	__u64 ts;
 	const struct device *dev;
-	__u64 key;  /* dev as a number: dev_key() */
+	__u64 key;  /* dev as a number (fentry_dev_key()) */
 	__u64 size;
 	__u32 dir;
 };
@@ -97,13 +98,11 @@ static __always_inline struct dmaw_swiotlb_stats *overflow_stats(const struct de
 	st = bpf_map_lookup_elem(&swiotlb_zero, &zero);
 	if (!st)
 		return NULL;
-	bpf_map_update_elem(&swiotlb_devs, &key, st, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&swiotlb_devs, &key);
-	if (st && !st->dev) {
-		st->dev = key;
+	/* Created here (not by another CPU in between): name it. User space
+	 * reads the hash's key, so the value's dev stays 0. */
+	if (!bpf_map_update_elem(&swiotlb_devs, &key, st, BPF_NOEXIST))
 		first_seen(dev, key);
-	}
-	return st;
+	return bpf_map_lookup_elem(&swiotlb_devs, &key);
 }
 
 /*
@@ -124,8 +123,7 @@ static __always_inline __u64 fentry_dev_key(void *ctx)
 
 /*
  * This CPU's counters for dev (key: the same pointer, as a number): one
- * array lookup on the hot path. A free
- * slot is claimed with a compare-and-swap, not a store: the release and
+ * array lookup on the hot path. A free slot is claimed with a compare-and-swap, not a store: the release and
  * sync programs are other programs and may run, on this CPU, inside the
  * map program (an interrupt that unmaps), so two devices could otherwise
  * claim one slot and share its counters.

@@ -6,9 +6,9 @@
 
 #include "dmawatch.h"
 
-/* Per-CPU slots of the hot path: a device counts in slot
- * dmaw_dev_slot(dev) of each CPU, claimed by the first device that hashes
- * there; a device whose slot another holds counts in the overflow hash
+/* Per-CPU slots of the hot path: a device counts in the slot its pointer
+ * hashes to (dev_stats()) on each CPU, claimed by the first device that
+ * hashes there; a device whose slot another holds counts in the overflow hash
  * (bpf/swiotlb.bpf.c). A power of two. */
 #define DMAW_DEV_SLOT_BITS 6
 #define DMAW_DEV_SLOTS (1u << DMAW_DEV_SLOT_BITS)

@@ -493,7 +493,7 @@ static void draw_procs(struct top *t, struct canvas *c, int y, int x, int w, int
 
 	cpaint(c, y, x, x + w, P_BAR);
 	cprintf(c, y, x, P_BAR, "%6s %-12s %5s %5s", "PID", "PROCESS", "B/s", "TOTAL");
-	if (!opt_detail && h > 1)
+	if (!t->cur->detail && h > 1)
 		cprintf(c, y + 1, x, P_NORMAL, "(-D: by process)");
 	for (size_t i = 0, row = 0; i < n && (int)row < h - 1; i++) {
 		if (!proc_shown(t, &procs[i]))
@@ -698,7 +698,7 @@ static int draw_batch(struct top *t)
 	t->batch_seen = t->nevents;
 	y++;
 	cprintf(c, y++, 0, P_NORMAL, "%7s %-16s %7s %7s", "PID", "PROCESS", "B/s", "TOTAL");
-	if (!opt_detail)
+	if (!t->cur->detail)
 		cprintf(c, y++, 0, P_NORMAL, "(processes are counted with -D, --detail)");
 	for (size_t i = 0, shown = 0; i < np && shown < BATCH_PROCS; i++) {
 		char r[16], tot[16];
