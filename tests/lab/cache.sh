@@ -52,3 +52,10 @@ cache_key() {
 		if [ -f "$a" ]; then sha256sum < "$a"; else printf '%s\n' "$a"; fi
 	done | sha256sum | cut -c1-16
 }
+
+# cache_copy_out ENTRY FILE OUT: ENTRY/FILE to OUT, whole or not at all.
+cache_copy_out() {
+	mkdir -p "$(dirname "$3")"
+	cp "$1/$2" "$3.tmp.$$"
+	mv "$3.tmp.$$" "$3"
+}

@@ -13,6 +13,7 @@
 #   6.1   bookworm (with bookworm-security updates)
 #   6.12  bookworm-backports
 #   7.3   trixie-backports
+#   6.12-fei  built here from Debian's linux-source-6.12 (build-kernel.sh)
 #
 # Cache entry (named by content, reused by every clone):
 #   CACHE/kernels/IMAGE_VERSION/     the unpacked packages and kernel.env
@@ -25,68 +26,22 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cache.sh"
+. "$here/apt.sh"
 
 flavour=${1:?usage: fetch-kernel.sh FLAVOUR OUT_ENV}
 out_env=${2:?usage: fetch-kernel.sh FLAVOUR OUT_ENV}
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org}
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 cache=$(cache_root)
 
 case "$flavour" in
 	6.1)  dist=bookworm meta=linux-image-amd64 ;;
 	6.12) dist=bookworm meta=linux-image-amd64/bookworm-backports ;;
 	7.3)  dist=trixie meta=linux-image-amd64/trixie-backports ;;
-	*) echo "fetch-kernel: unknown flavour '$flavour' (6.1, 6.12 or 7.3)" >&2; exit 2 ;;
+	# Not Debian's build: Debian's source with the lab's config.
+	*-fei) exec "$here/build-kernel.sh" "${flavour%-fei}" "$out_env" ;;
+	*) echo "fetch-kernel: unknown flavour '$flavour' (6.1, 6.12, 7.3 or 6.12-fei)" >&2; exit 2 ;;
 esac
 
-[ -r "$keyring" ] || {
-	echo "fetch-kernel: $keyring missing: apt-get install debian-archive-keyring" >&2
-	exit 1
-}
-
-sources() { # dist: the suites a kernel and its build dependencies come from
-	for suite in "$1" "$1-updates" "$1-backports"; do
-		echo "deb [signed-by=$keyring] $mirror/debian $suite main"
-	done
-	echo "deb [signed-by=$keyring] $mirror/debian-security $1-security main"
-}
-
-apt_dir="$cache/apt/$dist"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
-sources "$dist" > "$apt_dir/sources.list.new"
-mv "$apt_dir/sources.list.new" "$apt_dir/sources.list"
-[ -f "$apt_dir/status" ] || : > "$apt_dir/status"
-
-apt_opts="-o Dir::Etc::SourceList=$apt_dir/sources.list
-	-o Dir::Etc::SourceParts=/dev/null
-	-o Dir::Etc::Preferences=/dev/null
-	-o Dir::Etc::PreferencesParts=/dev/null
-	-o Dir::State::Lists=$apt_dir/lists
-	-o Dir::State::Status=$apt_dir/status
-	-o Dir::Cache=$apt_dir
-	-o Dir::Cache::Archives=$apt_dir/archives
-	-o APT::Architecture=amd64 -o APT::Architectures=amd64
-	-o APT::Sandbox::User=root
-	-o Acquire::Retries=3"
-
-# Lists older than a day are refreshed; otherwise reuse them.
-if [ -z "$(find "$apt_dir/lists" -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null | head -n 1)" ]; then
-	# shellcheck disable=SC2086
-	apt-get $apt_opts -qq update
-fi
-
-# shellcheck disable=SC2086
-field() { # package field: one field of the package's candidate
-	apt-cache $apt_opts show "$1" 2>/dev/null | sed -n "s/^$2: //p" | head -n 1
-}
-# The Depends of a package (or NAME/SUITE) that match a pattern, one a line.
-depends_on() {
-	field "$1" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//; s/|.*//' | grep -E "$2" || true
-}
-candidate() {
-	# shellcheck disable=SC2086
-	apt-cache $apt_opts policy "$1" | sed -n 's/^ *Candidate: //p'
-}
+apt_setup "$dist"
 
 # apt-cache show lists every version; ask for the candidate explicitly.
 case "$meta" in
@@ -101,13 +56,8 @@ version=$(candidate "$image")
 # .2: the layout of kernel.env (BUILDROOT_FOR since 7.3 joined the lab).
 entry="$cache/kernels/${image}_$version.2"
 
-write_env() {
-	mkdir -p "$(dirname "$out_env")"
-	cp "$entry/kernel.env" "$out_env.tmp.$$"
-	mv "$out_env.tmp.$$" "$out_env"
-}
 if cache_valid "$entry"; then
-	write_env
+	cache_copy_out "$entry" kernel.env "$out_env"
 	exit 0
 fi
 [ ! -e "$entry" ] || echo "fetch-kernel: $entry is incomplete or damaged: fetching it again"
@@ -181,5 +131,5 @@ BUILDROOT_FOR="$buildroot_for"
 EOT
 cache_commit "$tmp" "$entry" kernel.env "root/$vmlinuz" "root/$mods/modules.dep"
 trap - EXIT
-write_env
+cache_copy_out "$entry" kernel.env "$out_env"
 echo "fetch-kernel: $flavour ready in $entry"
