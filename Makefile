@@ -18,6 +18,12 @@ BUILD ?= $(CURDIR)/build
 # and 7.3 (trixie-backports).
 KERNELS ?= 6.1 6.12 7.3
 KERNEL ?= 6.12
+# The lab's own kernel: Debian's linux-source-6.12 with
+# tests/lab/kernel/fei.config (CONFIG_FUNCTION_ERROR_INJECTION, which no
+# Debian kernel has), where enforce --deny can be tested; built once and
+# cached (tests/lab/build-kernel.sh). Only FEI_SCENARIOS run on it.
+FEI_KERNEL ?= 6.12-fei
+FEI_SCENARIOS ?= enforce
 
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 VMLINUX_FROM ?= 6.12
@@ -48,7 +54,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-fdebug-prefix-map=$(CURDIR)=. -Iinclude -Ivmlinux/$(ARCH)
 
 .PHONY: FORCE install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
-.PHONY: all static deps deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs test unit lab-test lab demo \
+.PHONY: all static deps deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs fei-initramfs test unit lab-test lab demo \
 	bench lab-soak lab-endure vmlinux-h clean distclean clean-cache help prometheus-test top-keys
 .DELETE_ON_ERROR:
 
@@ -83,7 +89,8 @@ help:
 DEB_BUILD := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libzstd-dev pkg-config libncurses-dev libcmocka-dev
 DEB_LAB := qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils zstd gzip file \
-	dwarves debian-archive-keyring apt ca-certificates mmdebstrap util-linux tmux jq curl
+	dwarves debian-archive-keyring apt ca-certificates mmdebstrap util-linux tmux jq curl \
+	flex bison bc libssl-dev libelf-dev
 DEB_PROM := prometheus prometheus-node-exporter
 
 DEB_PKG := debhelper lintian dpkg-dev mmdebstrap debian-archive-keyring
@@ -239,7 +246,7 @@ valgrind: deps-build $(UNIT_BINS) all
 # been deleted or replaced since; rewritten only when it changes, so what
 # depends on it is rebuilt only then.
 $(BUILD)/lab/%/kernel.env: tests/lab/fetch-kernel.sh tests/lab/make-buildroot.sh tests/lab/cache.sh \
-		FORCE
+		tests/lab/apt.sh tests/lab/build-kernel.sh tests/lab/kernel/fei.config FORCE
 	@mkdir -p $(@D)
 	@tests/lab/fetch-kernel.sh $* $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
@@ -280,6 +287,7 @@ $(BUILD)/lab/%/initramfs.gz: $(BUILD)/lab/%/kernel.env $(BUILD)/lab/%/dmawatch_l
 		$(BUILD)/lab/$*/dmawatch_lab.ko=lab/dmawatch_lab.ko
 
 initramfs: $(KERNELS:%=$(BUILD)/lab/%/initramfs.gz)
+fei-initramfs: $(FEI_KERNEL:%=$(BUILD)/lab/%/initramfs.gz)
 
 lab-test: deps all initramfs
 	@tests/lab/run-scenarios.sh $(BUILD) $(KERNELS)
@@ -317,11 +325,13 @@ bench: deps initramfs
 # files the lab guests wrote.
 # Host checks first (unit, sanitizers, memcheck, fuzzing), then the lab,
 # the Prometheus tools, the package.
-test: deps all $(UNIT_BINS) $(FUZZ_BINS) san-build initramfs deb
+test: deps all $(UNIT_BINS) $(FUZZ_BINS) san-build initramfs fei-initramfs deb
 	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c '$(HOST_TESTS); \
 		$(SANITIZE_CMD); $(VALGRIND_CMD); \
 		$(FUZZ_CMD:$(FUZZ_SECONDS)=$(FUZZ_TEST_SECONDS)); \
-		tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); tests/prometheus/run.sh $(BUILD); \
+		tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); \
+		SCENARIOS="$(FEI_SCENARIOS)" tests/lab/run-scenarios.sh $(BUILD) $(FEI_KERNEL); \
+		tests/prometheus/run.sh $(BUILD); \
 		$(DEB_TEST)'
 
 prometheus-test: deps all

@@ -15,6 +15,7 @@
 #define DMAW_DRV_NAME_LEN 16
 #define DMAW_COMM_LEN 16
 #define DMAW_VQ_NAME_LEN 16
+#define DMAW_DISK_NAME_LEN 32 /* gendisk.disk_name */
 #define DMAW_HIST_SLOTS 32 /* log2 buckets: slot i counts values in [2^i, 2^(i+1)) */
 #define DMAW_STACK_DEPTH 24
 

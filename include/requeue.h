@@ -11,7 +11,6 @@
 #include "dmawatch.h"
 
 #define DMAW_MAX_DISKS 32
-#define DMAW_DISK_NAME_LEN 32
 
 struct dmaw_requeue_stats {  /* per-CPU, key: the disk's dev_t (MKDEV) */
 	char disk[DMAW_DISK_NAME_LEN]; /* gendisk.disk_name */

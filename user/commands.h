@@ -15,6 +15,7 @@ int cmd_trace(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
+int cmd_enforce(int argc, char **argv);
 
 struct loop_opts;
 /* [INTERVAL [COUNT]] positional arguments, shared by the periodic commands. */

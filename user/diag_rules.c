@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "diagnose.h"
+#include "enforce_disk.h"
 
 /* virtio-blk maps a request's 16-byte header and 1-byte status beside its
  * data (virtblk_add_req()): two slots more than the data needs. */
@@ -181,11 +182,7 @@ static bool never_fits(const struct diag_facts *x, const struct diag_dev *d, uin
  * pool (room for a second request in flight). */
 static uint64_t fitting_kb(uint64_t total)
 {
-	uint64_t kb = 4;
-
-	while (kb < (1ULL << 40) && slots_of(kb * 2 * 1024) + REQ_EXTRA_SLOTS <= total / 2)
-		kb *= 2;
-	return kb;
+	return enf_fitting_kb(total, REQ_EXTRA_SLOTS, 0); /* what enforce --apply-queue-limits sets */
 }
 
 static void judge_never_fit(const struct diag_facts *x, struct diag_report *r)

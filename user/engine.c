@@ -425,6 +425,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+void engine_libbpf_messages(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
 static int handle_event(void *ctx, void *data, size_t len)
 {
 	(void)ctx;
@@ -685,7 +690,7 @@ static int prepare(struct engine *e)
 	memset(e, 0, sizeof(*e));
 	e->events_fd = e->event_drops_fd = e->proc_stats_fd = -1;
 	e->nfams = ARRAY_SIZE(family_table);
-	libbpf_set_print(libbpf_print);
+	engine_libbpf_messages();
 	e->ksyms = ksyms_load_with(NULL, kernel_vars, ARRAY_SIZE(kernel_vars));
 	err = calibrate_begin(&e->feat, e->ksyms);
 	if (err) {

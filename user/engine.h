@@ -94,4 +94,8 @@ typedef int (*percpu_entry_fn)(void *ctx, const void *key, const void *percpu, i
 int read_percpu_hash(int map_fd, size_t key_size, size_t value_size, percpu_entry_fn fn,
 		     void *ctx);
 
+/* libbpf's messages on stderr with -v only (verifier logs included); the
+ * commands that load their own skeleton (enforce) call it too. */
+void engine_libbpf_messages(void);
+
 #endif

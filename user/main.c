@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "export", cmd_export, "Prometheus textfile (node_exporter) or /metrics" },
 	{ "stat", cmd_stat, "per-device bounce counters and the pool, every interval" },
 	{ "trace", cmd_trace, "over-limit, failed and never-fitting mappings as they happen" },
+	{ "enforce", cmd_enforce, "fail (or count) bios that could never be bounced, at submission" },
 	{ "probe", cmd_probe, "list the attach points this kernel offers and the ones chosen" },
 };
 

@@ -106,3 +106,47 @@ int bad_option(const char *cmd, int c, char **argv)
 		warnx_("%s: unknown option '-%c' (see 'dmawatch %s --help')", cmd, optopt, cmd);
 	return 2;
 }
+
+bool read_text_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f || !len)
+		return f ? (fclose(f), false) : false;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	return true;
+}
+
+bool read_u64_file(const char *path, uint64_t *out)
+{
+	char buf[64];
+
+	return read_text_file(path, buf, sizeof(buf)) && parse_u64(buf, 0, UINT64_MAX, out);
+}
+
+bool parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char num[32];
+	size_t n = s ? strlen(s) : 0;
+	unsigned int shift = 0;
+
+	if (!n || n >= sizeof(num))
+		return false;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	}
+	if (shift)
+		num[n - 1] = 0;
+	if (!parse_u64(num, 0, UINT64_MAX >> shift, out))
+		return false;
+	*out <<= shift;
+	return *out >= min && *out <= max;
+}

@@ -4,6 +4,7 @@
 #define DMAWATCH_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -24,6 +25,12 @@ bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Parse seconds with an optional fraction ("0.5", "2"), > 0, <= max_s. */
 bool parse_seconds(const char *s, double max_s, double *out);
 
+/* A size in bytes, with an optional K, M or G (binary) suffix, in [min, max]. */
+bool parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* A small file (sysfs, debugfs) whole into buf, the trailing newline cut. */
+bool read_text_file(const char *path, char *buf, size_t len);
+/* A file holding one unsigned number. */
+bool read_u64_file(const char *path, uint64_t *out);
 /* "dmawatch: " + message to stderr; printf-like. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -25,6 +25,7 @@ export         force         240             -
 top-batch      512,force     240             -
 diagnose       4096,force    150             -b
 hostile        force         480             -
+enforce        512,force     240             -
 "
 
 selected() { # name

@@ -43,6 +43,15 @@ expect 2 "trace: unknown option '--bogus'" trace --bogus
 expect 2 "top: unknown option '-x'" top -bx
 expect 2 "export: option '--interval' needs a value" export --interval
 expect 2 "probe: option '--json' takes no value" probe --json=yes
+expect 2 "enforce: no policy given: --never-fit, --max-segment BYTES|auto or --max-bytes" enforce
+expect 2 "enforce: --deny and --audit exclude each other" enforce --never-fit --deny --audit
+expect 2 "enforce: --max-segment takes 'auto' or a size of at least 4096" enforce --max-segment 12
+expect 2 "enforce: --max-bytes takes a size of at least 512 bytes" enforce --max-bytes 1Q
+expect 2 "enforce: --status and --unpin take no policy" enforce --status --never-fit
+expect 2 "enforce: --keep-limits goes with --apply-queue-limits" enforce --never-fit --keep-limits
+expect 2 "enforce: unexpected argument 'vda'" enforce --never-fit vda
+expect 2 "enforce: unknown option '--bogus'" enforce --bogus
+expect 0 "" enforce --help
 expect 2 "diagnose: option '--window' needs a value" diagnose --window
 expect 2 "bad interval '0'" stat 0
 expect 2 "say where to" export --once

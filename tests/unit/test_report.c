@@ -77,8 +77,8 @@ static void test_missed_runs(void **state)
 	report_text(f, NULL, &s);
 	fclose(f);
 	assert_non_null(strstr(t, "\"missed_runs\":{\"swiotlb\":0,\"dmamap\":0,\"virtqueue\":0,"
-				  "\"pool\":0,\"requeue\":0}"));
-	assert_non_null(strstr(t, "\"requeue\":4}"));
+				  "\"pool\":0,\"requeue\":0,\"enforce\":0}"));
+	assert_non_null(strstr(t, "\"requeue\":4,\"enforce\":0}"));
 	/* Said once: by the second text report only. */
 	assert_non_null(strstr(t, "\nrequeue: 4 calls not counted"));
 	assert_null(strstr(strstr(t, "calls not counted") + 1, "calls not counted"));

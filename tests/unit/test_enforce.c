@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/* enforce's arithmetic (include/enforce.h, user/enforce_disk.c) against
+ * hand-computed cases: how a bio's pieces become segments and requests,
+ * the slots swiotlb rounds each segment to, which policy fires, and the
+ * limits --max-segment auto and --apply-queue-limits use. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "enforce.h"
+#include "enforce_disk.h"
+
+#define KiB 1024ULL
+#define MiB (1024 * KiB)
+
+/* virtio-blk under swiotlb=512,force: segments up to virtio_max_dma_size()
+ * (256 KiB), 254 of them, requests up to 1280 KiB, the header's and the
+ * status's slot, a pool of 512 slots. */
+static const struct dmaw_enf_rule virtio = {
+	.policies = DMAW_ENF_NEVER_FIT, .pool_slots = 512, .extra_slots = 2, .align_mask = 0,
+	.seg_max = 256 * KiB, .req_max_segs = 254, .req_max_bytes = 1280 * KiB,
+};
+
+/* n pieces of len bytes, contiguous with each other or not. */
+static __u32 walk(const struct dmaw_enf_rule *r, struct dmaw_fit *f, int n, __u64 off, __u64 len,
+		  int contiguous)
+{
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < n; i++)
+		dmaw_fit_add(f, r, i && contiguous, off, len);
+	return dmaw_fit_verdict(f, r, (__u64)n * len);
+}
+
+static void test_scattered_pages_split_by_segments(void **state)
+{
+	struct dmaw_fit f;
+
+	(void)state;
+	/* 1 MiB of 256 scattered 4 KiB pages: 254 segments (508 slots + 2)
+	 * in one request, 2 (4 + 2) in the next: 510 fits 512. */
+	assert_int_equal(walk(&virtio, &f, 256, 0, 4 * KiB, 0), 0);
+	assert_int_equal(f.reqs, 2);
+	assert_int_equal(f.worst_req_slots, 510);
+	assert_int_equal(f.worst_seg_slots, 2);
+	assert_int_equal(f.worst_seg_bytes, 4 * KiB);
+	assert_int_equal(f.cut, 0);
+}
+
+static void test_contiguous_megabyte_never_fits(void **state)
+{
+	struct dmaw_fit f;
+
+	(void)state;
+	/* The same pages contiguous: merged into four 256 KiB segments of
+	 * 128 slots, one request of 512 + 2 slots: more than the pool. */
+	assert_int_equal(walk(&virtio, &f, 256, 0, 4 * KiB, 1), DMAW_ENF_NEVER_FIT);
+	assert_int_equal(f.reqs, 1);
+	assert_int_equal(f.worst_req_slots, 514);
+	assert_int_equal(f.worst_seg_slots, 128);
+	assert_int_equal(f.worst_seg_bytes, 256 * KiB);
+	/* As one multi-page bvec: the same. */
+	assert_int_equal(walk(&virtio, &f, 1, 0, 1 * MiB, 0), DMAW_ENF_NEVER_FIT);
+	assert_int_equal(f.worst_req_slots, 514);
+	/* 1020 KiB contiguous: 510 + 2 slots fit exactly. */
+	assert_int_equal(walk(&virtio, &f, 255, 0, 4 * KiB, 1), 0);
+	assert_int_equal(f.worst_req_slots, 512);
+}
+
+static void test_requests_split_by_bytes(void **state)
+{
+	struct dmaw_enf_rule r = virtio;
+	struct dmaw_fit f;
+
+	(void)state;
+	/* max_sectors_kb 256: 4 requests of one 256 KiB segment, 130 slots. */
+	r.req_max_bytes = 256 * KiB;
+	assert_int_equal(walk(&r, &f, 1, 0, 1 * MiB, 0), 0);
+	assert_int_equal(f.reqs, 4);
+	assert_int_equal(f.worst_req_slots, 130);
+	/* A request boundary inside a segment: 384 KiB at 256 KiB requests
+	 * is 256 + 128. */
+	assert_int_equal(walk(&r, &f, 3, 0, 128 * KiB, 1), 0);
+	assert_int_equal(f.reqs, 2);
+	assert_int_equal(f.worst_req_slots, 130);
+}
+
+static void test_alignment_rounds_up(void **state)
+{
+	struct dmaw_enf_rule r = virtio;
+	struct dmaw_fit f;
+
+	(void)state;
+	/* NVMe's min_align_mask 4095, inside a slot 2047: a 4 KiB piece at
+	 * offset 512 keeps its 512 bytes: ceil(4608 / 2048) = 3 slots; at
+	 * offset 2048 none: 2 slots; without a mask always 2. */
+	r.align_mask = 2047;
+	r.extra_slots = 0;
+	walk(&r, &f, 1, 512, 4 * KiB, 0);
+	assert_int_equal(f.worst_seg_slots, 3);
+	walk(&r, &f, 1, 2048, 4 * KiB, 0);
+	assert_int_equal(f.worst_seg_slots, 2);
+	walk(&virtio, &f, 1, 512, 4 * KiB, 0);
+	assert_int_equal(f.worst_seg_slots, 2);
+	/* A 1-byte piece: one slot; 2049 bytes: two. */
+	walk(&virtio, &f, 1, 0, 1, 0);
+	assert_int_equal(f.worst_seg_slots, 1);
+	walk(&virtio, &f, 1, 0, 2049, 0);
+	assert_int_equal(f.worst_seg_slots, 2);
+}
+
+static void test_segment_over_the_mapping_limit(void **state)
+{
+	/* The lab module's disk with max_segment_size 4 MiB: a contiguous
+	 * 1 MiB is one segment of 512 slots, which no mapping can have
+	 * (128 at most): never-fit, and over --max-segment auto. */
+	struct dmaw_enf_rule r = {
+		.policies = DMAW_ENF_MAX_SEGMENT, .pool_slots = 32768, .seg_max = 4 * MiB,
+		.req_max_segs = 254, .req_max_bytes = 1280 * KiB, .seg_cap = enf_map_limit(0),
+	};
+	struct dmaw_fit f;
+
+	(void)state;
+	assert_int_equal(walk(&r, &f, 256, 0, 4 * KiB, 1), DMAW_ENF_MAX_SEGMENT);
+	assert_int_equal(f.worst_seg_bytes, 1 * MiB);
+	assert_int_equal(f.worst_seg_slots, 512);
+	r.policies |= DMAW_ENF_NEVER_FIT;
+	assert_int_equal(walk(&r, &f, 256, 0, 4 * KiB, 1), DMAW_ENF_NEVER_FIT);
+	/* Scattered pages stay 4 KiB segments: nothing fires. */
+	assert_int_equal(walk(&r, &f, 256, 0, 4 * KiB, 0), 0);
+	/* Exactly the cap passes, a byte more does not. */
+	r.policies = DMAW_ENF_MAX_SEGMENT;
+	assert_int_equal(walk(&r, &f, 1, 0, 256 * KiB, 0), 0);
+	assert_int_equal(walk(&r, &f, 1, 0, 256 * KiB + 1, 0), DMAW_ENF_MAX_SEGMENT);
+}
+
+static void test_max_bytes(void **state)
+{
+	struct dmaw_enf_rule r = virtio;
+	struct dmaw_fit f;
+
+	(void)state;
+	r.policies = DMAW_ENF_MAX_BYTES;
+	r.bytes_cap = 64 * KiB;
+	assert_int_equal(walk(&r, &f, 16, 0, 4 * KiB, 0), 0);
+	assert_int_equal(walk(&r, &f, 17, 0, 4 * KiB, 0), DMAW_ENF_MAX_BYTES);
+	/* No policy, no verdict, however large. */
+	r.policies = 0;
+	assert_int_equal(walk(&r, &f, 1, 0, 64 * MiB, 0), 0);
+}
+
+static void test_long_bvec_cut_by_small_segments(void **state)
+{
+	struct dmaw_enf_rule r = virtio;
+	struct dmaw_fit f;
+
+	(void)state;
+	/* One 4 MiB bvec, 64 KiB segments: max_sectors_kb cuts it into
+	 * four requests, the first three of 1280 KiB: 20 segments of 32
+	 * slots, 640 + 2. */
+	r.seg_max = 64 * KiB;
+	assert_int_equal(walk(&r, &f, 1, 0, 4 * MiB, 0), DMAW_ENF_NEVER_FIT);
+	assert_int_equal(f.reqs, 4);
+	assert_int_equal(f.worst_req_slots, 642);
+	assert_int_equal(f.worst_seg_bytes, 64 * KiB);
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	/* swiotlb_max_mapping_size(): 256 KiB, less whole slots a mask
+	 * can skip. */
+	assert_int_equal(enf_map_limit(0), 256 * KiB);
+	assert_int_equal(enf_map_limit(4095), 256 * KiB - 4096);
+	assert_int_equal(enf_map_limit(2047), 256 * KiB - 2048);
+	/* A 512-slot pool: 512 KiB requests need 256 + 2 > 256 slots, so
+	 * 256 KiB; a cap below that wins; a 64 MiB pool gives 32 MiB. */
+	assert_int_equal(enf_fitting_kb(512, 2, 0), 256);
+	assert_int_equal(enf_fitting_kb(512, 2, 128), 128);
+	assert_int_equal(enf_fitting_kb(32768, 2, 0), 16384);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scattered_pages_split_by_segments),
+		cmocka_unit_test(test_contiguous_megabyte_never_fits),
+		cmocka_unit_test(test_requests_split_by_bytes),
+		cmocka_unit_test(test_alignment_rounds_up),
+		cmocka_unit_test(test_segment_over_the_mapping_limit),
+		cmocka_unit_test(test_max_bytes),
+		cmocka_unit_test(test_long_bvec_cut_by_small_segments),
+		cmocka_unit_test(test_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
