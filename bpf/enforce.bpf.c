@@ -267,6 +267,33 @@ int BPF_PROG(enforce_deny, struct bio *bio)
 	return check(ctx, bio) && dmaw_enf_mode == DMAW_ENF_DENY ? -5 /* EIO */ : 0;
 }
 
+/* Under deny, beside enforce_deny: the bios of ruled disks that reached
+ * the queue, every one of which should_fail_bio() saw first. */
+SEC("?tp_btf/block_bio_queue")
+int BPF_PROG(enforce_seen, struct bio *bio)
+{
+	static const struct dmaw_enf_stats zero;
+	struct gendisk *disk = BPF_CORE_READ(bio, bi_bdev, bd_disk);
+	struct dmaw_enf_stats *st;
+	__u32 devt, op;
+
+	if (!disk)
+		return 0;
+	devt = (BPF_CORE_READ(disk, major) << DMAW_MINORBITS) | BPF_CORE_READ(disk, first_minor);
+	op = BPF_CORE_READ(bio, bi_opf) & DMAW_REQ_OP_MASK;
+	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || !bpf_map_lookup_elem(&enf_rules, &devt))
+		return 0;
+	st = bpf_map_lookup_elem(&enf_stats, &devt);
+	if (!st) {
+		bpf_map_update_elem(&enf_stats, &devt, &zero, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&enf_stats, &devt);
+		if (!st)
+			return 0;
+	}
+	st->queued++;
+	return 0;
+}
+
 SEC("?tp_btf/block_bio_queue")
 int BPF_PROG(enforce_tp, struct bio *bio)
 {

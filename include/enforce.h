@@ -75,6 +75,10 @@ struct dmaw_fit {
  * their bytes (index: the policy's bit number). */
 struct dmaw_enf_stats {
 	__u64 checked;
+	/* Under deny: bios the block layer queued (block_bio_queue), which
+	 * should_fail_bio() must have checked first: more queued than
+	 * checked means the hook did not run for some (an inlined copy). */
+	__u64 queued;
 	__u64 hits[DMAW_ENF_POLICIES];
 	__u64 hit_bytes[DMAW_ENF_POLICIES];
 };

@@ -135,6 +135,7 @@ void enf_read_counts(int stats, struct enf_disk_counts *d)
 	}
 	for (int c = 0; c < ncpus; c++) {
 		d->checked += per[c].checked;
+		d->queued += per[c].queued;
 		for (int k = 0; k < DMAW_ENF_POLICIES; k++) {
 			d->hits[k] += per[c].hits[k];
 			d->bytes[k] += per[c].hit_bytes[k];

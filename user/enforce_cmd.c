@@ -50,6 +50,7 @@ struct enforcer {
 	struct opts o;
 	struct enforce_bpf *skel;
 	struct bpf_link *link;
+	struct bpf_link *seen;  /* deny's witness, enforce_seen */
 	struct enf_disk disks[DMAW_ENF_MAX_DISKS];
 	int ndisks;
 	uint64_t pool_slots;
@@ -349,6 +350,8 @@ static void print_counts(struct json *j, bool as_json, const char *action, const
 		json_string(j, "disk", disk);
 		json_string(j, "dev", dev);
 		json_u64(j, "checked", c->checked);
+		if (action[0] == 'd')
+			json_u64(j, "queued", c->queued);
 		json_object_begin(j, action[0] == 'd' ? "denied" : "audited");
 		for (int k = 0; k < DMAW_ENF_POLICIES; k++)
 			json_u64(j, enf_policy_names[k], c->hits[k]);
@@ -414,7 +417,8 @@ static int status(const struct opts *o)
 	return 0;
 }
 
-static const char *const pin_files[] = { "link", "rules", "stats" };
+/* What --pin leaves in DIR ("seen": deny's witness, when there is one). */
+static const char *const pin_files[] = { "link", "rules", "stats", "seen" };
 
 static int unpin(const char *dir)
 {
@@ -479,6 +483,8 @@ static int pin(struct enforcer *e, const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, pin_files[done]);
 		if (done == 0)
 			err = bpf_link__pin(e->link, path);
+		else if (done == 3)
+			err = e->seen ? bpf_link__pin(e->seen, path) : 0;
 		else
 			err = bpf_map__pin(done == 1 ? e->skel->maps.enf_rules : e->skel->maps.enf_stats,
 					   path);
@@ -626,6 +632,14 @@ static int fill_rules(struct enforcer *e)
 	return 0;
 }
 
+static void detach(struct enforcer *e)
+{
+	bpf_link__destroy(e->seen);
+	e->seen = NULL;
+	bpf_link__destroy(e->link);
+	e->link = NULL;
+}
+
 static int run(struct enforcer *e)
 {
 	struct ring_buffer *rb = NULL;
@@ -663,6 +677,8 @@ static int run(struct enforcer *e)
 	prog = e->o.deny ? e->skel->progs.enforce_deny : e->skel->progs.enforce_tp;
 	e->prog = bpf_program__name(prog);
 	bpf_program__set_autoload(prog, true);
+	if (e->o.deny)
+		bpf_program__set_autoload(e->skel->progs.enforce_seen, true);
 	err = enforce_bpf__load(e->skel);
 	if (err) {
 		warnx_("enforce: loading %s failed: %s%s", e->prog, strerror(-err),
@@ -679,6 +695,11 @@ static int run(struct enforcer *e)
 		err = -errno;
 		warnx_("enforce: attaching %s to %s failed: %s", e->prog,
 		       prog == e->skel->progs.enforce_tp ? "block_bio_queue" : HOOK, strerror(-err));
+		goto fail;
+	}
+	if (e->o.deny && !(e->seen = bpf_program__attach(e->skel->progs.enforce_seen))) {
+		warnx_("enforce: attaching enforce_seen to block_bio_queue failed: %s",
+		       strerror(errno));
 		goto fail;
 	}
 	if (e->o.pin) {
@@ -713,14 +734,17 @@ static int run(struct enforcer *e)
 		enf_read_counts(bpf_map__fd(e->skel->maps.enf_stats), &c);
 		print_counts(&e->j, e->o.json, e->o.deny ? "deny" : "audit", e->disks[i].name,
 			     e->disks[i].devt, &c);
+		if (e->o.deny && c.queued > c.checked)
+			warnx_("enforce: %s: the block layer queued %llu bios but should_fail_bio() "
+			       "checked only %llu: the hook did not run for some (inlined into its "
+			       "caller?), so deny missed them", e->disks[i].name,
+			       (unsigned long long)c.queued, (unsigned long long)c.checked);
 	}
-	bpf_link__destroy(e->link);
-	e->link = NULL;
+	detach(e);
 	restore_limits(e);
 	return 0;
 fail:
-	bpf_link__destroy(e->link);
-	e->link = NULL;
+	detach(e);
 	restore_limits(e);
 	return 1;
 }
@@ -757,7 +781,7 @@ int cmd_enforce(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	rc = run(e);
 out:
-	bpf_link__destroy(e->link);
+	detach(e);
 	enforce_bpf__destroy(e->skel);
 	ksyms_free(e->ksyms);
 	free(e);

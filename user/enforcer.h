@@ -20,6 +20,7 @@ struct enf_disk_counts {
 	__u32 pool_slots;
 	__u32 pad;
 	__u64 checked;
+	__u64 queued;     /* deny's witness (struct dmaw_enf_stats) */
 	__u64 hits[DMAW_ENF_POLICIES];
 	__u64 bytes[DMAW_ENF_POLICIES];
 };

@@ -625,7 +625,9 @@ static int fam_load(struct engine *e, size_t i)
 		fam_failed(f, what, err);
 		return err;
 	}
-	if (e->events_fd < 0 && (err = shared_maps_take(e, f->obj))) {
+	/* (A family without the shared maps, enforce, takes none.) */
+	if (e->events_fd < 0 && bpf_object__find_map_by_name(f->obj, common_maps[0]) &&
+	    (err = shared_maps_take(e, f->obj))) {
 		fam_failed(f, "sharing maps between probe families", err);
 		return err;
 	}
@@ -801,6 +803,11 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 		warnx_("no probe family can run on this kernel (see 'dmawatch probe')");
 		return -ENOENT;
 	}
+	/* No ring buffer when only families without events run (-F enforce). */
+	if (e->events_fd < 0) {
+		test_stop_at("running");
+		return 0;
+	}
 	e->rb = ring_buffer__new(e->events_fd, handle_event, NULL, NULL);
 	if (!e->rb) {
 		err = -errno;
@@ -947,7 +954,7 @@ int engine_event_fd(const struct engine *e)
 
 int engine_consume(struct engine *e)
 {
-	int n = ring_buffer__consume(e->rb);
+	int n = e->rb ? ring_buffer__consume(e->rb) : 0;
 
 	return n == -EINTR ? 0 : n;
 }

@@ -17,8 +17,11 @@ out=${2:?usage: build-module.sh KERNEL_ENV OUT}
 . "$kernel_env"
 src=$here/module
 
+# The image too: two builds of the lab's own kernel share a release and a
+# version but not their BTF, and a module whose BTF was based on another
+# build's is refused at load.
 key=$(cache_key "$KVER" "$PKG_VERSION" "${BUILDROOT_FOR:-host $(cc -dumpfullversion)}" \
-	"$src/Kbuild" "$src"/*.c)
+	"$src/Kbuild" "$src"/*.c "$VMLINUZ")
 entry="$(cache_root)/modules/$KVER-$key"
 if ! cache_valid "$entry"; then
 	tmp=$(cache_tmp "$entry")

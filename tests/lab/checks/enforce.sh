@@ -10,7 +10,7 @@ if [ $fei = 1 ]; then
 	# The reference: the kernel lists the hook as one BPF may fail.
 	expect_eq "kernel: error_injection/list has should_fail_bio" "$(r ei_list)" 1
 	expect_eq "deny: enforce runs" "$(r deny_running)" yes
-	expect_eq "deny: one enforce program in kallsyms while it runs" "$(r deny_progs)" 1
+	expect_eq "deny: two enforce programs in kallsyms (the hook and its witness)" "$(r deny_progs)" 2
 	expect_eq "deny: the 1 MiB contiguous write fails" "$(r big_deny_exit)" 1
 	expect_eq "deny: with EIO" "$(r big_deny_error)" EIO
 	expect_le "deny: within a second" "$(r big_deny_cs)" 100
@@ -29,6 +29,11 @@ if [ $fei = 1 ]; then
 	expect_match "deny event: a stack through submit_bio" "$(r deny_event_stack)" '^submit_bio'
 	expect_eq "deny summary: one denied" "$(r deny_denied)" 1
 	expect_ge "deny summary: the three writes checked" "$(r deny_checked)" 3
+	# The witness on block_bio_queue: the two writes that passed reached
+	# the queue, and the hook saw every bio that did.
+	expect_ge "deny: the block layer queued the two that passed" "$(r deny_queued)" 2
+	expect_ge "deny: should_fail_bio checked every queued bio" "$(r deny_checked)" "$(r deny_queued)"
+	expect_eq "deny: no missed-bio warning" "$(r deny_missed_warning)" 0
 else
 	expect_eq "kernel: no error_injection/list" "$(r ei_list)" none
 	expect_eq "deny refused: exit 1" "$(r deny_exit)" 1
@@ -57,6 +62,8 @@ if [ $fei = 1 ]; then
 	expect_eq "deny max-segment: the driver never saw it" "$(r seg_deny_requests)" 0
 	expect_eq "deny max-segment: no mapping failed" "$(r seg_deny_map_failures)" 0
 	expect_eq "deny max-segment: event policy" "$(r seg_deny_policy)" max-segment
+	expect_ge "deny max-segment: the hook checked every queued bio" \
+		"$(r seg_deny_checked)" "$(r seg_deny_queued)"
 	expect_eq "deny = audit: the same decisions" "$(r seg_deny_hits)" "$(r seg_audit_hits)"
 	expect_eq "deny max-segment: a 64 KiB write passes" "$(r seg_small_deny_exit)" 0
 else
@@ -85,6 +92,15 @@ expect_eq "status with none: says so" "$(r status_none)" "enforce: no enforcer a
 expect_eq "pin: exits 0" "$(r pin_exit)" 0
 expect_eq "pin: the program stays after exit" "$(r pin_progs)" 1
 expect_eq "pin: link and maps pinned" "$(r pin_files)" "link rules stats "
+# A pinned enforcer seen by export and stat, against the kernel's events.
+expect_eq "pinned: the writes succeed" "$(r pinned_write_exit)" 0
+expect_eq "kernel: block_bio_queue saw 4 bios of 64 KiB" "$(r trace_bios)" 4
+expect_eq "export: exits 0" "$(r export_exit)" 0
+expect_eq "export: checked_total = the kernel's block_bio_queue events" \
+	"$(r export_checked)" "$(r trace_bios)"
+expect_eq "export: audited_total{policy=never-fit} 0" "$(r export_audited)" 0
+expect_match "stat --json: the enforce object" "$(r stat_enforce)" \
+	'"program":"enforce_tp","disks":\[\{"disk":"vda","dev":"[0-9]+:[0-9]+","checked":4,'
 expect_eq "a second enforcer is refused" "$(r second_exit)" 1
 expect_match "it names the first" "$(r second_err)" 'another enforcer is attached \(program enforce_'
 expect_eq "status: exit 0" "$(r status_exit)" 0

@@ -82,6 +82,8 @@ if running $epid; then
 	emit deny_event_stack "$(grep -m 1 '"event":' /tmp/enf.out | grep -o 'submit_bio[a-z_]*' | head -n 1)"
 	emit deny_events "$(grep -c '"event":"deny"' /tmp/enf.out)"
 	emit deny_checked "$(field '"summary":' checked)"
+	emit deny_queued "$(field '"summary":' queued)"
+	emit deny_missed_warning "$(grep -c 'did not run for some' /tmp/enf.err)"
 	emit deny_denied "$(field '"summary":' never-fit)"
 else
 	wait $epid
@@ -111,6 +113,7 @@ for mode in audit deny; do
 	emit seg_${mode}_segment "$(field '"event":' segment_bytes)"
 	emit seg_${mode}_hits "$(field '"summary":' max-segment)"
 	emit seg_${mode}_checked "$(field '"summary":' checked)"
+	emit seg_${mode}_queued "$(field '"summary":' queued)"
 done
 
 # ---- 3. --apply-queue-limits: the write fits -------------------------------
@@ -143,6 +146,25 @@ dmawatch enforce --audit --never-fit --device $disk --pin /sys/fs/bpf/dmaw-enf >
 emit pin_exit $?
 emit pin_progs "$(enf_progs)"
 emit pin_files "$(ls /sys/fs/bpf/dmaw-enf | tr '\n' ' ')"
+# The attached enforcer's counts in stat and export, against the kernel's
+# own block_bio_queue events of the disk over the same writes.
+echo 0 > $tracing/tracing_on
+echo > $tracing/trace
+echo 1 > $tracing/events/block/block_bio_queue/enable
+echo 1 > $tracing/tracing_on
+labio write /dev/$disk 262144 65536 > /dev/null 2>&1
+emit pinned_write_exit $?
+echo 0 > $tracing/tracing_on
+echo 0 > $tracing/events/block/block_bio_queue/enable
+devc=$(tr : , < /sys/block/$disk/dev)
+emit trace_bios "$(grep -cE "block_bio_queue: $devc [WR]" $tracing/trace)"
+mkdir -p /tmp/prom
+dmawatch -F enforce export --textfile-dir /tmp/prom --once > /tmp/export.out 2>&1
+emit export_exit $?
+emit export_checked "$(sed -n "s/^dmawatch_enforce_checked_total{device=\"$disk\"} //p" /tmp/prom/*.prom)"
+emit export_audited "$(sed -n "s/^dmawatch_enforce_audited_total{device=\"$disk\",policy=\"never-fit\"} //p" /tmp/prom/*.prom)"
+dmawatch -F enforce stat --json 1 1 > /tmp/stat.out 2>&1
+emit stat_enforce "$(grep -o '"enforce":{"mode":"audit"[^]]*' /tmp/stat.out | head -n 1)"
 dmawatch enforce --audit --never-fit --device $disk > /tmp/two.out 2>&1
 emit second_exit $?
 emit second_err "$(head -n 1 /tmp/two.out)"
