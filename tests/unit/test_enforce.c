@@ -12,8 +12,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "canvas.h"
 #include "enforce.h"
 #include "enforce_disk.h"
+#include "enforcer.h"
+#include "family.h"
+#include "json.h"
+#include "prom.h"
+#include "report.h"
 
 #define KiB 1024ULL
 #define MiB (1024 * KiB)
@@ -184,6 +190,112 @@ static void test_limits(void **state)
 	assert_int_equal(enf_fitting_kb(32768, 2, 0), 16384);
 }
 
+/* ---- the enforce family's view of an attached enforcer ---------------- */
+
+#define VDA ((254u << 20) | 0)
+
+#define CAPTURE(buf, call)                                                    \
+	do {                                                                  \
+		size_t len_ = 0;                                              \
+		FILE *f_ = open_memstream(&(buf), &len_);                     \
+		assert_non_null(f_);                                          \
+		call;                                                         \
+		fclose(f_);                                                   \
+	} while (0)
+
+static void attach(struct snapshot *s, __u32 mode, __u64 checked, __u64 never_fit)
+{
+	struct enf_found *x = SNAPSHOT_MINE(s, enforce);
+
+	x->attached = 1;
+	x->mode = mode;
+	x->prog_id = 7;
+	snprintf(x->prog, sizeof(x->prog), "%s", mode == DMAW_ENF_DENY ? "enforce_deny" : "enforce_tp");
+	x->ndisks = 1;
+	snprintf(x->disks[0].name, sizeof(x->disks[0].name), "vda");
+	x->disks[0].devt = VDA;
+	x->disks[0].policies = DMAW_ENF_NEVER_FIT;
+	x->disks[0].pool_slots = 512;
+	x->disks[0].checked = checked;
+	x->disks[0].hits[0] = never_fit;
+}
+
+static void test_view_nothing_without_an_enforcer(void **state)
+{
+	static struct snapshot s;
+	struct prom_health h = { .up = true };
+	const struct family *f = family_table[FAMILY_ID_enforce];
+	struct canvas c = {};
+	char *t = NULL, *p = NULL;
+	struct json j;
+
+	(void)state;
+	CAPTURE(t, (json_init(&j, f_), report_json(&j, NULL, &s)));
+	assert_null(strstr(t, "\"enforce\":{"));
+	CAPTURE(p, prom_render(f_, &s, &h));
+	assert_null(strstr(p, "dmawatch_enforce"));
+	assert_int_equal(canvas_resize(&c, 4, 60), 0);
+	assert_int_equal(f->view.top(&c, 0, NULL, &s), 0);
+	free(t);
+	free(p);
+	free(c.ch);
+	free(c.pt);
+}
+
+static void test_view_deny(void **state)
+{
+	static struct snapshot prev, cur, last;
+	struct prom_health h = { .up = true };
+	const struct family *f = family_table[FAMILY_ID_enforce];
+	struct canvas c = {};
+	char *t = NULL, *p = NULL, *x = NULL;
+	struct json j;
+
+	(void)state;
+	prev.time_s = 1;
+	cur.time_s = 3;
+	attach(&prev, DMAW_ENF_DENY, 10, 1);
+	attach(&cur, DMAW_ENF_DENY, 30, 2);
+	CAPTURE(t, (json_init(&j, f_), report_json(&j, &prev, &cur)));
+	assert_non_null(strstr(t, "\"enforce\":{\"mode\":\"deny\",\"program\":\"enforce_deny\","
+				  "\"disks\":[{\"disk\":\"vda\",\"dev\":\"254:0\",\"checked\":30,"
+				  "\"denied\":{\"never-fit\":2}}]}"));
+	CAPTURE(x, report_text(f_, &prev, &cur));
+	/* 20 bios in 2 s. */
+	assert_non_null(strstr(x, "ENFORCE-DENY"));
+	assert_non_null(strstr(x, "vda                    10         30            2            0            0\n"));
+	/* Counters never go down while the same enforcer runs. */
+	attach(&last, DMAW_ENF_DENY, 40, 3);
+	prom_keep_monotonic(&cur, &last);
+	CAPTURE(p, prom_render(f_, &cur, &h));
+	assert_non_null(strstr(p, "\ndmawatch_enforce_checked_total{device=\"vda\"} 40\n"));
+	assert_non_null(strstr(p, "# TYPE dmawatch_enforce_denied_total counter\n"));
+	assert_non_null(strstr(p, "\ndmawatch_enforce_denied_total{device=\"vda\",policy=\"never-fit\"} 3\n"));
+	assert_null(strstr(p, "audited_total"));
+	assert_int_equal(canvas_resize(&c, 4, 60), 0);
+	assert_int_equal(f->view.top(&c, 0, &prev, &cur), 1);
+	assert_memory_equal(c.ch, "Enforce deny vda denied 3", 25);
+	free(t);
+	free(p);
+	free(x);
+	free(c.ch);
+	free(c.pt);
+}
+
+static void test_view_audit(void **state)
+{
+	static struct snapshot s;
+	struct prom_health h = { .up = true };
+	char *p = NULL;
+
+	(void)state;
+	attach(&s, DMAW_ENF_AUDIT, 5, 1);
+	CAPTURE(p, prom_render(f_, &s, &h));
+	assert_non_null(strstr(p, "\ndmawatch_enforce_audited_total{device=\"vda\",policy=\"never-fit\"} 1\n"));
+	assert_null(strstr(p, "denied_total"));
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +307,9 @@ int main(void)
 		cmocka_unit_test(test_max_bytes),
 		cmocka_unit_test(test_long_bvec_cut_by_small_segments),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_view_nothing_without_an_enforcer),
+		cmocka_unit_test(test_view_deny),
+		cmocka_unit_test(test_view_audit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
