@@ -196,7 +196,8 @@ FUZZ_SRCS_http := user/http.c user/util.c
 FUZZ_SRCS_numbers := user/http.c user/util.c
 FUZZ_SRCS_prom_label := user/promtext.c user/snapshot.c
 FUZZ_LIBS_prom_label := -lbpf
-FUZZ_SRCS_diag := user/diag_collect.c user/diag_rules.c user/cc.c user/bundle.c user/util.c
+FUZZ_SRCS_diag := user/diag_collect.c user/diag_rules.c user/cc.c user/bundle.c user/util.c \
+	user/enforce_disk.c
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/bpf $(WARN)
