@@ -48,6 +48,15 @@ struct {
 	__uint(max_entries, 64 * 1024);
 } enf_events SEC(".maps");
 
+/* The last decision per disk: what dmawatch trace shows of decisions it
+ * did not see in the ring buffer (another process's). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DMAW_ENF_MAX_DISKS);
+	__type(key, __u32);
+	__type(value, struct dmaw_enf_event);
+} enf_last SEC(".maps");
+
 /* Decisions the ring buffer had no room for (their counts are exact). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -91,6 +100,7 @@ struct walk {
 	__u32 cur_contiguous;
 	__u32 started;
 	struct dmaw_fit fit;
+	struct dmaw_enf_event ev; /* a decision's event, built here */
 };
 
 /*
@@ -233,14 +243,7 @@ static __always_inline __u32 check(void *ctx, struct bio *bio)
 	st->hits[k]++;
 	st->hit_bytes[k] += bytes;
 
-	ev = bpf_ringbuf_reserve(&enf_events, sizeof(*ev), 0);
-	if (!ev) {
-		__u64 *drops = bpf_map_lookup_elem(&enf_drops, &zero_key);
-
-		if (drops)
-			(*drops)++;
-		return policy;
-	}
+	ev = &w->ev;
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->devt = devt;
 	ev->policy = policy;
@@ -255,7 +258,13 @@ static __always_inline __u32 check(void *ctx, struct bio *bio)
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	bpf_probe_read_kernel_str(ev->disk, sizeof(ev->disk), disk->disk_name);
 	ev->stack_len = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), 0);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_map_update_elem(&enf_last, &devt, ev, BPF_ANY);
+	if (bpf_ringbuf_output(&enf_events, ev, sizeof(*ev), 0)) {
+		__u64 *drops = bpf_map_lookup_elem(&enf_drops, &zero_key);
+
+		if (drops)
+			(*drops)++;
+	}
 	return policy;
 }
 

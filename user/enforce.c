@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "family.h"
 #include "json.h"
+#include "ksyms.h"
 #include "prom.h"
 #include "report.h"
 #include "util.h"
@@ -87,14 +88,15 @@ static bool is_enforcer(__u32 link_id, struct enf_found *x)
 	return found;
 }
 
-/* The program's maps named rules and stats (-1 where missing). */
-static void prog_maps(__u32 prog_id, int *rules, int *stats)
+/* The program's maps named enf_rules, enf_stats and enf_last (-1 where
+ * missing). */
+static void prog_maps(__u32 prog_id, int *rules, int *stats, int *last)
 {
 	struct bpf_prog_info pi = {};
 	__u32 plen = sizeof(pi), ids[8] = {};
 	int pfd = bpf_prog_get_fd_by_id(prog_id);
 
-	*rules = *stats = -1;
+	*rules = *stats = *last = -1;
 	if (pfd < 0)
 		return;
 	pi.nr_map_ids = ARRAY_SIZE(ids);
@@ -116,6 +118,10 @@ static void prog_maps(__u32 prog_id, int *rules, int *stats)
 			}
 			if (!strcmp(mi.name, "enf_stats") && *stats < 0) {
 				*stats = fd;
+				continue;
+			}
+			if (!strcmp(mi.name, "enf_last") && *last < 0) {
+				*last = fd;
 				continue;
 			}
 		}
@@ -147,14 +153,14 @@ void enf_read_counts(int stats, struct enf_disk_counts *d)
 bool enforcer_find(struct enf_found *x, bool counts)
 {
 	__u32 id = 0, key, next, *prev = NULL;
-	int rules, stats;
+	int rules, stats, last;
 
 	memset(x, 0, sizeof(*x));
 	while (!x->attached && !bpf_link_get_next_id(id, &id))
 		is_enforcer(id, x);
 	if (!x->attached || !counts)
 		return x->attached;
-	prog_maps(x->prog_id, &rules, &stats);
+	prog_maps(x->prog_id, &rules, &stats, &last);
 	while (rules >= 0 && x->ndisks < DMAW_ENF_SNAP_DISKS &&
 	       !bpf_map_get_next_key(rules, prev, &next)) {
 		struct enf_disk_counts *d = &x->disks[x->ndisks];
@@ -171,12 +177,16 @@ bool enforcer_find(struct enf_found *x, bool counts)
 		enf_disk_name(key, d->name, sizeof(d->name));
 		if (stats >= 0)
 			enf_read_counts(stats, d);
+		if (last >= 0 && bpf_map_lookup_elem(last, &key, &d->last))
+			memset(&d->last, 0, sizeof(d->last));
 		x->ndisks++;
 	}
 	if (rules >= 0)
 		close(rules);
 	if (stats >= 0)
 		close(stats);
+	if (last >= 0)
+		close(last);
 	return true;
 }
 
@@ -323,6 +333,73 @@ static void keep(struct snapshot *cur, const struct snapshot *last)
 	}
 }
 
+/*
+ * trace: a record per disk whose decisions grew over the interval, with
+ * the latest one's details (the enforcer's own output has each); the
+ * count says how many it stands for. Decisions before trace's first read
+ * are not news.
+ */
+static void trace(struct trace_out *t, const struct snapshot *prev, const struct snapshot *cur)
+{
+	const struct enf_found *x = SNAPSHOT_MINE(cur, enforce);
+	const struct enf_found *px = prev ? SNAPSHOT_MINE(prev, enforce) : NULL;
+	const char *kind = x->mode == DMAW_ENF_DENY ? "enforce-deny" : "enforce-audit";
+
+	if (!x->attached || !px)
+		return;
+	for (__u32 i = 0; i < x->ndisks; i++) {
+		const struct enf_disk_counts *d = &x->disks[i], *p = disk_in(prev, d->devt);
+		const struct dmaw_enf_event *ev = &d->last;
+		__u64 now = d->hits[0] + d->hits[1] + d->hits[2], before = 0;
+		int depth = ev->stack_len > 0 ? ev->stack_len / (int)sizeof(__u64) : 0;
+		const char *policy = enf_policy_names[ev->policy == DMAW_ENF_MAX_BYTES ? 2 :
+						      ev->policy == DMAW_ENF_MAX_SEGMENT ? 1 : 0];
+		char sym[160];
+
+		if (p && px->prog_id == x->prog_id)
+			before = p->hits[0] + p->hits[1] + p->hits[2];
+		if (now <= before || !ev->ts_ns)
+			continue;
+		if (depth > DMAW_STACK_DEPTH)
+			depth = DMAW_STACK_DEPTH;
+		if (!t->stack)
+			depth = 0;
+		if (t->json) {
+			json_object_begin(t->j, NULL);
+			json_double(t->j, "time_s", ev->ts_ns / 1e9);
+			json_string(t->j, "kind", kind);
+			json_string(t->j, "policy", policy);
+			json_u64(t->j, "pid", ev->pid);
+			json_string(t->j, "comm", ev->comm);
+			json_string(t->j, "disk", ev->disk);
+			json_u64(t->j, "size", ev->bytes);
+			json_u64(t->j, "slots_needed", ev->slots_needed);
+			json_u64(t->j, "slots_total", ev->pool_slots);
+			json_u64(t->j, "segment_bytes", ev->seg_bytes);
+			json_u64(t->j, "count", now - before);
+			json_array_begin(t->j, "stack");
+			for (int k = 0; k < depth; k++) {
+				ksyms_format(t->ks, ev->stack[k], sym, sizeof(sym));
+				json_string(t->j, NULL, sym);
+			}
+			json_array_end(t->j);
+			json_object_end(t->j);
+			json_end_line(t->j);
+			continue;
+		}
+		printf("%.6f %-13s %-16s %6u %-11s %-16s size=%llu slots=%llu/%u segment=%llu count=%llu\n",
+		       ev->ts_ns / 1e9, kind, ev->comm, ev->pid, policy, ev->disk,
+		       (unsigned long long)ev->bytes, (unsigned long long)ev->slots_needed,
+		       ev->pool_slots, (unsigned long long)ev->seg_bytes,
+		       (unsigned long long)(now - before));
+		for (int k = 0; k < depth; k++) {
+			ksyms_format(t->ks, ev->stack[k], sym, sizeof(sym));
+			printf("    %s\n", sym);
+		}
+	}
+	fflush(stdout);
+}
+
 /* dmatop: a line while an enforcer is attached. */
 static int top(struct canvas *c, int y, const struct snapshot *prev, const struct snapshot *cur)
 {
@@ -358,6 +435,7 @@ const struct family enforce_family = {
 		.text_tail = text_tail,
 		.prom = prom,
 		.keep = keep,
+		.trace = trace,
 		.top = top,
 	},
 };

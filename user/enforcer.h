@@ -23,6 +23,7 @@ struct enf_disk_counts {
 	__u64 queued;     /* deny's witness (struct dmaw_enf_stats) */
 	__u64 hits[DMAW_ENF_POLICIES];
 	__u64 bytes[DMAW_ENF_POLICIES];
+	struct dmaw_enf_event last; /* the latest decision (ts_ns 0: none) */
 };
 
 /* The enforce family's part of a snapshot (SNAPSHOT_MINE(s, enforce)). */

@@ -27,6 +27,14 @@ struct engine;
 struct fam;
 struct json;
 struct prom_out;
+struct ksyms;
+
+/* Where trace writes: text lines or JSON objects, stacks or not. */
+struct trace_out {
+	bool json, stack;
+	struct json *j;
+	const struct ksyms *ks;
+};
 
 /* Which programs a hook has, named PREFIX_fentry, PREFIX_fexit,
  * PREFIX_kprobe, PREFIX_kretprobe (a function's), PREFIX_tp_btf and
@@ -91,6 +99,10 @@ struct family_view {
 	 * row of it, and its other counters of cur to last's. */
 	void (*keep_device)(struct dev_snapshot *cur, const struct dev_snapshot *last);
 	void (*keep)(struct snapshot *cur, const struct snapshot *last);
+	/* trace: records of what happened between prev and cur that the
+	 * ring buffer did not carry (enforce's decisions, made by another
+	 * process). */
+	void (*trace)(struct trace_out *t, const struct snapshot *prev, const struct snapshot *cur);
 	/* dmatop: lines of the header, from row y; returns the next row. */
 	int (*top)(struct canvas *c, int y, const struct snapshot *prev,
 		   const struct snapshot *cur);

@@ -34,7 +34,7 @@ enum family_id {
 
 /* Room for the figures a family keeps to itself (its struct family's
  * snap_size, checked at build time by FAMILY_SNAPSHOT()). */
-#define SNAP_FAMILY_BYTES 2048
+#define SNAP_FAMILY_BYTES 8192
 
 struct dev_snapshot {
 	/* id.dev is unique per row: dev_name(), or "unnamed-<hash>" for a

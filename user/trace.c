@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "engine.h"
+#include "family.h"
 #include "json.h"
 #include "ksyms.h"
 #include "loop.h"
@@ -22,7 +23,9 @@ static void trace_help(FILE *out)
 		"bounced mapping (sampled when a starved pool fails thousands of times a\n"
 		"second: the counters of 'dmawatch stat' keep every one), per request that\n"
 		"can never fit the pool, and per failed virtqueue add, with process,\n"
-		"device, size, limit, slots and the kernel stack. Stops on Ctrl-C/SIGTERM.\n"
+		"device, size, limit, slots and the kernel stack; and, while 'dmawatch\n"
+		"enforce' runs, a record per disk whose bios it denied (or would have)\n"
+		"within the second, with the latest one. Stops on Ctrl-C/SIGTERM.\n"
 		"\n  -j, --json      one JSON object per event\n"
 		"  -S, --no-stack  leave the kernel stack out\n");
 }
@@ -99,8 +102,12 @@ static int trace_tick(void *arg, const struct snapshot *prev, const struct snaps
 {
 	struct trace_ctx *c = arg;
 
-	(void)prev;
+	struct trace_out t = { .json = c->json, .stack = c->stack, .j = &c->j, .ks = c->ks };
+
 	(void)final;
+	for (size_t i = 0; i < FAMILY_IDS; i++)
+		if (family_table[i]->view.trace)
+			family_table[i]->view.trace(&t, prev, cur);
 	if (cur->event_drops > c->drops_seen) {
 		fprintf(stderr, "dmawatch: %llu events dropped (ring buffer full)\n",
 			(unsigned long long)(cur->event_drops - c->drops_seen));

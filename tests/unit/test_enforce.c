@@ -296,6 +296,43 @@ static void test_view_audit(void **state)
 	free(p);
 }
 
+static void test_view_trace(void **state)
+{
+	static struct snapshot prev, cur;
+	const struct family *f = family_table[FAMILY_ID_enforce];
+	struct json j;
+	struct trace_out t = { .json = true, .stack = false, .j = &j };
+	struct dmaw_enf_event *ev;
+	char *out = NULL;
+
+	(void)state;
+	attach(&prev, DMAW_ENF_AUDIT, 10, 1);
+	attach(&cur, DMAW_ENF_AUDIT, 12, 3);
+	ev = &((struct enf_found *)SNAPSHOT_MINE(&cur, enforce))->disks[0].last;
+	ev->ts_ns = 2500000000ULL;
+	ev->policy = DMAW_ENF_NEVER_FIT;
+	ev->bytes = 1048576;
+	ev->slots_needed = 514;
+	ev->pool_slots = 512;
+	ev->pid = 42;
+	snprintf(ev->comm, sizeof(ev->comm), "dd");
+	snprintf(ev->disk, sizeof(ev->disk), "vda");
+	/* No first read, no news; then two decisions in one record. */
+	CAPTURE(out, (json_init(&j, f_), f->view.trace(&t, NULL, &cur)));
+	assert_string_equal(out, "");
+	free(out);
+	CAPTURE(out, (json_init(&j, f_), f->view.trace(&t, &prev, &cur)));
+	assert_non_null(strstr(out, "\"kind\":\"enforce-audit\",\"policy\":\"never-fit\",\"pid\":42,"
+				    "\"comm\":\"dd\",\"disk\":\"vda\",\"size\":1048576,"
+				    "\"slots_needed\":514,\"slots_total\":512,"));
+	assert_non_null(strstr(out, "\"count\":2,"));
+	free(out);
+	/* Nothing new: nothing said. */
+	CAPTURE(out, (json_init(&j, f_), f->view.trace(&t, &cur, &cur)));
+	assert_string_equal(out, "");
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_view_nothing_without_an_enforcer),
 		cmocka_unit_test(test_view_deny),
 		cmocka_unit_test(test_view_audit),
+		cmocka_unit_test(test_view_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,11 @@ if [ $fei = 1 ]; then
 	expect_eq "deny event: the writer" "$(r deny_event_comm)" labio
 	expect_match "deny event: a stack through submit_bio" "$(r deny_event_stack)" '^submit_bio'
 	expect_eq "deny summary: one denied" "$(r deny_denied)" 1
+	expect_eq "deny: trace exits 0" "$(r deny_trace_exit)" 0
+	expect_eq "deny: trace shows it" "$(r deny_trace_kind)" enforce-deny
+	expect_eq "deny: trace's record: the size" "$(r deny_trace_size)" 1048576
+	expect_eq "deny: trace's record stands for one" "$(r deny_trace_count)" 1
+	expect_eq "deny: one record in trace" "$(r deny_trace_records)" 1
 	expect_ge "deny summary: the three writes checked" "$(r deny_checked)" 3
 	# The witness on block_bio_queue: the two writes that passed reached
 	# the queue, and the hook saw every bio that did.
@@ -117,5 +122,14 @@ expect_gt "audit: the kernel says the buffer is full (the reference)" "$(r hang_
 expect_eq "audit: the would-deny is an event" "$(r audit_event)" audit
 expect_eq "audit: 514 slots" "$(r audit_event_slots)" 514
 expect_eq "audit: counted once" "$(r audit_hits)" 1
+expect_eq "audit: trace exits 0" "$(r audit_trace_exit)" 0
+expect_eq "audit: trace shows it" "$(r audit_trace_kind)" enforce-audit
+expect_eq "audit: trace: never-fit" "$(r audit_trace_policy)" never-fit
+expect_eq "audit: trace: vda" "$(r audit_trace_disk)" vda
+expect_eq "audit: trace: 1 MiB" "$(r audit_trace_size)" 1048576
+expect_eq "audit: trace: 514 slots" "$(r audit_trace_slots)" 514
+expect_eq "audit: trace: the writer" "$(r audit_trace_comm)" labio
+expect_eq "audit: trace: one decision" "$(r audit_trace_count)" 1
+expect_eq "audit: one record in trace" "$(r audit_trace_records)" 1
 expect_eq "audit: Ctrl-C ends it with 0" "$(r audit_stop_exit)" 0
 expect_eq "audit: no enforce program after" "$(r audit_after_progs)" 0

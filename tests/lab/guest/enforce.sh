@@ -32,8 +32,12 @@ enf_progs() { grep -c 'bpf_prog_[0-9a-f]*_enforce_' /proc/kallsyms; }
 start_enforce() {
 	dmawatch enforce --json "$@" > /tmp/enf.out 2> /tmp/enf.err &
 	epid=$!
+	wait_line 'attached\|pinned' /tmp/enf.err $epid
+}
+# Until FILE has a line matching PATTERN or PID ended (60 s at most).
+wait_line() { # pattern file pid
 	i=0
-	until grep -q 'attached\|pinned' /tmp/enf.err || ! running $epid || [ $i -ge 600 ]; do
+	until grep -q "$1" "$2" || ! running "$3" || [ $i -ge 600 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -42,6 +46,23 @@ stop_enforce() { # signal
 	kill -"${1:-INT}" $epid
 	wait $epid
 	erc=$?
+}
+# dmawatch trace (only the enforce family) in the background, to
+# /tmp/trace.out; started once it reads.
+start_trace() {
+	dmawatch -F enforce trace --json > /tmp/trace.out 2> /tmp/trace.err &
+	tpid=$!
+	wait_line tracing /tmp/trace.err $tpid
+	sleep 1.5 # its first read: decisions before it are not news
+}
+stop_trace() {
+	sleep 1.5 # one more read
+	kill -INT $tpid
+	wait $tpid
+	trc=$?
+}
+tfield() { # key: of the first enforce record trace printed
+	grep -m 1 '"kind":"enforce-' /tmp/trace.out | grep -o "\"$1\":\"\{0,1\}[^,\"}]*" | sed 's/.*:"\{0,1\}//'
 }
 # A field of the first JSON line of /tmp/enf.out that has "key":
 field() { # line-selector key
@@ -67,10 +88,17 @@ emit deny_err "$(head -n 1 /tmp/enf.err)"
 emit deny_progs "$(enf_progs)"
 if running $epid; then
 	full0=$(dmesg_count 'swiotlb buffer is full')
+	start_trace
 	io big_deny write /dev/$disk 1048576 1048576 hugetlb
 	io small_deny write /dev/$disk 262144 262144 hugetlb
 	io page_deny write /dev/$disk 4096 4096
 	emit deny_full_lines $(($(dmesg_count 'swiotlb buffer is full') - full0))
+	stop_trace
+	emit deny_trace_exit $trc
+	emit deny_trace_kind "$(tfield kind)"
+	emit deny_trace_size "$(tfield size)"
+	emit deny_trace_count "$(tfield count)"
+	emit deny_trace_records "$(grep -c '"kind":"enforce-' /tmp/trace.out)"
 	stop_enforce INT
 	emit deny_stop_exit $erc
 	emit deny_event_policy "$(field '"event":' policy)"
@@ -184,9 +212,20 @@ start_enforce --audit --never-fit --device $disk
 emit audit_err "$(head -n 1 /tmp/enf.err)"
 emit audit_running "$(running $epid && echo yes || echo no)"
 full0=$(dmesg_count 'swiotlb buffer is full')
+start_trace
 labio write /dev/$disk 1048576 1048576 hugetlb > /tmp/hang.out 2>&1 &
 wpid=$!
 sleep 5
+stop_trace
+emit audit_trace_exit $trc
+emit audit_trace_kind "$(tfield kind)"
+emit audit_trace_policy "$(tfield policy)"
+emit audit_trace_disk "$(tfield disk)"
+emit audit_trace_size "$(tfield size)"
+emit audit_trace_slots "$(tfield slots_needed)"
+emit audit_trace_comm "$(tfield comm)"
+emit audit_trace_count "$(tfield count)"
+emit audit_trace_records "$(grep -c '"kind":"enforce-' /tmp/trace.out)"
 emit hang_writer "$(running $wpid && awk '{ print $3 }' /proc/$wpid/stat || echo exited)"
 emit hang_full_lines $(($(dmesg_count 'swiotlb buffer is full') - full0))
 emit hang_used "$(cat $swiotlb_dir/io_tlb_used)"
