@@ -125,6 +125,7 @@ insmod /lab/dmawatch_lab.ko max_segment_size=4194304 on_map_error=ioerr
 emit insmod_exit $?
 lab=dmawlab0
 emit lab_max_segment_size "$(cat /sys/block/$lab/queue/max_segment_size)"
+emit lab_dev "$(cat /sys/block/$lab/dev)"
 failures() { sed -n 's/.*map_failures=\([0-9]*\).*/\1/p' $ctl/stats; }
 requests() { sed -n 's/.*requests=\([0-9]*\).*/\1/p' $ctl/stats; }
 for mode in audit deny; do
@@ -142,6 +143,9 @@ for mode in audit deny; do
 	emit seg_${mode}_hits "$(field '"summary":' max-segment)"
 	emit seg_${mode}_checked "$(field '"summary":' checked)"
 	emit seg_${mode}_queued "$(field '"summary":' queued)"
+	# What enforce said, and the disk's dev_t: evidence when it saw no bio.
+	emit seg_${mode}_err "$(tr '\n' '|' < /tmp/enf.err)"
+	emit seg_${mode}_summary "$(grep '"summary":' /tmp/enf.out)"
 done
 
 # ---- 3. --apply-queue-limits: the write fits -------------------------------
