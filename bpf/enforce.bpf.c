@@ -183,34 +183,48 @@ static long walk_step(__u32 n, void *ctx)
 	return 0;
 }
 
-static __always_inline int policy_index(__u32 policy)
+/* The rule of the bio's disk if it has one and the bio is a read or a
+ * write (only those carry data pages to bounce), with its dev_t and op. */
+static __always_inline const struct dmaw_enf_rule *ruled(struct bio *bio, __u32 *devt, __u32 *op)
 {
-	return policy == DMAW_ENF_NEVER_FIT ? 0 : policy == DMAW_ENF_MAX_SEGMENT ? 1 : 2;
+	struct gendisk *disk = BPF_CORE_READ(bio, bi_bdev, bd_disk);
+
+	if (!disk)
+		return NULL;
+	*devt = (BPF_CORE_READ(disk, major) << DMAW_MINORBITS) | BPF_CORE_READ(disk, first_minor);
+	*op = BPF_CORE_READ(bio, bi_opf) & DMAW_REQ_OP_MASK;
+	if (*op != REQ_OP_READ && *op != REQ_OP_WRITE)
+		return NULL;
+	return bpf_map_lookup_elem(&enf_rules, devt);
+}
+
+/* The disk's per-CPU counters, made on first use (NULL: the map is full). */
+static __always_inline struct dmaw_enf_stats *disk_stats(__u32 *devt)
+{
+	static const struct dmaw_enf_stats zero;
+	struct dmaw_enf_stats *st = bpf_map_lookup_elem(&enf_stats, devt);
+
+	if (st)
+		return st;
+	bpf_map_update_elem(&enf_stats, devt, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&enf_stats, devt);
 }
 
 /* Returns the policy that fired, or 0. */
 static __always_inline __u32 check(void *ctx, struct bio *bio)
 {
-	static const struct dmaw_enf_stats zero;
 	struct dmaw_enf_stats *st;
 	const struct dmaw_enf_rule *r;
-	struct gendisk *disk = BPF_CORE_READ(bio, bi_bdev, bd_disk);
 	__u32 zero_key = 0;
 	struct walk *w = bpf_map_lookup_elem(&enf_walk, &zero_key);
 	struct dmaw_enf_event *ev;
+	struct gendisk *disk;
 	__u32 devt, policy, op;
 	__u64 bytes;
 	int k;
 
-	if (!disk)
-		return 0;
-	devt = (BPF_CORE_READ(disk, major) << DMAW_MINORBITS) | BPF_CORE_READ(disk, first_minor);
-	r = bpf_map_lookup_elem(&enf_rules, &devt);
+	r = ruled(bio, &devt, &op);
 	if (!r)
-		return 0;
-	/* Only reads and writes carry data pages to bounce. */
-	op = BPF_CORE_READ(bio, bi_opf) & DMAW_REQ_OP_MASK;
-	if (op != REQ_OP_READ && op != REQ_OP_WRITE)
 		return 0;
 	bytes = BPF_CORE_READ(bio, bi_iter.bi_size);
 	if (!w)
@@ -229,17 +243,13 @@ static __always_inline __u32 check(void *ctx, struct bio *bio)
 		w->fit.cut = 1;
 	policy = dmaw_fit_verdict(&w->fit, r, bytes);
 
-	st = bpf_map_lookup_elem(&enf_stats, &devt);
-	if (!st) {
-		bpf_map_update_elem(&enf_stats, &devt, &zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&enf_stats, &devt);
-		if (!st)
-			return policy;
-	}
+	st = disk_stats(&devt);
+	if (!st)
+		return policy;
 	st->checked++;
 	if (!policy)
 		return 0;
-	k = policy_index(policy);
+	k = dmaw_enf_policy_index(policy);
 	st->hits[k]++;
 	st->hit_bytes[k] += bytes;
 
@@ -256,6 +266,7 @@ static __always_inline __u32 check(void *ctx, struct bio *bio)
 	ev->reqs = w->fit.reqs;
 	ev->op = op;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	disk = BPF_CORE_READ(bio, bi_bdev, bd_disk);
 	bpf_probe_read_kernel_str(ev->disk, sizeof(ev->disk), disk->disk_name);
 	ev->stack_len = bpf_get_stack(ctx, ev->stack, sizeof(ev->stack), 0);
 	bpf_map_update_elem(&enf_last, &devt, ev, BPF_ANY);
@@ -281,24 +292,11 @@ int BPF_PROG(enforce_deny, struct bio *bio)
 SEC("?tp_btf/block_bio_queue")
 int BPF_PROG(enforce_seen, struct bio *bio)
 {
-	static const struct dmaw_enf_stats zero;
-	struct gendisk *disk = BPF_CORE_READ(bio, bi_bdev, bd_disk);
 	struct dmaw_enf_stats *st;
 	__u32 devt, op;
 
-	if (!disk)
+	if (!ruled(bio, &devt, &op) || !(st = disk_stats(&devt)))
 		return 0;
-	devt = (BPF_CORE_READ(disk, major) << DMAW_MINORBITS) | BPF_CORE_READ(disk, first_minor);
-	op = BPF_CORE_READ(bio, bi_opf) & DMAW_REQ_OP_MASK;
-	if ((op != REQ_OP_READ && op != REQ_OP_WRITE) || !bpf_map_lookup_elem(&enf_rules, &devt))
-		return 0;
-	st = bpf_map_lookup_elem(&enf_stats, &devt);
-	if (!st) {
-		bpf_map_update_elem(&enf_stats, &devt, &zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&enf_stats, &devt);
-		if (!st)
-			return 0;
-	}
 	st->queued++;
 	return 0;
 }

@@ -109,6 +109,12 @@ struct dmaw_enf_event {
 #define DMAW_ENF_INLINE static inline
 #endif
 
+/* A policy's bit number: its index in the per-policy counters and names. */
+DMAW_ENF_INLINE int dmaw_enf_policy_index(__u32 policy)
+{
+	return policy == DMAW_ENF_NEVER_FIT ? 0 : policy == DMAW_ENF_MAX_SEGMENT ? 1 : 2;
+}
+
 DMAW_ENF_INLINE __u64 dmaw_enf_slots(__u64 off, __u64 bytes)
 {
 	return (off + bytes + DMAW_IO_TLB_SIZE - 1) >> DMAW_IO_TLB_SHIFT;

@@ -352,8 +352,7 @@ static void trace(struct trace_out *t, const struct snapshot *prev, const struct
 		const struct dmaw_enf_event *ev = &d->last;
 		__u64 now = d->hits[0] + d->hits[1] + d->hits[2], before = 0;
 		int depth = ev->stack_len > 0 ? ev->stack_len / (int)sizeof(__u64) : 0;
-		const char *policy = enf_policy_names[ev->policy == DMAW_ENF_MAX_BYTES ? 2 :
-						      ev->policy == DMAW_ENF_MAX_SEGMENT ? 1 : 0];
+		const char *policy = enf_policy_names[dmaw_enf_policy_index(ev->policy)];
 		char sym[160];
 
 		if (p && px->prog_id == x->prog_id)

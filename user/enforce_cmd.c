@@ -264,11 +264,6 @@ static void restore_limits(struct enforcer *e)
 
 /* ---- events and counts ----------------------------------------------------- */
 
-static int policy_index(__u32 policy)
-{
-	return policy == DMAW_ENF_NEVER_FIT ? 0 : policy == DMAW_ENF_MAX_SEGMENT ? 1 : 2;
-}
-
 static const char *op_name(__u32 op)
 {
 	return op == 0 ? "read" : op == 1 ? "write" : "other";
@@ -279,7 +274,7 @@ static int on_event(void *ctx, void *data, size_t len)
 	struct enforcer *e = ctx;
 	const struct dmaw_enf_event *ev = data;
 	const char *action = ev->mode == DMAW_ENF_DENY ? "deny" : "audit";
-	const char *policy = enf_policy_names[policy_index(ev->policy)];
+	const char *policy = enf_policy_names[dmaw_enf_policy_index(ev->policy)];
 	uint64_t used = 0;
 	bool have_used;
 	char dev[24];
