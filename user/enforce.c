@@ -351,18 +351,13 @@ static void trace(struct trace_out *t, const struct snapshot *prev, const struct
 		const struct enf_disk_counts *d = &x->disks[i], *p = disk_in(prev, d->devt);
 		const struct dmaw_enf_event *ev = &d->last;
 		__u64 now = d->hits[0] + d->hits[1] + d->hits[2], before = 0;
-		int depth = ev->stack_len > 0 ? ev->stack_len / (int)sizeof(__u64) : 0;
+		int depth = t->stack ? stack_depth(ev->stack_len) : 0;
 		const char *policy = enf_policy_names[dmaw_enf_policy_index(ev->policy)];
-		char sym[160];
 
 		if (p && px->prog_id == x->prog_id)
 			before = p->hits[0] + p->hits[1] + p->hits[2];
 		if (now <= before || !ev->ts_ns)
 			continue;
-		if (depth > DMAW_STACK_DEPTH)
-			depth = DMAW_STACK_DEPTH;
-		if (!t->stack)
-			depth = 0;
 		if (t->json) {
 			json_object_begin(t->j, NULL);
 			json_double(t->j, "time_s", ev->ts_ns / 1e9);
@@ -376,12 +371,7 @@ static void trace(struct trace_out *t, const struct snapshot *prev, const struct
 			json_u64(t->j, "slots_total", ev->pool_slots);
 			json_u64(t->j, "segment_bytes", ev->seg_bytes);
 			json_u64(t->j, "count", now - before);
-			json_array_begin(t->j, "stack");
-			for (int k = 0; k < depth; k++) {
-				ksyms_format(t->ks, ev->stack[k], sym, sizeof(sym));
-				json_string(t->j, NULL, sym);
-			}
-			json_array_end(t->j);
+			json_stack(t->j, "stack", t->ks, ev->stack, depth);
 			json_object_end(t->j);
 			json_end_line(t->j);
 			continue;
@@ -391,10 +381,7 @@ static void trace(struct trace_out *t, const struct snapshot *prev, const struct
 		       (unsigned long long)ev->bytes, (unsigned long long)ev->slots_needed,
 		       ev->pool_slots, (unsigned long long)ev->seg_bytes,
 		       (unsigned long long)(now - before));
-		for (int k = 0; k < depth; k++) {
-			ksyms_format(t->ks, ev->stack[k], sym, sizeof(sym));
-			printf("    %s\n", sym);
-		}
+		text_stack(stdout, t->ks, ev->stack, depth);
 	}
 	fflush(stdout);
 }

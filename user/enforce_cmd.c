@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -31,6 +30,7 @@
 #include "engine.h"
 #include "json.h"
 #include "ksyms.h"
+#include "report.h"
 #include "util.h"
 
 #define SWIOTLB_DEBUGFS "/sys/kernel/debug/swiotlb"
@@ -57,7 +57,6 @@ struct enforcer {
 	const char *prog;       /* the one attached */
 	struct ksyms *ksyms;
 	struct json j;
-	uint64_t events;
 };
 
 static volatile sig_atomic_t stop;
@@ -127,13 +126,10 @@ static bool deny_possible(char *why, size_t n)
 	bool listed = false;
 	FILE *f = fopen(EI_LIST, "re");
 
+	/* (debugfs is mounted: pool_slots() read the pool from it first.) */
 	if (!f) {
-		if (access("/sys/kernel/debug/tracing", F_OK) && errno == ENOENT &&
-		    access("/sys/kernel/debug", F_OK) == 0 && access(SWIOTLB_DEBUGFS, F_OK))
-			snprintf(why, n, "debugfs is not mounted (mount -t debugfs none /sys/kernel/debug)");
-		else
-			snprintf(why, n, "this kernel was built without CONFIG_FUNCTION_ERROR_INJECTION "
-				 "(no %s), so BPF may not fail a bio", EI_LIST);
+		snprintf(why, n, "this kernel was built without CONFIG_FUNCTION_ERROR_INJECTION "
+			 "(no %s), so BPF may not fail a bio", EI_LIST);
 		return false;
 	}
 	while (!listed && fgets(line, sizeof(line), f))
@@ -281,12 +277,9 @@ static int on_event(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*ev))
 		return 0;
-	e->events++;
 	have_used = read_u64_file(SWIOTLB_DEBUGFS "/io_tlb_used", &used);
 	snprintf(dev, sizeof(dev), "%u:%u", ev->devt >> 20, ev->devt & 0xfffff);
 	if (e->o.json) {
-		char sym[128];
-
 		json_object_begin(&e->j, NULL);
 		json_string(&e->j, "event", action);
 		json_string(&e->j, "policy", policy);
@@ -302,15 +295,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		json_u64(&e->j, "requests", ev->reqs);
 		json_u64(&e->j, "pid", ev->pid);
 		json_string(&e->j, "comm", ev->comm);
-		json_array_begin(&e->j, "stack");
-		for (int i = 0; ev->stack_len > 0 && i < ev->stack_len / 8 && i < DMAW_STACK_DEPTH; i++) {
-			if (e->ksyms)
-				ksyms_format(e->ksyms, ev->stack[i], sym, sizeof(sym));
-			else
-				snprintf(sym, sizeof(sym), "0x%llx", (unsigned long long)ev->stack[i]);
-			json_string(&e->j, NULL, sym);
-		}
-		json_array_end(&e->j);
+		json_stack(&e->j, "stack", e->ksyms, ev->stack, stack_depth(ev->stack_len));
 		json_object_end(&e->j);
 		json_end_line(&e->j);
 	} else {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ksyms.h"
 #include "report.h"
 
 const char *event_kind_name(__u32 kind)
@@ -173,4 +174,34 @@ void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *
 			(unsigned long long)cur->rows_cut);
 	fputc('\n', out);
 	fflush(out);
+}
+
+int stack_depth(__s32 stack_len)
+{
+	int depth = stack_len > 0 ? stack_len / (int)sizeof(__u64) : 0;
+
+	return depth > DMAW_STACK_DEPTH ? DMAW_STACK_DEPTH : depth;
+}
+
+void json_stack(struct json *j, const char *key, const struct ksyms *ks, const __u64 *stack,
+		int depth)
+{
+	char sym[160];
+
+	json_array_begin(j, key);
+	for (int i = 0; i < depth; i++) {
+		ksyms_format(ks, stack[i], sym, sizeof(sym));
+		json_string(j, NULL, sym);
+	}
+	json_array_end(j);
+}
+
+void text_stack(FILE *out, const struct ksyms *ks, const __u64 *stack, int depth)
+{
+	char sym[160];
+
+	for (int i = 0; i < depth; i++) {
+		ksyms_format(ks, stack[i], sym, sizeof(sym));
+		fprintf(out, "    %s\n", sym);
+	}
 }

@@ -28,6 +28,16 @@ double report_rate(__u64 now, __u64 before, double dt);
 void json_hist(struct json *j, const char *key, const __u64 *hist);
 void json_dirs(struct json *j, const char *key, const __u64 *v);
 
+struct ksyms;
+/* Frames in a BPF stack of stack_len bytes (bpf_get_stack()'s result, a
+ * negative errno counting none), at most DMAW_STACK_DEPTH. */
+int stack_depth(__s32 stack_len);
+/* The first depth frames, symbolised: a JSON array under key, or a line
+ * each, indented. */
+void json_stack(struct json *j, const char *key, const struct ksyms *ks, const __u64 *stack,
+		int depth);
+void text_stack(FILE *out, const struct ksyms *ks, const __u64 *stack, int depth);
+
 void report_json(struct json *j, const struct snapshot *prev, const struct snapshot *cur);
 void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *cur);
 

@@ -40,13 +40,7 @@ struct trace_ctx {
 static int print_event(void *arg, const struct dmaw_event *ev)
 {
 	struct trace_ctx *c = arg;
-	int depth = ev->stack_len > 0 ? ev->stack_len / (int)sizeof(__u64) : 0;
-	char sym[160];
-
-	if (depth > DMAW_STACK_DEPTH)
-		depth = DMAW_STACK_DEPTH;
-	if (!c->stack)
-		depth = 0;
+	int depth = c->stack ? stack_depth(ev->stack_len) : 0;
 	if (c->json) {
 		struct json *j = &c->j;
 
@@ -67,12 +61,7 @@ static int print_event(void *arg, const struct dmaw_event *ev)
 		json_u64(j, "slots_used", ev->slots_used);
 		json_i64(j, "err", ev->err);
 		json_u64(j, "retries", ev->retries);
-		json_array_begin(j, "stack");
-		for (int i = 0; i < depth; i++) {
-			ksyms_format(c->ks, ev->stack[i], sym, sizeof(sym));
-			json_string(j, NULL, sym);
-		}
-		json_array_end(j);
+		json_stack(j, "stack", c->ks, ev->stack, depth);
 		json_object_end(j);
 		json_end_line(j);
 		return 0;
@@ -88,10 +77,7 @@ static int print_event(void *arg, const struct dmaw_event *ev)
 	if (ev->retries)
 		printf(" retries=%u", ev->retries);
 	putchar('\n');
-	for (int i = 0; i < depth; i++) {
-		ksyms_format(c->ks, ev->stack[i], sym, sizeof(sym));
-		printf("    %s\n", sym);
-	}
+	text_stack(stdout, c->ks, ev->stack, depth);
 	fflush(stdout);
 	return 0;
 }
@@ -101,7 +87,6 @@ static int trace_tick(void *arg, const struct snapshot *prev, const struct snaps
 		      bool final)
 {
 	struct trace_ctx *c = arg;
-
 	struct trace_out t = { .json = c->json, .stack = c->stack, .j = &c->j, .ks = c->ks };
 
 	(void)final;
