@@ -55,6 +55,7 @@ struct dmaw_enf_rule {
 	__u64 req_max_bytes; /* queue max_sectors_kb * 1024 */
 	__u64 seg_cap;       /* --max-segment */
 	__u64 bytes_cap;     /* --max-bytes */
+	char disk[DMAW_DISK_NAME_LEN]; /* its name, for whoever reads the rules */
 };
 
 /* What a bio needs: the running state of the walk and its result. */

@@ -8,9 +8,7 @@
  * through the program's own maps; with none attached the family shows
  * nothing.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,27 +31,6 @@
 const char *const enf_prog_names[2] = { "enforce_deny", "enforce_tp" };
 const char *const enf_policy_names[DMAW_ENF_POLICIES] = { "never-fit", "max-segment",
 							  "max-bytes" };
-
-const char *enf_disk_name(__u32 devt, char *buf, size_t n)
-{
-	char path[PATH_MAX], line[64], want[24];
-	DIR *dir = opendir("/sys/block");
-	struct dirent *de;
-
-	snprintf(want, sizeof(want), "%u:%u", devt >> 20, devt & 0xfffff);
-	snprintf(buf, n, "%s", want);
-	while (dir && (de = readdir(dir))) {
-		snprintf(path, sizeof(path), "/sys/block/%s/dev", de->d_name);
-		if (de->d_name[0] != '.' && read_text_file(path, line, sizeof(line)) &&
-		    !strcmp(line, want)) {
-			snprintf(buf, n, "%.*s", (int)n - 1, de->d_name);
-			break;
-		}
-	}
-	if (dir)
-		closedir(dir);
-	return buf;
-}
 
 /* Is this link's program one of enforce's? Fills x's ids and name. */
 static bool is_enforcer(__u32 link_id, struct enf_found *x)
@@ -174,7 +151,8 @@ bool enforcer_find(struct enf_found *x, bool counts)
 		d->devt = key;
 		d->policies = r.policies;
 		d->pool_slots = r.pool_slots;
-		enf_disk_name(key, d->name, sizeof(d->name));
+		memcpy(d->name, r.disk, sizeof(d->name));
+		d->name[sizeof(d->name) - 1] = 0;
 		if (stats >= 0)
 			enf_read_counts(stats, d);
 		if (last >= 0 && bpf_map_lookup_elem(last, &key, &d->last))

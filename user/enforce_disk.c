@@ -144,6 +144,7 @@ void enf_rule_fill(const struct enf_disk *d, const struct enf_request *q, uint64
 	r->req_max_bytes = d->max_sectors_kb * 1024;
 	r->seg_cap = q->segment_auto ? d->map_limit : q->seg_cap;
 	r->bytes_cap = q->bytes_cap;
+	memcpy(r->disk, d->name, sizeof(r->disk));
 }
 
 static bool write_max_sectors(const struct enf_disk *d, uint64_t kb, char *why, size_t n)

@@ -45,7 +45,5 @@ extern const char *const enf_policy_names[DMAW_ENF_POLICIES];
 bool enforcer_find(struct enf_found *x, bool counts);
 /* Adds the per-CPU counts of d->devt in an enforcer's stats map to d. */
 void enf_read_counts(int stats_fd, struct enf_disk_counts *d);
-/* The name of the disk with this dev_t, or "MAJ:MIN". */
-const char *enf_disk_name(__u32 devt, char *buf, size_t n);
 
 #endif
