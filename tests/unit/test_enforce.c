@@ -12,6 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "capture.h"
+
 #include "canvas.h"
 #include "enforce.h"
 #include "enforce_disk.h"
@@ -193,15 +195,6 @@ static void test_limits(void **state)
 /* ---- the enforce family's view of an attached enforcer ---------------- */
 
 #define VDA ((254u << 20) | 0)
-
-#define CAPTURE(buf, call)                                                    \
-	do {                                                                  \
-		size_t len_ = 0;                                              \
-		FILE *f_ = open_memstream(&(buf), &len_);                     \
-		assert_non_null(f_);                                          \
-		call;                                                         \
-		fclose(f_);                                                   \
-	} while (0)
 
 static void attach(struct snapshot *s, __u32 mode, __u64 checked, __u64 never_fit)
 {

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "capture.h"
+
 #include "canvas.h"
 #include "prom.h"
 #include "report.h"
@@ -28,16 +30,6 @@ static void add_disk(struct snapshot *s, const char *name, __u32 devt, __u64 n, 
 	d->requeues = n;
 	d->bytes = bytes;
 }
-
-/* What fn wrote to a memstream, NUL-terminated; the caller frees it. */
-#define CAPTURE(buf, call)                                                    \
-	do {                                                                  \
-		size_t len_ = 0;                                              \
-		FILE *f_ = open_memstream(&(buf), &len_);                     \
-		assert_non_null(f_);                                          \
-		call;                                                         \
-		fclose(f_);                                                   \
-	} while (0)
 
 static void test_json_and_text(void **state)
 {
