@@ -49,11 +49,8 @@ io() { # mode
 start() { # ready-regex cmd...
 	ready=$1
 	shift
-	# Emptied here, not by the child's redirection: the first poll must
-	# not find the last mode's output.
-	: > /tmp/bg.out
-	"$@" > /tmp/bg.out 2> /tmp/bg.err &
-	bg=$!
+	spawn /tmp/bg.out /tmp/bg.err "$@"
+	bg=$spawned
 	[ -n "$ready" ] || return 0
 	j=0
 	while ! grep -q "$ready" /tmp/bg.out && [ $j -lt 600 ]; do

@@ -30,17 +30,9 @@ enf_progs() { grep -c 'bpf_prog_[0-9a-f]*_enforce_' /proc/kallsyms; }
 # enforce ARGS... in the background: events to /tmp/enf.out, messages to
 # /tmp/enf.err; waits until it says it is attached (or exits).
 start_enforce() {
-	dmawatch enforce --json "$@" > /tmp/enf.out 2> /tmp/enf.err &
-	epid=$!
-	wait_line 'attached\|pinned' /tmp/enf.err $epid
-}
-# Until FILE has a line matching PATTERN or PID ended (60 s at most).
-wait_line() { # pattern file pid
-	i=0
-	until grep -q "$1" "$2" || ! running "$3" || [ $i -ge 600 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	spawn /tmp/enf.out /tmp/enf.err dmawatch enforce --json "$@"
+	epid=$spawned
+	wait_for /tmp/enf.err 'attached\|pinned' 60 $epid
 }
 stop_enforce() { # signal
 	kill -"${1:-INT}" $epid
@@ -50,9 +42,9 @@ stop_enforce() { # signal
 # dmawatch trace (only the enforce family) in the background, to
 # /tmp/trace.out; started once it reads.
 start_trace() {
-	dmawatch -F enforce trace --json > /tmp/trace.out 2> /tmp/trace.err &
-	tpid=$!
-	wait_line tracing /tmp/trace.err $tpid
+	spawn /tmp/trace.out /tmp/trace.err dmawatch -F enforce trace --json
+	tpid=$spawned
+	wait_for /tmp/trace.err tracing 60 $tpid
 	sleep 1.5 # its first read: decisions before it are not news
 }
 stop_trace() {

@@ -22,14 +22,9 @@ one_line() { head -c 600 "$1" | tr '\n' '|'; }
 stat_live() { # key [command prefix...]
 	key=$1
 	shift
-	rm -f /tmp/$key.json
-	"$@" dmawatch -D stat --json 1 > /tmp/$key.json 2> /tmp/$key.err &
-	pid=$!
-	i=0
-	while ! grep -q '"devices"' /tmp/$key.json 2> /dev/null && running $pid && [ $i -lt 1500 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	spawn /tmp/$key.json /tmp/$key.err "$@" dmawatch -D stat --json 1
+	pid=$spawned
+	wait_for /tmp/$key.json '"devices"' 150 $pid
 	running $pid && labio write /dev/vda 4194304 1048576 > /dev/null
 	kill -TERM $pid 2> /dev/null
 	wait $pid

@@ -43,6 +43,33 @@ trace_swiotlb_sum() { # dev_name
 		awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'
 }
 
+# CMD in the background, stdout to OUT and stderr to ERR; its pid in
+# $spawned. Both files are emptied here, before the fork: the child's own
+# redirection truncates them only once it runs, and a caller polling them
+# at once can find the last run's "attached" first (seen: observe's kprobe
+# windows that never attached; enforce counting none of the lab disk's bios
+# because the IO ran before the enforcer had attached).
+spawn() { # out err cmd...
+	: > "$1"
+	: > "$2"
+	_spawn_out=$1 _spawn_err=$2
+	shift 2
+	"$@" > "$_spawn_out" 2> "$_spawn_err" &
+	spawned=$!
+}
+
+# Until FILE has a line matching PATTERN, SECONDS at most, or until PID (if
+# given) has ended; fails if the line never came.
+wait_for() { # file pattern seconds [pid]
+	_wait=0
+	until grep -q -e "$2" "$1" 2> /dev/null; do
+		[ $_wait -lt $(($3 * 10)) ] || return 1
+		[ -z "$4" ] || running "$4" || { grep -q -e "$2" "$1" 2> /dev/null; return; }
+		sleep 0.1
+		_wait=$((_wait + 1))
+	done
+}
+
 # Is a child still running? (kill -0 also succeeds on an unreaped zombie.)
 running() { # pid
 	[ -r "/proc/$1/stat" ] && [ "$(awk '{ print $3 }' "/proc/$1/stat")" != Z ]

@@ -9,27 +9,16 @@ mib=16
 echo 8 > /proc/sys/vm/nr_hugepages
 emit vda_dma_dev "$(dma_dev_of vda)"
 
-# Waits until FILE has a line matching PATTERN (at most 180 s: attaching
-# takes 5-10 s here, but a loaded TCG host has been seen to take minutes).
-wait_for() { # file pattern
-	i=0
-	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 1800 ]; do sleep 0.1; i=$((i + 1)); done
-	grep -q "$2" "$1" 2>/dev/null
-}
-
 # One fixed workload under `dmawatch [OPTS] stat --json`, with tracefs
-# counting the same window; results prefixed by MODE.
+# counting the same window; results prefixed by MODE. Waits here are 180 s:
+# attaching takes 5-10 s, but a loaded TCG host has been seen to take minutes.
 count_window() { # mode dmawatch-options...
 	mode=$1
 	shift
-	# The file of the run before must be gone before the background job
-	# starts: the job truncates it only once it runs, and wait_for could
-	# find the old report first (seen: kprobe windows that never attached).
-	rm -f /tmp/stat.json
-	dmawatch "$@" stat --json 1 > /tmp/stat.json 2> /tmp/stat.err &
-	stat_pid=$!
+	spawn /tmp/stat.json /tmp/stat.err dmawatch "$@" stat --json 1
+	stat_pid=$spawned
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	wait_for /tmp/stat.json '"devices"'
+	wait_for /tmp/stat.json '"devices"' 180
 	emit ${mode}_stat_attached $?
 	emit ${mode}_attach_s "$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)"
 	trace_swiotlb_start
@@ -62,10 +51,9 @@ insmod /lab/dmawatch_lab.ko
 for mode in fentry kprobe; do
 	opts=
 	[ $mode = kprobe ] && opts=-K
-	rm -f /tmp/n.json # see count_window
-	dmawatch $opts -D -F swiotlb,dmamap stat --json 1 > /tmp/n.json 2> /tmp/n.err &
-	pid=$!
-	wait_for /tmp/n.json '"devices"'
+	spawn /tmp/n.json /tmp/n.err dmawatch $opts -D -F swiotlb,dmamap stat --json 1
+	pid=$spawned
+	wait_for /tmp/n.json '"devices"' 180
 	emit ${mode}_nested_attached $?
 	trace_swiotlb_start
 	echo 200 > $ctl/nested
@@ -84,7 +72,7 @@ rmmod dmawatch_lab
 insmod /lab/dmawatch_lab.ko max_segment_size=4194304 max_sectors_kb=4096 on_map_error=ioerr
 dmawatch trace --json > /tmp/trace.json 2> /tmp/trace.err &
 trace_pid=$!
-wait_for /tmp/trace.err 'tracing'
+wait_for /tmp/trace.err 'tracing' 180
 emit trace_attached $?
 emit bpf_syms_running "$(bpf_progs)"
 echo 524288 > $ctl/map_single
@@ -92,7 +80,7 @@ emit map_512k_exit $?
 labio write /dev/dmawlab0 2097152 2097152 hugetlb > /tmp/e.out
 emit sg_write_exit $?
 # The over-limit event of the 512 KiB map_single is what the checks read.
-wait_for /tmp/trace.json '"size":524288'
+wait_for /tmp/trace.json '"size":524288' 180
 # A driver that retries an over-limit mapping: 99 more refusals, which the
 # events sample (occurrence 1, 2, 4, ... per device and CPU), not repeat.
 # With the first one and the 2 MiB segment above: 101 on the device.
@@ -118,7 +106,7 @@ emit trace_stderr "$(head -c 300 /tmp/trace.err)"
 
 dmawatch stat --json 1 2 > /tmp/stat2.json 2>&1 &
 pid=$!
-wait_for /tmp/stat2.json '"devices"'
+wait_for /tmp/stat2.json '"devices"' 180
 labio write /dev/dmawlab0 2097152 2097152 hugetlb > /dev/null
 for i in $(seq 99); do echo 524288 > $ctl/map_single 2> /dev/null; done
 wait $pid
@@ -129,7 +117,7 @@ emit stat_lab "$(tail -n 1 /tmp/stat2.json)"
 # 4 KiB each, in their own syscall: more than the snapshot used to keep.
 dmawatch -D -F swiotlb stat --json 3600 > /tmp/stat3.json 2>&1 &
 pid=$!
-wait_for /tmp/stat3.json '"devices"'
+wait_for /tmp/stat3.json '"devices"' 180
 sh -c "echo '2048 4096' > $ctl/bench" &
 big=$!
 wait $big

@@ -9,17 +9,6 @@
 ctl=/sys/kernel/debug/dmawatch_lab
 hold_size=196608 # 96 slots
 
-# Waits until FILE has a line matching PATTERN (at most 60 s, and only
-# while dmawatch runs).
-wait_for() { # file pattern
-	i=0
-	while ! grep -q "$2" "$1" 2>/dev/null && [ $i -lt 600 ] && running $stat_pid; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	grep -q "$2" "$1" 2>/dev/null
-}
-
 reports() { grep -c '"pool"' /tmp/pool.json; }
 
 # Emits, under KEY, the first report begun after the call: waits for two
@@ -51,7 +40,7 @@ emit insmod_exit $?
 
 dmawatch -D stat --json 1 > /tmp/pool.json 2> /tmp/pool.err &
 stat_pid=$!
-wait_for /tmp/pool.json '"pool"'
+wait_for /tmp/pool.json '"pool"' 60 $stat_pid
 emit stat_attached $?
 
 # Quiet: nothing maps; dmawatch's count against debugfs.

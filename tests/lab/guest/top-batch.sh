@@ -14,17 +14,6 @@
 # The initramfs carries one binary; dmatop is its other name (argv[0]).
 command -v dmatop > /dev/null || ln -s dmawatch /usr/bin/dmatop
 
-
-# Waits until FILE has a line matching PATTERN; false after SECONDS.
-wait_for() { # file pattern seconds
-	i=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		[ $i -ge $(($3 * 10)) ] && return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-
 # Waits until FILE has COUNT lines matching PATTERN; false after SECONDS.
 wait_count() { # file pattern count seconds
 	i=0
