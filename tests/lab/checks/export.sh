@@ -180,12 +180,12 @@ read -r h_reads h_bad h_writes h_first <<EOF
 $(r hammer_check)
 EOF
 expect_eq "hammer: exporter attached" "$(r hammer_attached)" 0
-expect_eq "hammer: 600 reads" "$(r hammer_reads)" 600
-expect_eq "hammer: reads checked" "$h_reads" 600
+expect_ge "hammer: 600 reads at least" "$(r hammer_reads)" 600
+expect_eq "hammer: every read checked" "$h_reads" "$(r hammer_reads)"
 expect_eq "hammer: every read complete (whole lines, dmawatch_up last)" "$h_bad" 0
 [ "$h_bad" = 0 ] || echo "#   first bad read: $h_first"
 expect_ge "hammer: the reads saw many rewrites" "$h_writes" 20
-echo "# hammer: 600 reads in $(r hammer_seconds) s saw $h_writes distinct writes"
+echo "# hammer: $h_reads reads in $(r hammer_seconds) s saw $h_writes distinct writes"
 promtool_ok "promtool check metrics: a hammer read" "$exp_dir/hammer-last.prom"
 # The hammer's exporter runs the default set: the opt-in figures are left
 # out rather than exported as zeros; the mappings are there.
