@@ -113,6 +113,52 @@ static void test_data_lookup(void **state)
 	assert_int_equal(ksyms_data(*state, "some_data", &addr), -ENOENT);
 }
 
+/* The hand parser (sscanf's replacement) on what sscanf took: upper-case
+ * hex, blanks of either kind, a module whose ']' is missing, lines that are
+ * not symbols, and a file listed out of address order. */
+static void test_parse_edges(void **state)
+{
+	static const char text[] =
+		"FFFFFFFF81000010 T upper_hex\n"
+		"ffffffff81000000\tt\ttabbed  \n"
+		"ffffffffc0000000 t mod_fn\t[some_mod\n"
+		"ffffffffc0000100 t empty_mod\t[]\n"
+		"not a symbol line\n"
+		"ffffffff81000020 T\n"
+		"ffffffff81000030\n"
+		"\n"
+		"ffffffff81000008 T out_of_order\n";
+	char buf[128];
+	struct ksyms *ks;
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	const struct ksym *s;
+
+	(void)state;
+	assert_non_null(f);
+	ks = ksyms_read(f);
+	fclose(f);
+	assert_non_null(ks);
+	s = ksyms_find_name(ks, "upper_hex");
+	assert_non_null(s);
+	assert_true(s->addr == 0xffffffff81000010ULL);
+	assert_null(s->module);
+	s = ksyms_find_name(ks, "tabbed");
+	assert_non_null(s);
+	assert_true(s->addr == 0xffffffff81000000ULL);
+	s = ksyms_find_name(ks, "mod_fn");
+	assert_non_null(s);
+	assert_string_equal(s->module, "some_mod");
+	s = ksyms_find_name(ks, "empty_mod");
+	assert_non_null(s);
+	assert_null(s->module);
+	/* Sorted by address although listed out of order. */
+	ksyms_format(ks, 0xffffffff8100000cULL, buf, sizeof(buf));
+	assert_string_equal(buf, "out_of_order+0x4");
+	ksyms_format(ks, 0xffffffff81000004ULL, buf, sizeof(buf));
+	assert_string_equal(buf, "tabbed+0x4");
+	ksyms_free(ks);
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -126,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_data_symbols_skipped),
 		cmocka_unit_test(test_module_and_format),
 		cmocka_unit_test(test_data_lookup),
+		cmocka_unit_test(test_parse_edges),
 		cmocka_unit_test(test_missing_file),
 	};
 
