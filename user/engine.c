@@ -684,17 +684,40 @@ static int fam_attach(struct engine *e, size_t i)
 	return 0;
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* -v: where start-up went, a phase at a time ("since" is the last mark). */
+static void startup_time(const char *what, double *since)
+{
+	double t = now_s();
+
+	if (verbose)
+		fprintf(stderr, "dmawatch: start-up: %s in %.0f ms\n", what, (t - *since) * 1e3);
+	*since = t;
+}
+
 /* Calibration and program choice, shared by start and plan. */
 static int prepare(struct engine *e)
 {
 	int err;
+
+	double mark = now_s();
+	char what[64];
 
 	memset(e, 0, sizeof(*e));
 	e->events_fd = e->event_drops_fd = e->proc_stats_fd = -1;
 	e->nfams = ARRAY_SIZE(family_table);
 	engine_libbpf_messages();
 	e->ksyms = ksyms_load_with(NULL, kernel_vars, ARRAY_SIZE(kernel_vars));
+	startup_time("kallsyms read", &mark);
 	err = calibrate_begin(&e->feat, e->ksyms);
+	startup_time("vmlinux BTF read", &mark);
 	if (err) {
 		if (access("/sys/kernel/btf/vmlinux", F_OK))
 			warnx_("cannot read kernel BTF (%s): dmawatch needs a kernel built with "
@@ -704,9 +727,12 @@ static int prepare(struct engine *e)
 			       "(%s): is something mounted over it?", strerror(-err));
 		return err;
 	}
-	for (size_t i = 0; i < e->nfams; i++)
+	for (size_t i = 0; i < e->nfams; i++) {
 		if (!fam_open(e, i))
 			fam_destroy(e, i);
+		snprintf(what, sizeof(what), "%s opened and its hooks calibrated", family_table[i]->name);
+		startup_time(what, &mark);
+	}
 	calibrate_end(&e->feat);
 	return 0;
 }
@@ -761,7 +787,9 @@ static int check_named(struct engine *e)
 
 int engine_start(struct engine *e, event_fn on_event, void *ctx)
 {
+	double t0 = now_s(), mark = t0;
 	size_t running = 0;
+	char what[64];
 	int err;
 
 	event_cb = on_event;
@@ -769,6 +797,7 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 	err = prepare(e);
 	if (err)
 		return err;
+	mark = now_s(); /* prepare() said where its time went */
 	if (e->feat.bpf_err)
 		return bpf_refused(e);
 	if (lockdown_confidential()) {
@@ -787,11 +816,20 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 				warnx_("the %s probes are left out: %s", f->ops->name, f->why);
 			continue;
 		}
-		if (fam_load(e, i) || fam_attach(e, i)) {
+		if (fam_load(e, i)) {
 			warnx_("the %s probes are left out: %s", f->ops->name, f->why);
 			fam_destroy(e, i);
 			continue;
 		}
+		snprintf(what, sizeof(what), "%s loaded", f->ops->name);
+		startup_time(what, &mark);
+		if (fam_attach(e, i)) {
+			warnx_("the %s probes are left out: %s", f->ops->name, f->why);
+			fam_destroy(e, i);
+			continue;
+		}
+		snprintf(what, sizeof(what), "%s attached", f->ops->name);
+		startup_time(what, &mark);
 		f->running = true;
 		if (!running++)
 			test_stop_at("attach");
@@ -804,17 +842,16 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 		return -ENOENT;
 	}
 	/* No ring buffer when only families without events run (-F enforce). */
-	if (e->events_fd < 0) {
-		test_stop_at("running");
-		return 0;
-	}
-	e->rb = ring_buffer__new(e->events_fd, handle_event, NULL, NULL);
-	if (!e->rb) {
-		err = -errno;
-		warnx_("opening the event ring buffer: %s", strerror(-err));
-		return err;
+	if (e->events_fd >= 0) {
+		e->rb = ring_buffer__new(e->events_fd, handle_event, NULL, NULL);
+		if (!e->rb) {
+			err = -errno;
+			warnx_("opening the event ring buffer: %s", strerror(-err));
+			return err;
+		}
 	}
 	test_stop_at("running");
+	startup_time("all of it", &t0);
 	return 0;
 }
 
@@ -867,14 +904,6 @@ int read_percpu_hash(int map_fd, size_t key_size, size_t value_size, percpu_entr
 	}
 	free(percpu);
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int add_proc(void *ctx, const void *key, const void *percpu, int ncpus)

@@ -38,7 +38,8 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nOptions:\n"
-		"  -v, --verbose  libbpf's messages, including verifier logs\n"
+		"  -v, --verbose  libbpf's messages, including verifier logs, and the\n"
+		"                 start-up time of each phase\n"
 		"  -K, --kprobes  kprobes even where fentry/fexit attach (to compare)\n"
 		"  -D, --detail   also count releases, processes and DMA-API page calls,\n"
 		"                 time every mapping and count the sync copies (more\n"
