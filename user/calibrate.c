@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -110,21 +111,34 @@ static bool tracefs_has(const char *event)
 	return !access(path, F_OK);
 }
 
-static void probe_func(struct func_probe *p, const struct btf *vmlinux,
-		       const struct ksyms *ks, bool trial)
+/* The module's BTF and the fd of its BTF object, read once per module per
+ * calibration (a family's hooks in one module share them); NULL: the
+ * module has no BTF here (not loaded). */
+static const struct btf *module_btf(struct features *f, const char *module, int *fd)
 {
-	const struct btf *btf = vmlinux;
-	struct btf *mod_btf = NULL;
+	if (!f->mod_name || strcmp(f->mod_name, module)) {
+		btf__free(f->mod_btf);
+		if (f->mod_fd >= 0)
+			close(f->mod_fd);
+		f->mod_name = module;
+		f->mod_btf = btf__load_module_btf(module, f->vmlinux);
+		f->mod_fd = f->mod_btf ? module_btf_fd(module) : -1;
+	}
+	*fd = f->mod_fd;
+	return f->mod_btf;
+}
+
+static void probe_func(struct features *f, struct func_probe *p)
+{
+	const struct btf *btf = f->vmlinux, *mod_btf;
+	bool trial = !f->bpf_err;
 	int id, obj_fd = -1;
 
-	id = btf__find_by_name_kind(vmlinux, p->name, BTF_KIND_FUNC);
-	if (id < 0 && p->module) {
-		mod_btf = btf__load_module_btf(p->module, (struct btf *)vmlinux);
-		if (mod_btf) {
-			btf = mod_btf;
-			id = btf__find_by_name_kind(mod_btf, p->name, BTF_KIND_FUNC);
-			obj_fd = id > 0 ? module_btf_fd(p->module) : -1;
-		}
+	id = btf__find_by_name_kind(btf, p->name, BTF_KIND_FUNC);
+	/* obj_fd: only for an id in the module's BTF (trial_fentry). */
+	if (id < 0 && p->module && (mod_btf = module_btf(f, p->module, &obj_fd))) {
+		btf = mod_btf;
+		id = btf__find_by_name_kind(mod_btf, p->name, BTF_KIND_FUNC);
 	}
 	if (id > 0) {
 		const struct btf_type *fn = btf__type_by_id(btf, id);
@@ -132,17 +146,21 @@ static void probe_func(struct func_probe *p, const struct btf *vmlinux,
 
 		p->in_btf = true;
 		p->nargs = btf_vlen(proto);
+		p->btf_id = id;
+		p->in_module = btf != f->vmlinux;
 		/* Where no tracing program loads at all, the trial would
 		 * only repeat that (calibrate_begin: bpf_err). */
-		if (trial && (!p->module || obj_fd >= 0 || btf == vmlinux)) {
-			p->fentry_err = -trial_fentry(obj_fd, id);
+		if (trial && (btf == f->vmlinux || obj_fd >= 0)) {
+			if (f->trials) {
+				p->fentry_err = calibrate_test_refuses(p->name)
+							? 524 /* ENOTSUPP */
+							: -trial_fentry(obj_fd, id);
+				p->fentry_tried = true;
+			}
 			p->fentry_ok = !p->fentry_err;
 		}
 	}
-	if (obj_fd >= 0)
-		close(obj_fd);
-	btf__free(mod_btf);
-	p->in_kallsyms = ks && ksyms_find_name(ks, p->name);
+	p->in_kallsyms = f->ks && ksyms_find_name(f->ks, p->name);
 }
 
 /* Byte offset of member mname in the struct or union type_id, looking
@@ -179,9 +197,11 @@ int btf_struct_member_offset(const struct btf *btf, const char *sname, const cha
 	return id > 0 ? member_offset_in(btf, id, mname, 0) : -1;
 }
 
-int calibrate_begin(struct features *f, const struct ksyms *ks)
+int calibrate_begin(struct features *f, const struct ksyms *ks, bool trials)
 {
 	memset(f, 0, sizeof(*f));
+	f->trials = trials;
+	f->mod_fd = -1;
 	f->ks = ks;
 	f->debugfs_swiotlb = !access("/sys/kernel/debug/swiotlb/io_tlb_nslabs", R_OK);
 	f->tracefs = !access("/sys/kernel/tracing/events", F_OK) ||
@@ -209,8 +229,38 @@ const struct func_probe *calibrate_func(struct features *f, const char *name,
 	memset(p, 0, sizeof(*p));
 	p->name = name;
 	p->module = module;
-	probe_func(p, f->vmlinux, f->ks, !f->bpf_err);
+	probe_func(f, p);
 	return p;
+}
+
+bool calibrate_test_refuses(const char *name)
+{
+	const char *which = getenv("DMAWATCH_TEST_REFUSE_FENTRY");
+
+	return which && !strcmp(which, name);
+}
+
+bool calibrate_refused(struct features *f, const char *name)
+{
+	struct func_probe *p = NULL;
+	int fd = -1;
+
+	for (int i = 0; i < f->nfuncs && !p; i++)
+		if (!strcmp(f->funcs[i].name, name))
+			p = &f->funcs[i];
+	if (!p || !p->fentry_ok || p->fentry_tried)
+		return false;
+	if (calibrate_test_refuses(name))
+		p->fentry_err = 524; /* ENOTSUPP */
+	else if (p->in_module && (fd = module_btf_fd(p->module)) < 0)
+		p->fentry_err = ENOENT; /* the module went away meanwhile */
+	else
+		p->fentry_err = -trial_fentry(fd, p->btf_id);
+	if (fd >= 0)
+		close(fd);
+	p->fentry_tried = true;
+	p->fentry_ok = !p->fentry_err;
+	return !p->fentry_ok;
 }
 
 const struct tp_probe *calibrate_tp(struct features *f, const char *name)
@@ -235,6 +285,12 @@ const struct tp_probe *calibrate_tp(struct features *f, const char *name)
 
 void calibrate_end(struct features *f)
 {
+	btf__free(f->mod_btf);
+	f->mod_btf = NULL;
+	f->mod_name = NULL;
+	if (f->mod_fd >= 0)
+		close(f->mod_fd);
+	f->mod_fd = -1;
 	btf__free(f->vmlinux);
 	f->vmlinux = NULL;
 }

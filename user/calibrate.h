@@ -30,8 +30,11 @@ struct func_probe {
 	bool in_btf;
 	int nargs;
 	bool in_kallsyms;
-	bool fentry_ok;
+	bool fentry_ok;     /* tried, or assumed from BTF (fentry_tried) */
+	bool fentry_tried;
 	int fentry_err;     /* errno of the trial, when it failed */
+	int btf_id;         /* in vmlinux's BTF, or the module's (in_module) */
+	bool in_module;
 };
 
 struct tp_probe {
@@ -58,18 +61,37 @@ struct features {
 	int nfuncs;
 	struct tp_probe tps[CALIB_MAX_TPS];
 	int ntps;
+	/* Trial-attach every function now (probe), or take fentry as
+	 * working wherever BTF has the function and try it only when a real
+	 * load or attach failed (calibrate_refused()): each trial patches
+	 * kernel text, 0.2-0.3 s apiece under TCG. */
+	bool trials;
 	/* Between calibrate_begin() and calibrate_end(). */
 	struct btf *vmlinux;
 	const struct ksyms *ks;
+	/* The last module whose BTF a hook needed: its name, BTF and the
+	 * fd of its BTF object (-1: none). */
+	const char *mod_name;
+	struct btf *mod_btf;
+	int mod_fd;
 };
 
 /* The global facts; keeps vmlinux BTF open for the lookups below. Returns
  * 0, or -errno when BTF could not be read. */
-int calibrate_begin(struct features *f, const struct ksyms *ks);
+int calibrate_begin(struct features *f, const struct ksyms *ks, bool trials);
 /* The function's probe, calibrated on first use (name and module must
  * outlive f); NULL only when the table is full. */
 const struct func_probe *calibrate_func(struct features *f, const char *name,
 					const char *module);
+/* For a function whose fentry was assumed (no trials): tries it now,
+ * also after calibrate_end(). true: fentry is refused there (fentry_ok is
+ * now false, fentry_err says why). */
+bool calibrate_refused(struct features *f, const char *name);
+/* DMAWATCH_TEST_REFUSE_FENTRY=FUNCTION: the lab's stand-in for a kernel
+ * that refuses fentry there (ENOTSUPP at attach and at the trial, as 6.1
+ * does for 7 arguments), to walk the re-open path where every hook
+ * takes fentry. */
+bool calibrate_test_refuses(const char *name);
 /* The tracepoint ("group/event"), looked up on first use. */
 const struct tp_probe *calibrate_tp(struct features *f, const char *name);
 void calibrate_end(struct features *f);

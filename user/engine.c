@@ -642,6 +642,8 @@ static int attach_one(struct engine *e, size_t i, struct bpf_program *prog, enum
 
 	if (e->nlinks == ENGINE_MAX_LINKS)
 		return -E2BIG;
+	if (k == ATTACH_FENTRY && calibrate_test_refuses(target))
+		return -524; /* ENOTSUPP */
 	if (k == ATTACH_KPROBE)
 		link = bpf_program__attach_kprobe(prog, ret, target);
 	else
@@ -702,8 +704,9 @@ static void startup_time(const char *what, double *since)
 	*since = t;
 }
 
-/* Calibration and program choice, shared by start and plan. */
-static int prepare(struct engine *e)
+/* Calibration and program choice, shared by start and plan (trials: see
+ * struct features). */
+static int prepare(struct engine *e, bool trials)
 {
 	int err;
 
@@ -716,7 +719,7 @@ static int prepare(struct engine *e)
 	engine_libbpf_messages();
 	e->ksyms = ksyms_load_with(NULL, kernel_vars, ARRAY_SIZE(kernel_vars));
 	startup_time("kallsyms read", &mark);
-	err = calibrate_begin(&e->feat, e->ksyms);
+	err = calibrate_begin(&e->feat, e->ksyms, trials);
 	startup_time("vmlinux BTF read", &mark);
 	if (err) {
 		if (access("/sys/kernel/btf/vmlinux", F_OK))
@@ -735,6 +738,41 @@ static int prepare(struct engine *e)
 	}
 	calibrate_end(&e->feat);
 	return 0;
+}
+
+/*
+ * engine_start() takes fentry on trust wherever BTF has the function (no
+ * trial attach, calibrate_begin()); when the family then failed to load or
+ * attach, each of its fentry hooks is tried alone, and where one is
+ * refused (7 arguments on 6.1: ENOTSUPP at attach) the family is opened
+ * again, its notes with it, and takes kprobes there: what a trial would
+ * have chosen. true: opened again (then load and attach it).
+ */
+static bool reopen_without_refused(struct engine *e, size_t i)
+{
+	struct fam *f = &e->fams[i];
+	const struct family *ops = f->ops;
+	bool refused = false;
+	int kept = 0;
+
+	for (size_t h = 0; h < ops->nhooks; h++)
+		if (e->hooks[i].kind[h] == ATTACH_FENTRY &&
+		    calibrate_refused(&e->feat, e->hooks[i].target[h]))
+			refused = true;
+	if (!refused)
+		return false;
+	fam_destroy(e, i);
+	for (int n = 0; n < e->nnotes; n++)
+		if (strcmp(e->notes[n].family, ops->name))
+			e->notes[kept++] = e->notes[n];
+	e->nnotes = kept;
+	memset(&e->hooks[i], 0, sizeof(e->hooks[i]));
+	f->why[0] = 0;
+	if (!fam_open(e, i)) {
+		fam_destroy(e, i);
+		return false;
+	}
+	return true;
 }
 
 /* Kernel lockdown in confidentiality mode: BPF may not read kernel memory
@@ -794,7 +832,7 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 
 	event_cb = on_event;
 	event_ctx = ctx;
-	err = prepare(e);
+	err = prepare(e, false);
 	if (err)
 		return err;
 	mark = now_s(); /* prepare() said where its time went */
@@ -816,14 +854,18 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 				warnx_("the %s probes are left out: %s", f->ops->name, f->why);
 			continue;
 		}
-		if (fam_load(e, i)) {
-			warnx_("the %s probes are left out: %s", f->ops->name, f->why);
-			fam_destroy(e, i);
-			continue;
+		err = fam_load(e, i);
+		if (!err) {
+			snprintf(what, sizeof(what), "%s loaded", f->ops->name);
+			startup_time(what, &mark);
+			err = fam_attach(e, i);
 		}
-		snprintf(what, sizeof(what), "%s loaded", f->ops->name);
-		startup_time(what, &mark);
-		if (fam_attach(e, i)) {
+		/* Once again where a fentry it took on trust was refused. */
+		if (err && reopen_without_refused(e, i)) {
+			err = fam_load(e, i);
+			err = err ? err : fam_attach(e, i);
+		}
+		if (err) {
 			warnx_("the %s probes are left out: %s", f->ops->name, f->why);
 			fam_destroy(e, i);
 			continue;
@@ -857,7 +899,7 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 
 int engine_plan(struct engine *e)
 {
-	return prepare(e);
+	return prepare(e, true);
 }
 
 void engine_stop(struct engine *e)

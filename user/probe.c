@@ -160,7 +160,7 @@ int cmd_probe(int argc, char **argv)
 	}
 	cc_detect(&cc);
 	err = engine_plan(&e);
-	if (!err && !(err = calibrate_begin(&tps, NULL))) {
+	if (!err && !(err = calibrate_begin(&tps, NULL, false))) {
 		for (size_t i = 0; i < sizeof(reference_tps) / sizeof(reference_tps[0]); i++)
 			calibrate_tp(&tps, reference_tps[i]);
 		calibrate_end(&tps);

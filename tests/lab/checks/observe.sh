@@ -1,7 +1,7 @@
 # Issue 3 acceptance (guest/observe.sh): dmawatch's numbers against what
 # the kernel itself reported (tracefs swiotlb_bounced, the workload's bytes).
 vda=$(r vda_dma_dev)
-for mode in fentry kprobe; do
+for mode in fentry kprobe refused; do
 	final=$(r ${mode}_stat_final)
 	dev_field() { # field
 		printf '%s' "$final" | jq -r --arg d "$vda" ".devices[] | select(.device == \$d) | .$1"
@@ -23,6 +23,13 @@ for mode in fentry kprobe; do
 	expect_eq "virtio disk driver" "$(dev_field driver)" virtio-pci
 	expect_eq "virtio disk limit" "$(dev_field limit)" 262144
 	expect_eq "no events dropped" "$(printf '%s' "$final" | jq .event_drops)" 0
+	case $mode in
+	fentry) expect_eq "swiotlb_map: the fexit program" "$(r ${mode}_map_progs)" "swiotlb_map_fexit " ;;
+	*) expect_eq "swiotlb_map: the kprobe programs" "$(r ${mode}_map_progs)" \
+		"swiotlb_map_kprobe swiotlb_map_kretprobe " ;;
+	esac
+	[ $mode = refused ] && expect_eq "refused: stat said nothing on stderr" \
+		"$(r ${mode}_stat_stderr)" ""
 	if [ $mode = kprobe ]; then # with -D
 		expect_match "labio is a top bouncing process" \
 			"$(printf '%s' "$final" | jq -r '.top_processes[].comm' | tr '\n' ' ')" "labio"

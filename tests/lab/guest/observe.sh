@@ -21,6 +21,10 @@ count_window() { # mode dmawatch-options...
 	wait_for /tmp/stat.json '"devices"' 180
 	emit ${mode}_stat_attached $?
 	emit ${mode}_attach_s "$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)"
+	# Which programs run on swiotlb_map (kallsyms names a JIT-ed
+	# program bpf_prog_TAG_NAME, with its whole name from BTF).
+	emit ${mode}_map_progs "$(grep -o 'bpf_prog_[0-9a-f]*_swiotlb_map_[a-z]*' /proc/kallsyms |
+		sed 's/^bpf_prog_[0-9a-f]*_//' | sort -u | tr '\n' ' ')"
 	trace_swiotlb_start
 	labio write /dev/vda $((mib << 20)) 1048576 > /tmp/w.out
 	labio read /dev/vda $((mib << 20)) 65536 > /tmp/r.out
@@ -40,6 +44,13 @@ count_window() { # mode dmawatch-options...
 # The default probes with fentry/fexit; every probe (-D) with kprobes.
 count_window fentry
 count_window kprobe -K -D
+# The default probes where the kernel refuses fentry on swiotlb_map at
+# attach (DMAWATCH_TEST_REFUSE_FENTRY stands in for 6.1's ENOTSUPP on 7
+# arguments): start-up took fentry on trust, tries it once refused, and
+# opens the family again with kprobes there.
+export DMAWATCH_TEST_REFUSE_FENTRY=swiotlb_map
+count_window refused
+unset DMAWATCH_TEST_REFUSE_FENTRY
 dmawatch -K probe > /tmp/probe.txt
 emit kprobe_choices "$(grep -c 'kprobe  fentry works; -K given' /tmp/probe.txt)"
 
