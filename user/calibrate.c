@@ -248,8 +248,12 @@ bool calibrate_refused(struct features *f, const char *name)
 	for (int i = 0; i < f->nfuncs && !p; i++)
 		if (!strcmp(f->funcs[i].name, name))
 			p = &f->funcs[i];
-	if (!p || !p->fentry_ok || p->fentry_tried)
+	if (!p)
 		return false;
+	/* Tried already (by probe, or for another family's hook on the
+	 * same function): that answer stands. */
+	if (p->fentry_tried || !p->fentry_ok)
+		return !p->fentry_ok && p->fentry_tried;
 	if (calibrate_test_refuses(name))
 		p->fentry_err = 524; /* ENOTSUPP */
 	else if (p->in_module && (fd = module_btf_fd(p->module)) < 0)
@@ -285,12 +289,14 @@ const struct tp_probe *calibrate_tp(struct features *f, const char *name)
 
 void calibrate_end(struct features *f)
 {
-	btf__free(f->mod_btf);
-	f->mod_btf = NULL;
-	f->mod_name = NULL;
-	if (f->mod_fd >= 0)
+	/* Also on a zeroed struct (engine_stop() without a start): the fd
+	 * is only ours once a module was named. */
+	if (f->mod_name && f->mod_fd >= 0)
 		close(f->mod_fd);
 	f->mod_fd = -1;
+	f->mod_name = NULL;
+	btf__free(f->mod_btf);
+	f->mod_btf = NULL;
 	btf__free(f->vmlinux);
 	f->vmlinux = NULL;
 }

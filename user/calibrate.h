@@ -94,6 +94,7 @@ bool calibrate_refused(struct features *f, const char *name);
 bool calibrate_test_refuses(const char *name);
 /* The tracepoint ("group/event"), looked up on first use. */
 const struct tp_probe *calibrate_tp(struct features *f, const char *name);
+/* Frees what calibrate_begin() opened; again is harmless. */
 void calibrate_end(struct features *f);
 
 /* Byte offset of struct sname's member mname in btf, looking into

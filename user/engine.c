@@ -736,7 +736,8 @@ static int prepare(struct engine *e, bool trials)
 		snprintf(what, sizeof(what), "%s opened and its hooks calibrated", family_table[i]->name);
 		startup_time(what, &mark);
 	}
-	calibrate_end(&e->feat);
+	/* calibrate_end() comes once the families are loaded: one opened
+	 * again (reopen_without_refused()) reads BTF as at first. */
 	return 0;
 }
 
@@ -862,6 +863,9 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 		}
 		/* Once again where a fentry it took on trust was refused. */
 		if (err && reopen_without_refused(e, i)) {
+			snprintf(what, sizeof(what), "%s opened again, kprobes where fentry was refused",
+				 f->ops->name);
+			startup_time(what, &mark);
 			err = fam_load(e, i);
 			err = err ? err : fam_attach(e, i);
 		}
@@ -876,6 +880,7 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 		if (!running++)
 			test_stop_at("attach");
 	}
+	calibrate_end(&e->feat);
 	err = check_named(e);
 	if (err)
 		return err;
@@ -899,7 +904,10 @@ int engine_start(struct engine *e, event_fn on_event, void *ctx)
 
 int engine_plan(struct engine *e)
 {
-	return prepare(e, true);
+	int err = prepare(e, true);
+
+	calibrate_end(&e->feat);
+	return err;
 }
 
 void engine_stop(struct engine *e)
@@ -917,6 +925,7 @@ void engine_stop(struct engine *e)
 	}
 	ksyms_free(e->ksyms);
 	e->ksyms = NULL;
+	calibrate_end(&e->feat); /* where engine_start() returned early */
 }
 
 /* ---- reading --------------------------------------------------------------- */

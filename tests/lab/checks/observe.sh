@@ -42,6 +42,16 @@ for mode in fentry kprobe refused; do
 	tap_prefix=${tap_prefix%"$mode: "}
 done
 expect_gt "-K switched hooks that take fentry to kprobes" "$(r kprobe_choices)" 2
+expect_eq "refused, -D: export --once exits 0" "$(r refused_d_exit)" 0
+expect_eq "refused, -D: nothing on stderr" "$(r refused_d_err)" ""
+expect_ge "refused, -D: swiotlb_map hooked" "$(r refused_d_hooks)" 1
+expect_eq "refused, -D: every swiotlb_map hook a kprobe, attached" \
+	"$(r refused_d_kprobe)" "$(r refused_d_hooks)"
+expect_eq "refused, -D: the pool family attached" "$(r refused_d_pool)" 1
+if [ "$(r hiwater_file)" = no ]; then
+	expect_eq "refused, -D, no kernel high-water: swiotlb and pool both on swiotlb_map" \
+		"$(r refused_d_hooks)" 2
+fi
 
 # A mapping in softirq while another is in flight on the same CPU (defect 2
 # of issue 9): 200 outer 4 KiB and 200 inner 2 KiB mappings, each counted

@@ -50,6 +50,17 @@ count_window kprobe -K -D
 # opens the family again with kprobes there.
 export DMAWATCH_TEST_REFUSE_FENTRY=swiotlb_map
 count_window refused
+# With -D the pool family hooks swiotlb_map too, where the kernel keeps no
+# high-water mark of its own: each family must take kprobes there (the
+# second to fail reuses the first one's trial).
+mkdir -p /tmp/rfd
+dmawatch -D -F swiotlb,pool export --once --textfile-dir /tmp/rfd > /dev/null 2> /tmp/rfd.err
+emit refused_d_exit $?
+emit refused_d_err "$(head -c 300 /tmp/rfd.err)"
+emit refused_d_hooks "$(grep -c '^dmawatch_probe_attached{.*hook="swiotlb_map"' /tmp/rfd/dmawatch.prom)"
+emit refused_d_kprobe "$(grep -c '^dmawatch_probe_attached{.*hook="swiotlb_map",attach="kprobe"} 1$' /tmp/rfd/dmawatch.prom)"
+emit refused_d_pool "$(sed -n 's/^dmawatch_probe_family_attached{family="pool"} //p' /tmp/rfd/dmawatch.prom)"
+emit hiwater_file "$([ -e $swiotlb_dir/io_tlb_used_hiwater ] && echo yes || echo no)"
 unset DMAWATCH_TEST_REFUSE_FENTRY
 dmawatch -K probe > /tmp/probe.txt
 emit kprobe_choices "$(grep -c 'kprobe  fentry works; -K given' /tmp/probe.txt)"
