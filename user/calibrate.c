@@ -128,6 +128,16 @@ static const struct btf *module_btf(struct features *f, const char *module, int 
 	return f->mod_btf;
 }
 
+/* The trial, once per function: fd is the module's BTF object for an id
+ * in the module's BTF, else -1. */
+static void try_fentry(struct func_probe *p, int fd)
+{
+	p->fentry_err = calibrate_test_refuses(p->name) ? 524 /* ENOTSUPP */
+							: -trial_fentry(fd, p->btf_id);
+	p->fentry_tried = true;
+	p->fentry_ok = !p->fentry_err;
+}
+
 static void probe_func(struct features *f, struct func_probe *p)
 {
 	const struct btf *btf = f->vmlinux, *mod_btf;
@@ -151,13 +161,10 @@ static void probe_func(struct features *f, struct func_probe *p)
 		/* Where no tracing program loads at all, the trial would
 		 * only repeat that (calibrate_begin: bpf_err). */
 		if (trial && (btf == f->vmlinux || obj_fd >= 0)) {
-			if (f->trials) {
-				p->fentry_err = calibrate_test_refuses(p->name)
-							? 524 /* ENOTSUPP */
-							: -trial_fentry(obj_fd, id);
-				p->fentry_tried = true;
-			}
-			p->fentry_ok = !p->fentry_err;
+			if (f->trials)
+				try_fentry(p, obj_fd);
+			else
+				p->fentry_ok = true; /* on trust: calibrate_refused() */
 		}
 	}
 	p->in_kallsyms = f->ks && ksyms_find_name(f->ks, p->name);
@@ -215,14 +222,22 @@ int calibrate_begin(struct features *f, const struct ksyms *ks, bool trials)
 	return 0;
 }
 
-const struct func_probe *calibrate_func(struct features *f, const char *name,
-					const char *module)
+/* The function's probe, if calibrated already. */
+static struct func_probe *find_func(struct features *f, const char *name)
 {
-	struct func_probe *p;
-
 	for (int i = 0; i < f->nfuncs; i++)
 		if (!strcmp(f->funcs[i].name, name))
 			return &f->funcs[i];
+	return NULL;
+}
+
+const struct func_probe *calibrate_func(struct features *f, const char *name,
+					const char *module)
+{
+	struct func_probe *p = find_func(f, name);
+
+	if (p)
+		return p;
 	if (f->nfuncs == CALIB_MAX_FUNCS || !f->vmlinux)
 		return NULL;
 	p = &f->funcs[f->nfuncs++];
@@ -242,28 +257,27 @@ bool calibrate_test_refuses(const char *name)
 
 bool calibrate_refused(struct features *f, const char *name)
 {
-	struct func_probe *p = NULL;
+	struct func_probe *p = find_func(f, name);
 	int fd = -1;
 
-	for (int i = 0; i < f->nfuncs && !p; i++)
-		if (!strcmp(f->funcs[i].name, name))
-			p = &f->funcs[i];
 	if (!p)
 		return false;
 	/* Tried already (by probe, or for another family's hook on the
 	 * same function): that answer stands. */
-	if (p->fentry_tried || !p->fentry_ok)
-		return !p->fentry_ok && p->fentry_tried;
-	if (calibrate_test_refuses(name))
-		p->fentry_err = 524; /* ENOTSUPP */
-	else if (p->in_module && (fd = module_btf_fd(p->module)) < 0)
+	if (p->fentry_tried)
+		return !p->fentry_ok;
+	/* Not taken on trust (not in BTF): it was no fentry hook. */
+	if (!p->fentry_ok)
+		return false;
+	if (p->in_module && (fd = module_btf_fd(p->module)) < 0) {
 		p->fentry_err = ENOENT; /* the module went away meanwhile */
-	else
-		p->fentry_err = -trial_fentry(fd, p->btf_id);
+		p->fentry_tried = true;
+		p->fentry_ok = false;
+		return true;
+	}
+	try_fentry(p, fd);
 	if (fd >= 0)
 		close(fd);
-	p->fentry_tried = true;
-	p->fentry_ok = !p->fentry_err;
 	return !p->fentry_ok;
 }
 

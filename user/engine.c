@@ -708,10 +708,9 @@ static void startup_time(const char *what, double *since)
  * struct features). */
 static int prepare(struct engine *e, bool trials)
 {
-	int err;
-
 	double mark = now_s();
 	char what[64];
+	int err;
 
 	memset(e, 0, sizeof(*e));
 	e->events_fd = e->event_drops_fd = e->proc_stats_fd = -1;
@@ -826,7 +825,7 @@ static int check_named(struct engine *e)
 
 int engine_start(struct engine *e, event_fn on_event, void *ctx)
 {
-	double t0 = now_s(), mark = t0;
+	double t0 = now_s(), mark;
 	size_t running = 0;
 	char what[64];
 	int err;
