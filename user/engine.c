@@ -168,7 +168,7 @@ static const char *const prog_suffix[] = { "fentry", "fexit", "kprobe", "kretpro
 /* What a hook is called in notes and messages. */
 static const char *hook_label(const struct hook *h)
 {
-	return h->label ? h->label : h->funcs[0] ? h->funcs[0] : h->tracepoint;
+	return h->label ? h->label : h->funcs[0] ? h->funcs[0] : h->tracepoints[0];
 }
 
 /* The programs an attach kind runs of a hook. */
@@ -207,15 +207,28 @@ static const struct func_probe *resolve(struct engine *e, const struct hook *h)
 	return first;
 }
 
+/* The first of the hook's tracepoints this kernel has, or its first. */
+static const struct tp_probe *resolve_tp(struct engine *e, const struct hook *h)
+{
+	const struct tp_probe *first = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(h->tracepoints) && h->tracepoints[i]; i++) {
+		const struct tp_probe *p = calibrate_tp(&e->feat, h->tracepoints[i]);
+
+		if (!first)
+			first = p;
+		if (p && (p->in_btf || p->in_tracefs))
+			return p;
+	}
+	return first;
+}
+
 /* The programs hook h has on this run: --detail adds its detail_progs. */
 static unsigned int hook_progs(const struct hook *h)
 {
 	return h->progs | (opt_detail ? h->detail_progs : 0);
 }
 
-/* Decides fentry/fexit or kprobes for hook i and enables exactly those
- * programs. Returns the kind, or -1 when a program the choice needs is
- * missing (an error in the family, said in f->why). */
 /* Enables the programs of kind for hook h, pointed at target where the
  * kind takes one. 0, or -1 with f->why set. */
 static int enable(struct fam *f, const struct hook *h, enum attach_kind kind, const char *target)
@@ -235,7 +248,8 @@ static int enable(struct fam *f, const struct hook *h, enum attach_kind kind, co
 		}
 		bpf_program__set_autoload(prog, true);
 		/* One program per hook, pointed at the name this kernel has. */
-		if (kind == ATTACH_FENTRY && bpf_program__set_attach_target(prog, 0, target)) {
+		if ((kind == ATTACH_FENTRY || kind == ATTACH_TP_BTF) &&
+		    bpf_program__set_attach_target(prog, 0, target)) {
 			snprintf(f->why, sizeof(f->why), "cannot target %s at %s: %s",
 				 bpf_program__name(prog), target, strerror(errno));
 			return -1;
@@ -250,25 +264,28 @@ static int choose_tp(struct fam *f, size_t i)
 {
 	struct engine *e = f->e;
 	const struct hook *h = &f->ops->hooks[i];
-	const struct tp_probe *p = calibrate_tp(&e->feat, h->tracepoint);
-	const char *event = strchr(h->tracepoint, '/');
+	const struct tp_probe *p = resolve_tp(e, h);
+	const char *event, *label;
 	enum attach_kind kind = ATTACH_NONE;
 
-	event = event ? event + 1 : h->tracepoint;
 	if (!p) {
 		fam_note(f, hook_label(h), ATTACH_NONE, "not calibrated (too many tracepoints)");
 		return ATTACH_NONE;
 	}
 	if (e->feat.bpf_err)
 		return ATTACH_NONE;
+	label = h->label ? h->label : p->name;
+	event = strchr(p->name, '/');
+	event = event ? event + 1 : p->name;
 	if (p->in_btf && (hook_progs(h) & HOOK_TP_BTF)) {
 		kind = ATTACH_TP_BTF;
-		fam_note(f, hook_label(h), kind, "typed (btf_trace_%s)", event);
+		fam_note(f, label, kind, "typed (btf_trace_%s)", event);
 	} else if ((p->in_btf || p->in_tracefs) && (hook_progs(h) & HOOK_RAW_TP)) {
 		kind = ATTACH_RAW_TP;
-		fam_note(f, hook_label(h), kind, "%s", p->in_btf ? "" : "not in BTF");
+		fam_note(f, label, kind, "%s",
+			 !p->in_btf ? "not in BTF" : "untyped: arguments as numbers");
 	} else {
-		fam_note(f, hook_label(h), ATTACH_NONE, "%s not in this kernel", h->tracepoint);
+		fam_note(f, label, ATTACH_NONE, "%s not in this kernel", p->name);
 	}
 	if (enable(f, h, kind, event))
 		return -1;
@@ -285,7 +302,7 @@ static int choose(struct fam *f, size_t i)
 	const struct func_probe *p;
 	enum attach_kind kind = ATTACH_NONE;
 
-	if (h->tracepoint)
+	if (h->tracepoints[0])
 		return choose_tp(f, i);
 	p = resolve(e, h);
 	if (!p) {
@@ -646,6 +663,8 @@ static int attach_one(struct engine *e, size_t i, struct bpf_program *prog, enum
 		return -524; /* ENOTSUPP */
 	if (k == ATTACH_KPROBE)
 		link = bpf_program__attach_kprobe(prog, ret, target);
+	else if (k == ATTACH_RAW_TP)
+		link = bpf_program__attach_raw_tracepoint(prog, target);
 	else
 		link = bpf_program__attach(prog);
 	if (!link)

@@ -57,10 +57,11 @@ struct hook {
 	 * (6.6 made swiotlb_tbl_unmap_single an inline wrapper of
 	 * __swiotlb_tbl_unmap_single): one program, retargeted. */
 	const char *funcs[3];
-	/* Or a tracepoint, "group/event": tp_btf where vmlinux BTF types
-	 * it, else raw_tp where tracefs lists it (its programs' SEC names
-	 * the event). */
-	const char *tracepoint;
+	/* Or a tracepoint, "group/event", by its names across kernels,
+	 * first found wins (6.17 renamed dma:dma_map_page dma_map_phys):
+	 * tp_btf where vmlinux BTF types it, else raw_tp where tracefs lists
+	 * it; the program is attached to the name found. */
+	const char *tracepoints[2];
 	const char *module;    /* BTF module that may hold it (virtio_ring) */
 	const char *prog;      /* PREFIX of the programs */
 	unsigned int progs;    /* enum hook_progs */

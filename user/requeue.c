@@ -20,7 +20,7 @@ struct requeue_state {
 };
 
 static const struct hook hooks[] = {
-	{ .tracepoint = "block/block_rq_requeue", .prog = "requeue",
+	{ .tracepoints = { "block/block_rq_requeue" }, .prog = "requeue",
 	  .progs = HOOK_TRACEPOINTS, .required = true },
 };
 
