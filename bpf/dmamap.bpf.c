@@ -115,7 +115,7 @@ static __always_inline int sg_enter(const struct device *dev, struct scatterlist
 	};
 
 	/* A list is recorded even empty: the exit counts the call. */
-	if (nents > 0 && sg_walk(NULL, 0, sg, nents, MAX_SG_WALK, c.limit, &w))
+	if (nents > 0 && sg_walk(NULL, 0, sg, nents, MAX_SG_WALK, c.limit, false, &w))
 		return 0;
 	c.bytes = w.bytes;
 	c.largest = w.largest;

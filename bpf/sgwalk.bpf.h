@@ -48,6 +48,14 @@ struct sg_walk {
 	__u32 max_entries;        /* stop after this many (sums: lower bounds) */
 	__u32 entries;
 	__u32 over_limit;
+	/* Asked for: stop at the first entry whose dma_address is
+	 * DMA_MAPPING_ERROR, the one dma_direct_map_sg() failed to map,
+	 * which is left out of the sums; failed then says so, with its
+	 * length. */
+	__u32 stop_at_error;
+	__u32 failed;
+	__u64 failed_len;
+	__u16 hist[DMAW_HIST_SLOTS]; /* log2 of each entry's length */
 };
 
 struct {
@@ -95,7 +103,18 @@ static long sg_walk_step(__u32 index, void *ctx)
 		return 0;
 	}
 	BPF_CORE_READ_INTO(&len, sg, length);
+	if (w->stop_at_error) {
+		dma_addr_t addr = 0;
+
+		BPF_CORE_READ_INTO(&addr, sg, dma_address);
+		if (addr == DMA_MAPPING_ERROR) {
+			w->failed = 1;
+			w->failed_len = len;
+			return 1;
+		}
+	}
 	w->entries++;
+	w->hist[log2_slot(len)]++;
 	w->bytes += len;
 	/* swiotlb_map() maps each entry on its own. */
 	w->slots += slots_for(len);
@@ -112,13 +131,14 @@ static long sg_walk_step(__u32 index, void *ctx)
 
 /*
  * Walks one list of at most nents entries (sgs NULL) or the nlists lists of
- * sgs[] (each to its end mark), stopping after max_entries entries, and
- * copies the sums to *out. Returns 0, or -1 when the CPU's walk slots are
- * all in use (out untouched).
+ * sgs[] (each to its end mark), stopping after max_entries entries (or at
+ * a failed entry, with stop_at_error), and copies the sums to *out.
+ * Returns 0, or -1 when the CPU's walk slots are all in use (out
+ * untouched).
  */
 static __always_inline int sg_walk(struct scatterlist **sgs, __u32 nlists,
 				   struct scatterlist *sg, __u32 nents, __u32 max_entries,
-				   __u64 limit, struct sg_walk *out)
+				   __u64 limit, bool stop_at_error, struct sg_walk *out)
 {
 	__u32 zero = 0, *depth, slot;
 	struct sg_walk *w;
@@ -137,6 +157,7 @@ static __always_inline int sg_walk(struct scatterlist **sgs, __u32 nlists,
 	w->sg_size = bpf_core_type_size(struct scatterlist);
 	w->limit = limit;
 	w->max_entries = max_entries;
+	w->stop_at_error = stop_at_error;
 	if (sgs) {
 		w->sgs = sgs;
 		w->nlists = nlists;

@@ -9,14 +9,19 @@
  * declared off (SEC("?...")); the engine enables one of the two after
  * trying the trampoline (user/swiotlb.c declares the hooks).
  *
- * The hot path is one program per mapping: swiotlb_map's fexit sees the
- * arguments and the result, so it counts successes, failures and
- * over-limit attempts alone, in a per-CPU slot found without a hash
- * lookup (dev_stats()). The release (the slots a device holds), the
- * process table, the fentry that starts the clock for the latency
- * histogram, and the sync hooks run only with --detail (dmaw_detail).
+ * The hot path is one program per mapping, which sees the arguments and
+ * the result, so it counts successes, failures and over-limit attempts
+ * alone, in a per-CPU slot found without a hash lookup (dev_stats()):
+ * where the kernel traces the DMA API (6.12+), a raw tracepoint after
+ * each single mapping and a fexit per scatterlist (swiotlb_dma_map_raw_tp,
+ * swiotlb_map_sg_fexit: half the cost of a trampoline per mapping);
+ * elsewhere swiotlb_map's fexit. The release (the slots a device holds),
+ * the process table, the fentry that starts the clock for the latency
+ * histogram, and the sync hooks run only with --detail (dmaw_detail),
+ * which counts on swiotlb_map.
  */
 #include "common.bpf.h"
+#include "sgwalk.bpf.h"
 #include "swiotlb.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -175,10 +180,10 @@ static __always_inline int map_enter(const struct device *dev, __u64 size, __u32
 	return 0;
 }
 
-static __always_inline void emit(void *ctx, __u32 kind, const struct map_start *m,
+static __always_inline void emit(void *ctx, __u32 kind, __u32 source, const struct map_start *m,
 				 __u64 limit)
 {
-	struct dmaw_event *e = event_reserve(kind, DMAW_SRC_SWIOTLB_MAP);
+	struct dmaw_event *e = event_reserve(kind, source);
 
 	if (!e)
 		return;
@@ -193,48 +198,185 @@ static __always_inline void emit(void *ctx, __u32 kind, const struct map_start *
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void account_map(void *ctx, const struct map_start *m, dma_addr_t ret)
+/*
+ * Whether every mapping of dev bounces, so that the DMA API's tracepoint
+ * (below) sees exactly the mappings swiotlb_map() would: dma-direct
+ * (no dma_map_ops, no dma-iommu: dma_map_direct(), use_dma_iommu()) with a
+ * pool that forces bouncing (is_swiotlb_force_bounce(): swiotlb=force, and
+ * every device of a SEV or TDX guest). A device that bounces only some
+ * mappings (a 32-bit DMA mask) is not counted there.
+ */
+static __always_inline __u64 bounce_mode(const struct device *dev)
 {
-	__u64 now = dmaw_detail ? bpf_ktime_get_ns() : 0, limit;
-	struct dmaw_swiotlb_stats *st;
-	__u32 dir;
+	struct io_tlb_mem *mem = BPF_CORE_READ(dev, dma_io_tlb_mem);
 
-	st = dev_stats(m->dev, m->key);
-	if (!st)
-		return;
-	dir = dir_index(m->dir);
-	/* Read from the device once per CPU: a driver sets min_align_mask
-	 * when it probes, before it maps (nvme_pci_alloc_dev()). Two kernel
-	 * reads fewer per mapping. */
-	limit = st->limit;
-	if (!limit)
-		limit = st->limit = swiotlb_limit(m->dev);
-	if (m->size > st->max_size)
-		st->max_size = m->size;
-	st->size_hist[log2_slot(m->size)]++;
-	if (dmaw_detail && m->ts) {
-		st->latency_ns += now - m->ts;
-		st->latency_hist[log2_slot(now - m->ts)]++;
-	}
-	if (m->size > limit) {
+	if (!mem || !BPF_CORE_READ(mem, force_bounce))
+		return DMAW_BOUNCE_SOME;
+	if (BPF_CORE_READ(dev, dma_ops))
+		return DMAW_BOUNCE_SOME;
+	/* 6.12 has the bit; 7.x keeps it in dev->flags (DEV_FLAG_DMA_IOMMU),
+	 * and a 7.x guest has no IOMMU doing dma-iommu with force_bounce. */
+	if (bpf_core_field_exists(dev->dma_iommu) && BPF_CORE_READ_BITFIELD_PROBED(dev, dma_iommu))
+		return DMAW_BOUNCE_SOME;
+	return DMAW_BOUNCE_ALL;
+}
+
+/* The limit and the bounce mode of the device of st, read from the device
+ * once per CPU: a driver sets min_align_mask when it probes, before it
+ * maps (nvme_pci_alloc_dev()). Two kernel reads fewer per mapping. */
+static __always_inline __u64 slot_limit(struct dmaw_swiotlb_stats *st, const struct device *dev,
+					bool dma_api)
+{
+	__u64 limit = st->limit;
+
+	if (limit && (!dma_api || st->bounce))
+		return limit;
+	st->limit = limit = swiotlb_limit(dev);
+	if (dma_api)
+		st->bounce = bounce_mode(dev);
+	return limit;
+}
+
+/* One bounced mapping attempt of size bytes in st: its counters, and the
+ * event it calls for (0: none). */
+static __always_inline __u32 count_map(struct dmaw_swiotlb_stats *st, __u64 size, __u32 dir,
+				       __u64 limit, bool failed)
+{
+	__u32 ev = 0;
+
+	if (size > st->max_size)
+		st->max_size = size;
+	st->size_hist[log2_slot(size)]++;
+	if (size > limit) {
 		/* Can never succeed: no run of free slots is longer than a
 		 * segment (swiotlb_find_slots), and the kernel only says
 		 * "buffer is full". A driver that retries it does so forever. */
 		st->over_limit++;
 		if (event_sampled(st->over_limit))
-			emit(ctx, DMAW_EV_OVER_LIMIT, m, limit);
+			ev = DMAW_EV_OVER_LIMIT;
 	}
-	if (ret == DMA_MAPPING_ERROR) {
+	if (failed) {
 		st->failures++;
 		/* Failures within the limit: the pool was full or fragmented. */
-		if (m->size <= limit && event_sampled(st->failures - st->over_limit))
-			emit(ctx, DMAW_EV_MAP_FAILED, m, limit);
+		if (size <= limit && event_sampled(st->failures - st->over_limit))
+			ev = DMAW_EV_MAP_FAILED;
 	} else {
-		st->maps[dir_index(dir)]++;
-		st->bytes[dir_index(dir)] += m->size;
-		if (dmaw_detail)
-			proc_account(m->size);
+		dir = dir_index(dir);
+		st->maps[dir]++;
+		st->bytes[dir] += size;
 	}
+	return ev;
+}
+
+static __always_inline void account_map(void *ctx, const struct map_start *m, dma_addr_t ret,
+					bool dma_api)
+{
+	__u64 now = dmaw_detail ? bpf_ktime_get_ns() : 0, limit;
+	struct dmaw_swiotlb_stats *st;
+	bool failed = ret == DMA_MAPPING_ERROR;
+	__u32 ev;
+
+	st = dev_stats(m->dev, m->key);
+	if (!st)
+		return;
+	limit = slot_limit(st, m->dev, dma_api);
+	if (dma_api && st->bounce != DMAW_BOUNCE_ALL)
+		return;
+	if (dmaw_detail && m->ts) {
+		st->latency_ns += now - m->ts;
+		st->latency_hist[log2_slot(now - m->ts)]++;
+	}
+	ev = count_map(st, m->size, m->dir, limit, failed);
+	if (ev)
+		emit(ctx, ev, dma_api ? DMAW_SRC_DMA_MAP : DMAW_SRC_SWIOTLB_MAP, m, limit);
+	if (!failed && dmaw_detail)
+		proc_account(m->size);
+}
+
+/*
+ * Kernels that trace the DMA API (6.12: dma:dma_map_page; 6.17 renamed it
+ * dma:dma_map_phys, same arguments) fire one tracepoint per single mapping
+ * with the device, size, direction and result: everything swiotlb_map()'s
+ * fexit sees, for the least a program can cost there (issue 10: a raw
+ * tracepoint costs about half a trampoline with fexit). raw_tp, not tp_btf:
+ * its arguments are plain numbers, so the device pointer hashes without
+ * bpf_get_func_arg(). The lists (dma_map_sg) are swiotlb_map_sg's below.
+ */
+/* include/linux/dma-mapping.h (7.x; unused bits before): mappings that
+ * never bounce, whatever the device (dma_direct_map_phys(): MMIO and
+ * coherent-only ones fail, memory already shared with the host is mapped
+ * as it is). */
+#define DMA_ATTR_MMIO (1UL << 10)
+#define DMA_ATTR_REQUIRE_COHERENT (1UL << 12)
+#define DMA_ATTR_CC_SHARED (1UL << 13)
+#define DMAW_ATTRS_NO_BOUNCE (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT | DMA_ATTR_CC_SHARED)
+
+SEC("?raw_tp/dma_map_page")
+int swiotlb_dma_map_raw_tp(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* TP_PROTO(dev, phys_addr, dma_addr, size, dir, attrs) */
+	struct map_start m = {
+		.dev = (const struct device *)ctx->args[0],
+		.key = ctx->args[0],
+		.size = ctx->args[3],
+		.dir = ctx->args[4],
+	};
+
+	if (!(ctx->args[5] & DMAW_ATTRS_NO_BOUNCE))
+		account_map(ctx, &m, ctx->args[2], true);
+	return 0;
+}
+
+/*
+ * A list: dma_direct_map_sg() bounces its entries one by one and, at the
+ * first that fails, marks it DMA_MAPPING_ERROR, unmaps those before it
+ * and returns -EIO. Only the successes reach dma:dma_map_sg, and 6.12's
+ * dma:dma_map_sg_err fires only for unexpected errors (__dma_map_sg_attrs),
+ * so the list is counted at __dma_map_sg_attrs's return: a program per
+ * list, not per entry. The walk sums the entries mapped before the
+ * failed one; that one counts as a failure.
+ */
+#define MAX_SG_WALK 4096
+#define EIO 5
+
+SEC("?fexit/__dma_map_sg_attrs")
+int BPF_PROG(swiotlb_map_sg_fexit, struct device *dev, struct scatterlist *sg, int nents,
+	     enum dma_data_direction dir, unsigned long attrs, int ret)
+{
+	struct map_start m = { .dev = dev, .key = fentry_dev_key(ctx), .dir = dir };
+	struct dmaw_swiotlb_stats *st;
+	struct sg_walk w = {};
+	__u64 limit;
+	__u32 d, ev;
+
+	/* -EIO: an entry failed to bounce; the other errors (a peer-to-peer
+	 * entry, -EINVAL) are not the pool's, and not counted. */
+	if (nents <= 0 || (attrs & DMAW_ATTRS_NO_BOUNCE) || (ret <= 0 && ret != -EIO))
+		return 0;
+	st = dev_stats(dev, m.key);
+	if (!st)
+		return 0;
+	limit = slot_limit(st, dev, true);
+	if (st->bounce != DMAW_BOUNCE_ALL)
+		return 0;
+	if (sg_walk(NULL, 0, sg, nents, MAX_SG_WALK, limit, ret < 0, &w))
+		return 0;
+	/* Each entry was a mapping of its own, and one within the limit
+	 * (the one over it fails). */
+	d = dir_index(dir);
+	st->maps[d] += w.entries;
+	st->bytes[d] += w.bytes;
+	if (w.largest > st->max_size)
+		st->max_size = w.largest;
+	for (int i = 0; i < DMAW_HIST_SLOTS; i++)
+		st->size_hist[i] += w.hist[i];
+	if (!w.failed)
+		return 0;
+	m.size = w.failed_len;
+	ev = count_map(st, m.size, dir, limit, true);
+	if (ev)
+		emit(ctx, ev, DMAW_SRC_DMA_MAP_SG, &m, limit);
+	return 0;
 }
 
 SEC("?fentry/swiotlb_map")
@@ -265,7 +407,7 @@ int BPF_PROG(swiotlb_map_fexit, struct device *dev, phys_addr_t paddr, size_t si
 
 		m.ts = start ? *start : 0;
 	}
-	account_map(ctx, &m, ret);
+	account_map(ctx, &m, ret, false);
 	return 0;
 }
 
@@ -283,7 +425,7 @@ int BPF_KRETPROBE(swiotlb_map_kretprobe, dma_addr_t ret)
 	struct map_start *m = bpf_map_lookup_elem(&map_starts, &tid);
 
 	if (m) {
-		account_map(ctx, m, ret);
+		account_map(ctx, m, ret, false);
 		bpf_map_delete_elem(&map_starts, &tid);
 	}
 	return 0;

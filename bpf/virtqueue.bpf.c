@@ -71,7 +71,7 @@ static __always_inline int vq_enter(void *vq, struct scatterlist **sgs, struct s
 	struct sg_walk w;
 
 	/* No limit here: virtio entries are checked by swiotlb_map itself. */
-	if (sg_walk(sgs, n_out + n_in, sg, num, VQ_MAX_ENTRIES, ~0ULL, &w))
+	if (sg_walk(sgs, n_out + n_in, sg, num, VQ_MAX_ENTRIES, ~0ULL, false, &w))
 		return 0;
 	c.bytes = w.bytes;
 	c.slots = w.slots;

@@ -52,6 +52,7 @@ enum dmaw_source {
 	DMAW_SRC_SWIOTLB_MAP = 1, /* swiotlb_map() */
 	DMAW_SRC_DMA_MAP_SG,      /* __dma_map_sg_attrs() */
 	DMAW_SRC_VIRTQUEUE,       /* virtqueue_add_*() */
+	DMAW_SRC_DMA_MAP,         /* dma:dma_map_page / dma_map_phys */
 };
 
 struct dmaw_event {

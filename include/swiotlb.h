@@ -13,6 +13,11 @@
 #define DMAW_DEV_SLOT_BITS 6
 #define DMAW_DEV_SLOTS (1u << DMAW_DEV_SLOT_BITS)
 
+enum {
+	DMAW_BOUNCE_ALL = 1,  /* dma-direct with a force_bounce pool: counted */
+	DMAW_BOUNCE_SOME = 2, /* not counted from the DMA API's tracepoints */
+};
+
 struct dmaw_swiotlb_stats {     /* per-CPU: a slot, or the overflow hash's value */
 	union {
 		/* BPF: the struct device the counters are for, 0 in a free
@@ -30,6 +35,10 @@ struct dmaw_swiotlb_stats {     /* per-CPU: a slot, or the overflow hash's value
 	__u64 sync_bytes[DMAW_DIRS]; /* swiotlb_sync_single_for_{device,cpu}: copies */
 	__u64 max_size;              /* largest mapping attempted */
 	__u64 limit;                 /* swiotlb_max_mapping_size() last seen */
+	/* Counted from the DMA API's tracepoints: whether every mapping of
+	 * the device bounces (DMAW_BOUNCE_*, read with limit); 0 where
+	 * swiotlb_map() itself is hooked. Not a sum. */
+	__u64 bounce;
 	__u64 latency_ns;            /* summed swiotlb_map() time */
 	__u64 size_hist[DMAW_HIST_SLOTS];    /* log2 of bytes */
 	__u64 latency_hist[DMAW_HIST_SLOTS]; /* log2 of ns */

@@ -24,6 +24,7 @@ const char *event_source_name(__u32 source)
 	case DMAW_SRC_SWIOTLB_MAP: return "swiotlb_map";
 	case DMAW_SRC_DMA_MAP_SG: return "dma_map_sg";
 	case DMAW_SRC_VIRTQUEUE: return "virtqueue_add";
+	case DMAW_SRC_DMA_MAP: return "dma_map_page";
 	default: return "?";
 	}
 }

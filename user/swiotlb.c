@@ -13,16 +13,32 @@
 #include "prom.h"
 #include "report.h"
 #include "swiotlb.skel.h"
+#include "util.h"
 
 struct swiotlb_state {
 	struct swiotlb_bpf *skel; /* first: FAMILY_SKELETON */
 };
 
+/* The DMA-API hooks and swiotlb_map's: one set or the other counts the
+ * mappings (swiotlb_wants()). */
+#define HOOK_DMA_MAP 0
+#define HOOK_DMA_MAP_SG 1
+#define HOOK_SWIOTLB_MAP 2
+
 static const struct hook hooks[] = {
-	/* The hook everything else hangs off: its fexit alone counts a
-	 * mapping; --detail adds the fentry that starts the clock. */
-	{ .funcs = { "swiotlb_map" }, .prog = "swiotlb_map",
-	  .progs = HOOK_FEXIT | HOOK_KPROBES, .detail_progs = HOOK_FENTRY, .required = true },
+	/* Where the kernel traces the DMA API (6.12+): a raw tracepoint per
+	 * single mapping, which sees its result, and a fexit per list
+	 * (bpf/swiotlb.bpf.c says why): no trampoline on every mapping
+	 * (issue 10). */
+	[HOOK_DMA_MAP] = { .tracepoints = { "dma/dma_map_phys", "dma/dma_map_page" },
+			   .prog = "swiotlb_dma_map", .progs = HOOK_RAW_TP, .required = true },
+	[HOOK_DMA_MAP_SG] = { .funcs = { "__dma_map_sg_attrs" }, .prog = "swiotlb_map_sg",
+			      .progs = HOOK_FEXIT, .required = true },
+	/* Elsewhere, and with --latency or -K: swiotlb_map, whose fexit alone
+	 * counts a mapping; --detail adds the fentry that starts the clock. */
+	[HOOK_SWIOTLB_MAP] = { .funcs = { "swiotlb_map" }, .prog = "swiotlb_map",
+			       .progs = HOOK_FEXIT | HOOK_KPROBES, .detail_progs = HOOK_FENTRY,
+			       .required = true },
 	/* The release and syncs, under whichever name this kernel has (6.6
 	 * made the plain names inline wrappers of the __ ones). */
 	{ .funcs = { "__swiotlb_tbl_unmap_single", "swiotlb_tbl_unmap_single" },
@@ -37,6 +53,42 @@ static const struct hook hooks[] = {
 };
 
 FAMILY_SKELETON(swiotlb)
+
+/* Whether the DMA API's hooks count the mappings here: the kernel has the
+ * tracepoint and a trampoline on __dma_map_sg_attrs (asked again after a
+ * refusal), and no option needs swiotlb_map's own entry (the --latency
+ * clock, -K's kprobes). */
+static bool dma_api_counts(struct fam *f)
+{
+	const struct func_probe *sg;
+
+	if (opt_detail || force_kprobes)
+		return false;
+	for (int i = 0; i < 2 && hooks[HOOK_DMA_MAP].tracepoints[i]; i++) {
+		const struct tp_probe *tp = calibrate_tp(&f->e->feat, hooks[HOOK_DMA_MAP].tracepoints[i]);
+
+		if (tp && (tp->in_btf || tp->in_tracefs)) {
+			sg = calibrate_func(&f->e->feat, hooks[HOOK_DMA_MAP_SG].funcs[0], NULL);
+			return sg && sg->fentry_ok;
+		}
+	}
+	return false;
+}
+
+static bool swiotlb_wants(struct fam *f, const struct hook *h)
+{
+	size_t i = h - hooks;
+
+	if (i == HOOK_DMA_MAP || i == HOOK_DMA_MAP_SG)
+		return dma_api_counts(f);
+	if (i == HOOK_SWIOTLB_MAP) {
+		if (!dma_api_counts(f))
+			return true;
+		fam_note(f, h->funcs[0], ATTACH_NONE, "-D and -K count here instead");
+		return false;
+	}
+	return true;
+}
 
 /* One read: the snapshot, the names map, and the last names looked up
  * (a slot holds the same device on most CPUs). */
@@ -54,6 +106,16 @@ static void add_counts(struct sw_read *r, __u64 key, const struct dmaw_swiotlb_s
 	struct dev_snapshot *d;
 	__u64 max, limit;
 
+	/* A device the DMA-API hooks do not count (it bounces only some
+	 * mappings) holds a slot but has nothing to show. */
+	if (v->bounce == DMAW_BOUNCE_SOME && !v->failures && !v->unmaps) {
+		__u64 n = 0;
+
+		for (int i = 0; i < DMAW_DIRS; i++)
+			n += v->maps[i];
+		if (!n)
+			return;
+	}
 	if (key != r->key) {
 		/* Absent (the names map was full): named by its address. */
 		memset(&r->names, 0, sizeof(r->names));
@@ -72,6 +134,7 @@ static void add_counts(struct sw_read *r, __u64 key, const struct dmaw_swiotlb_s
 	add_u64_fields(&d->sw, v, sizeof(*v));
 	d->sw.max_size = max;
 	d->sw.limit = limit;
+	d->sw.bounce = 0;
 }
 
 static int add_overflow(void *ctx, const void *key, const void *percpu, int ncpus)
@@ -294,12 +357,13 @@ static void keep_device(struct dev_snapshot *cur, const struct dev_snapshot *las
 
 const struct family swiotlb_family = {
 	.name = "swiotlb",
-	.summary = "every bounced mapping (swiotlb_map), its release and syncs, per device",
+	.summary = "every bounced mapping, its release and syncs, per device",
 	.hooks = hooks,
 	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
 	.state_size = sizeof(struct swiotlb_state),
 	.open = swiotlb_skel_open,
 	.load = swiotlb_skel_load,
+	.wants = swiotlb_wants,
 	.read = swiotlb_read,
 	.destroy = swiotlb_skel_destroy,
 	.view = {

@@ -28,7 +28,8 @@ expect_eq "the package's binary is the same build (version, BPF programs)" \
 	"$(r package_version)" "$(r static_version)"
 expect_eq "static: dmawatch probe exits 0" "$(r static_probe_exit)" 0
 expect_eq "package: dmawatch probe exits 0" "$(r package_probe_exit)" 0
-expect_match "package: swiotlb_map hooked" "$(r package_swiotlb_map)" '^(fentry|kprobe)$'
+expect_match "package: bounced mappings hooked" "$(r package_swiotlb_map)" \
+	'^(swiotlb_map (fentry|kprobe)|dma/dma_map_(page|phys) raw_tp)$'
 expect_eq "both chose the same hook" "$(r package_swiotlb_map)" "$(r static_swiotlb_map)"
 expect_eq "package: stat exits 0" "$(r package_stat_exit)" 0
 final=$(r package_stat_final)

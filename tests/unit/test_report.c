@@ -85,12 +85,26 @@ static void test_missed_runs(void **state)
 	free(t);
 }
 
+/* Every place an event comes from has its name in trace's output: the
+ * DMA API's tracepoint beside swiotlb_map, the list hook and the
+ * virtqueue. */
+static void test_event_source_names(void **state)
+{
+	(void)state;
+	assert_string_equal(event_source_name(DMAW_SRC_SWIOTLB_MAP), "swiotlb_map");
+	assert_string_equal(event_source_name(DMAW_SRC_DMA_MAP), "dma_map_page");
+	assert_string_equal(event_source_name(DMAW_SRC_DMA_MAP_SG), "dma_map_sg");
+	assert_string_equal(event_source_name(DMAW_SRC_VIRTQUEUE), "virtqueue_add");
+	assert_string_equal(event_source_name(0), "?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rates_over_an_interval),
 		cmocka_unit_test(test_fmt_bytes),
 		cmocka_unit_test(test_missed_runs),
+		cmocka_unit_test(test_event_source_names),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);

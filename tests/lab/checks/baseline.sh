@@ -9,7 +9,13 @@ expect_gt "io_tlb_used rose during the write" "$(r used_peak_write)" 0
 expect_eq "io_tlb_used back to its start" "$(r used_after)" "$(r used_before)"
 expect_eq "no swiotlb buffer is full lines" "$(r full_lines)" 0
 expect_eq "dmawatch probe exits 0" "$(r probe_exit)" 0
-expect_match "probe: swiotlb_map hooked by fentry or kprobe" "$(r probe_swiotlb_map)" '^(fentry|kprobe)$'
+if [ "$(r dma_tp)" = none ]; then
+	expect_match "probe: swiotlb_map hooked by fentry or kprobe" "$(r probe_swiotlb_map)" '^(fentry|kprobe)$'
+else
+	expect_match "probe: the DMA API's tracepoint ($(r dma_tp)) counts mappings, raw_tp" \
+		"$(r probe_swiotlb_dma)" '^raw_tp$'
+	expect_eq "probe: swiotlb_map left to -D and -K" "$(r probe_swiotlb_map)" none
+fi
 expect_match "probe: says where the pool's high-water mark comes from" "$(r probe_hiwater)" 'hiwater: '
 
 # A family that fails to load is left out; the others run (issue 9).

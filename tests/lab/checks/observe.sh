@@ -1,6 +1,7 @@
 # Issue 3 acceptance (guest/observe.sh): dmawatch's numbers against what
 # the kernel itself reported (tracefs swiotlb_bounced, the workload's bytes).
 vda=$(r vda_dma_dev)
+expect_match "the kernel's DMA-API tracepoints checked" "$(r dma_tp)" '^(yes|no)$'
 for mode in fentry kprobe refused; do
 	final=$(r ${mode}_stat_final)
 	dev_field() { # field
@@ -23,8 +24,11 @@ for mode in fentry kprobe refused; do
 	expect_eq "virtio disk driver" "$(dev_field driver)" virtio-pci
 	expect_eq "virtio disk limit" "$(dev_field limit)" 262144
 	expect_eq "no events dropped" "$(printf '%s' "$final" | jq .event_drops)" 0
-	case $mode in
-	fentry) expect_eq "swiotlb_map: the fexit program" "$(r ${mode}_map_progs)" "swiotlb_map_fexit " ;;
+	case $mode-$(r dma_tp) in
+	fentry-yes) expect_eq "the DMA API's raw tracepoint and list fexit count mappings" \
+		"$(r ${mode}_map_progs)" "swiotlb_dma_map_raw_tp swiotlb_map_sg_fexit " ;;
+	fentry-no | refused-yes) expect_eq "swiotlb_map: the fexit program" \
+		"$(r ${mode}_map_progs)" "swiotlb_map_fexit " ;;
 	*) expect_eq "swiotlb_map: the kprobe programs" "$(r ${mode}_map_progs)" \
 		"swiotlb_map_kprobe swiotlb_map_kretprobe " ;;
 	esac
@@ -115,3 +119,22 @@ expect_gt "every process row read, not the first 512" \
 expect_eq "no rows cut" "$(printf '%s' "$procs" | jq '.rows_cut')" 0
 expect_gt "BPF programs visible in kallsyms while tracing" "$(r bpf_syms_running)" 0
 expect_eq "no BPF program left after dmawatch exits" "$(r bpf_syms_after)" 0
+
+# Scatterlists through the default probes, against tracefs (guest/observe.sh).
+sgf=$(r sg_window_final)
+sg_field() { printf '%s' "$sgf" | jq -r ".devices[] | select(.device == \"dmawatch-lab\") | .$1"; }
+expect_eq "sg window: stat attached" "$(r sg_window_attached)" 0
+expect_eq "sg window: 1 MiB in 64 KiB writes through the lab disk" "$(r sg_window_write_exit)" 0
+expect_match "sg window: 2 MiB segment refused" "$(r sg_window_over_exit)" '^[1-9][0-9]*$'
+expect_eq "sg window: stat exits 0 on SIGTERM" "$(r sg_window_exit)" 0
+expect_gt "sg window: tracefs saw the entries bounce" "$(r sg_window_trace_events)" 1
+sg_maps=$(sg_field maps)
+sg_fails=$(sg_field failures)
+sg_bytes=$(sg_field bytes)
+expect_eq "sg window: maps + failures = swiotlb_bounced events" \
+	"$((${sg_maps:-0} + ${sg_fails:-0}))" "$(r sg_window_trace_events)"
+expect_eq "sg window: the failure is the over-limit segment" "$(sg_field failures)" 1
+expect_eq "sg window: ...counted over the limit" "$(sg_field over_limit)" 1
+expect_eq "sg window: bounced bytes + the refused 2 MiB = swiotlb_bounced sizes" \
+	"$((${sg_bytes:-0} + 2097152))" "$(r sg_window_trace_bytes)"
+expect_eq "sg window: largest attempt 2 MiB" "$(sg_field max_size)" 2097152

@@ -28,11 +28,16 @@ emit used_after "$(cat $swiotlb_dir/io_tlb_used)"
 	emit used_hiwater "$(cat $swiotlb_dir/io_tlb_used_hiwater)"
 emit full_lines "$(dmesg_count 'swiotlb buffer is full')"
 # What this kernel offers and which hook each probe family chose, and why
-# (kept in the console log; the checks read the chosen swiotlb_map hook).
+# (kept in the console log; the checks read the hook that counts bounced
+# mappings: the DMA API's tracepoint where tracefs has it, else swiotlb_map).
 dmawatch probe > /tmp/probe.txt 2>&1
 emit probe_exit $?
 cat /tmp/probe.txt
+dma_tp=$(ls -d $tracing/events/dma/dma_map_page $tracing/events/dma/dma_map_phys 2> /dev/null |
+	sed 's,.*/events/,,' | head -n 1)
+emit dma_tp "${dma_tp:-none}"
 emit probe_swiotlb_map "$(awk '$1 == "swiotlb" && $2 == "swiotlb_map" { print $3; exit }' /tmp/probe.txt)"
+emit probe_swiotlb_dma "$(awk -v tp="$dma_tp" '$1 == "swiotlb" && $2 == tp { print $3; exit }' /tmp/probe.txt)"
 emit probe_hiwater "$(awk '$1 == "pool" && $2 == "used_hiwater" { $1 = $2 = ""; print; exit }' /tmp/probe.txt | sed 's/^ *//')"
 
 # One family that fails to load leaves the others running. The fault is

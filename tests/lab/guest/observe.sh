@@ -21,9 +21,10 @@ count_window() { # mode dmawatch-options...
 	wait_for /tmp/stat.json '"devices"' 180
 	emit ${mode}_stat_attached $?
 	emit ${mode}_attach_s "$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)"
-	# Which programs run on swiotlb_map (kallsyms names a JIT-ed
-	# program bpf_prog_TAG_NAME, with its whole name from BTF).
-	emit ${mode}_map_progs "$(grep -o 'bpf_prog_[0-9a-f]*_swiotlb_map_[a-z]*' /proc/kallsyms |
+	# Which programs count the mappings: swiotlb_map's, or the DMA
+	# API's (kallsyms names a JIT-ed program bpf_prog_TAG_NAME, with
+	# its whole name from BTF).
+	emit ${mode}_map_progs "$(grep -o 'bpf_prog_[0-9a-f]*_swiotlb_\(dma_\)\{0,1\}map_[a-z_]*' /proc/kallsyms |
 		sed 's/^bpf_prog_[0-9a-f]*_//' | sort -u | tr '\n' ' ')"
 	trace_swiotlb_start
 	labio write /dev/vda $((mib << 20)) 1048576 > /tmp/w.out
@@ -41,15 +42,27 @@ count_window() { # mode dmawatch-options...
 	emit ${mode}_stat_final "$(tail -n 1 /tmp/stat.json)"
 }
 
+# The kernel traces the DMA API (6.12: dma_map_page, 7.x: dma_map_phys):
+# the default counts mappings there, not on swiotlb_map.
+dma_tp=no
+[ -d $tracing/events/dma/dma_map_page ] || [ -d $tracing/events/dma/dma_map_phys ] && dma_tp=yes
+emit dma_tp $dma_tp
+
 # The default probes with fentry/fexit; every probe (-D) with kprobes.
 count_window fentry
 count_window kprobe -K -D
-# The default probes where the kernel refuses fentry on swiotlb_map at
-# attach (DMAWATCH_TEST_REFUSE_FENTRY stands in for 6.1's ENOTSUPP on 7
-# arguments): start-up took fentry on trust, tries it once refused, and
-# opens the family again with kprobes there.
-export DMAWATCH_TEST_REFUSE_FENTRY=swiotlb_map
+# The default probes where the kernel refuses a trampoline the default
+# needs at attach (DMAWATCH_TEST_REFUSE_FENTRY stands in for 6.1's
+# ENOTSUPP on 7 arguments): start-up took fentry on trust, tries it once
+# refused, and opens the family again without it: kprobes on swiotlb_map,
+# or, where the DMA API's list hook is refused, swiotlb_map's fexit.
+if [ $dma_tp = yes ]; then
+	export DMAWATCH_TEST_REFUSE_FENTRY=__dma_map_sg_attrs
+else
+	export DMAWATCH_TEST_REFUSE_FENTRY=swiotlb_map
+fi
 count_window refused
+export DMAWATCH_TEST_REFUSE_FENTRY=swiotlb_map
 # With -D the pool family hooks swiotlb_map too, where the kernel keeps no
 # high-water mark of its own: each family must take kprobes there (the
 # second to fail reuses the first one's trial).
@@ -125,6 +138,28 @@ emit trace_exit $?
 emit over_limit_event "$(grep '"over-limit"' /tmp/trace.json | grep '"size":524288' | head -n 1)"
 emit over_limit_events "$(grep '"over-limit"' /tmp/trace.json | grep -c '"device":"dmawatch-lab"')"
 emit trace_stderr "$(head -c 300 /tmp/trace.err)"
+
+# Scatterlists with the default probes (where the kernel traces the DMA
+# API they are counted at __dma_map_sg_attrs's return, entry by entry),
+# against tracefs: 1 MiB in 64 KiB writes whose entries all bounce, then a
+# 2 MiB hugetlb segment over the limit that fails.
+spawn /tmp/sg.json /tmp/sg.err dmawatch stat --json 3600
+pid=$spawned
+wait_for /tmp/sg.json '"devices"' 180
+emit sg_window_attached $?
+trace_swiotlb_start
+labio write /dev/dmawlab0 1048576 65536 > /tmp/sg1.out
+emit sg_window_write_exit $?
+labio write /dev/dmawlab0 2097152 2097152 hugetlb > /dev/null
+emit sg_window_over_exit $?
+trace_swiotlb_stop
+kill -TERM $pid
+wait $pid
+emit sg_window_exit $?
+set -- $(trace_swiotlb_sum dmawatch-lab)
+emit sg_window_trace_events "$1"
+emit sg_window_trace_bytes "$2"
+emit sg_window_final "$(tail -n 1 /tmp/sg.json)"
 
 dmawatch stat --json 1 2 > /tmp/stat2.json 2>&1 &
 pid=$!

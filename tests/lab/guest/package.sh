@@ -12,7 +12,8 @@ emit static_probe_exit $?
 pkg probe > /tmp/package-probe.txt 2>&1
 emit package_probe_exit $?
 cat /tmp/package-probe.txt
-choice() { awk '$1 == "swiotlb" && $2 == "swiotlb_map" { print $3; exit }' "$1"; }
+# The hook that counts bounced mappings, and how: its first attached one.
+choice() { awk '$1 == "swiotlb" && $3 != "none" { print $2, $3; exit }' "$1"; }
 emit static_swiotlb_map "$(choice /tmp/static-probe.txt)"
 emit package_swiotlb_map "$(choice /tmp/package-probe.txt)"
 # The package's binary counts bounces like the static one (against tracefs).

@@ -167,11 +167,12 @@ emit full_dev "$(dmesg | grep -m 1 -F 'swiotlb buffer is full' |
 emit event_drops "$(jnum "$(tail -n 1 /tmp/stat.json)" event_drops)"
 # The pool as the kernel saw it at the first failed mapping: the "used N"
 # of its first full line, and dmawatch's map-failed event for that same
-# mapping (swiotlb_map returns right after the kernel prints it, before
-# virtio_ring unwinds the request's other mappings).
+# mapping (swiotlb_map, and the DMA API's tracepoint after it, run right
+# after the kernel prints it, before virtio_ring unwinds the request's
+# other mappings).
 emit full_first_used "$(dmesg | grep -m 1 -F 'swiotlb buffer is full' |
 	sed -n 's/.*used \([0-9]*\) (slots).*/\1/p')"
-mf=$(grep '"kind":"map-failed","source":"swiotlb_map"' /tmp/trace.json | head -n 1)
+mf=$(grep -E '"kind":"map-failed","source":"(swiotlb_map|dma_map_page)"' /tmp/trace.json | head -n 1)
 emit mf_first_used "$(jnum "$mf" slots_used)"
 emit mf_first_total "$(jnum "$mf" slots_total)"
 
