@@ -3,8 +3,10 @@
 # header names the modes) and prints, from that one interleaved run, per
 # mode the median ns per 4 KiB map+unmap, the spread (lowest..highest),
 # the ratio to no probes, and the added cost relative to the tracefs
-# event's and to the floor's (the bare program on FLOOR, default fexit:
-# the hook dmawatch's default set counts mappings on, swiotlb_map's fexit).
+# event's and to the floor's (the bare program on FLOOR, by default the
+# hook dmawatch's default set counts mappings on, as the guest names it:
+# the DMA API's raw tracepoint where the kernel has it, else swiotlb_map's
+# fexit).
 # Issue 10's goals: default <= 0.33 of tracefs, <= 2 of the floor. Then the
 # O_DIRECT throughput with and without dmawatch. Exits 1 when the guest
 # failed, or when a mode could not run in some round (figures printed).
@@ -13,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 . "$here/tap.sh"
-floor=${4:-fexit}
+floor=${4:-}
 "$here/run-guest.sh" -s bench -t 1800 -o "$out" "$1" "$2" || {
 	echo "bench: guest $(cat "$out/status"); its last results and console lines:" >&2
 	tail -n 5 "$out/results" "$out/console.log" >&2
@@ -33,7 +35,7 @@ if grep '^error ' "$out/r" >&2; then
 	echo "bench: $3: a mode could not run in some round (above)" >&2
 	incomplete=1
 fi
-awk -v label="$3" -v floor="floor-$floor" '
+awk -v label="$3" -v floor="${floor:+floor-$floor}" '
 	function median(key, n,   i, j, t, a) {
 		for (i = 1; i <= n; i++) a[i] = v[key, i]
 		for (i = 2; i <= n; i++)
@@ -45,6 +47,8 @@ awk -v label="$3" -v floor="floor-$floor" '
 	$1 == "io" { io[$2, ++nio[$2]] = $3 * 1000 / $4 } # bytes/ns*1000 = MB/s
 	$1 == "floor_hits" { hits[$2] = $3 }
 	$1 == "count" { count = $2 }
+	$1 == "floor" && floor == "" { floor = $2 }
+	$1 == "progs" { m = $2; $1 = $2 = ""; sub(/^ +/, ""); progs[m] = $0 }
 	$1 == "cpu" { cpu[++ncpu] = $2; ut[$2] = $3; st[$2] = $4; el[$2] = $5 }
 	END {
 		for (k = 1; k <= nm; k++) {
@@ -63,6 +67,8 @@ awk -v label="$3" -v floor="floor-$floor" '
 			if (f > a) printf " %10.2f", (med[m] - a) / (f - a); else printf " %10s", "-"
 			printf " %8.0f\n", mean[m]
 		}
+		for (m in progs)
+			printf "  %s counts mappings with: %s\n", m, progs[m]
 		for (m in hits)
 			if (hits[m] < count)
 				printf "  WARNING: %s counted %d calls, fewer than the %d mappings of a loop\n", m, hits[m], count

@@ -8,8 +8,15 @@
 #   tracefs    the kernel's own swiotlb:swiotlb_bounced event, to tracefs
 #   floor-H    one bare program that counts in a per-CPU array, on hook H
 #              (fentry, fexit, kprobe on swiotlb_map; tp_btf, raw_tp on
-#              swiotlb_bounced): the least a program there can cost
+#              swiotlb_bounced; raw_tp_dma on dma:dma_map_page or
+#              dma_map_phys): the least a program there can cost. The
+#              floor of the ratios is the hook the default counts on:
+#              raw_tp_dma where the kernel has it, else fexit ("floor").
 #   default    dmawatch stat, the probes dmatop, stat and export load
+#   default-fexit  the same, counting on swiotlb_map's fexit as before the
+#              DMA API's tracepoint was used (a refused trampoline on
+#              __dma_map_sg_attrs, DMAWATCH_TEST_REFUSE_FENTRY, makes the
+#              swiotlb family fall back to it); where that tracepoint exists
 #   swiotlb    dmawatch -F swiotlb
 #   latency    dmawatch --latency (the opt-in timing and release accounting)
 #   F-NAME     dmawatch -F NAME: one probe family alone
@@ -26,7 +33,14 @@ rounds=${BENCH_ROUNDS:-9}
 count=${BENCH_COUNT:-100000}
 io_bytes=${BENCH_IO_BYTES:-8388608}
 cpu_s=${BENCH_CPU_SECONDS:-30}
-modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf default swiotlb latency F-dmamap}
+if [ -d $tracing/events/dma/dma_map_page ] || [ -d $tracing/events/dma/dma_map_phys ]; then
+	floor=floor-raw_tp_dma
+	modes=${BENCH_MODES:-none tracefs floor-fexit floor-raw_tp_dma default default-fexit swiotlb latency F-dmamap}
+else
+	floor=floor-fexit
+	modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf default swiotlb latency F-dmamap}
+fi
+emit floor $floor
 insmod /lab/dmawatch_lab.ko
 echo 0 > $tracing/tracing_on
 echo 4096 > $tracing/buffer_size_kb
@@ -99,15 +113,22 @@ measure() { # mode
 		# The floor must have run on every mapping, or it measured nothing.
 		emit floor_hits "$mode $(sed -n 's/^hits //p' /tmp/bg.out)"
 		;;
-	default | swiotlb | latency | F-*)
+	default | default-fexit | swiotlb | latency | F-*)
 		# The first report (at once) means every family is attached.
 		case $mode in
-		default) set -- ;;
+		default | default-fexit) set -- ;;
 		swiotlb) set -- -F swiotlb ;;
 		latency) set -- --latency ;;
 		F-*) set -- -F "${mode#F-}" ;;
 		esac
-		start '^{' dmawatch "$@" stat --json 3600 || return 0
+		[ $mode = default-fexit ] && export DMAWATCH_TEST_REFUSE_FENTRY=__dma_map_sg_attrs
+		started=0
+		start '^{' dmawatch "$@" stat --json 3600 || started=1
+		unset DMAWATCH_TEST_REFUSE_FENTRY
+		[ $started = 0 ] || return 0
+		# What counts the mappings (kallsyms: bpf_prog_TAG_NAME), once.
+		[ $round -gt 0 ] || emit progs "$mode $(grep -o 'bpf_prog_[0-9a-f]*_swiotlb_\(dma_\)\{0,1\}map_[a-z_]*' /proc/kallsyms |
+			sed 's/^bpf_prog_[0-9a-f]*_//' | sort -u | tr '\n' ' ')"
 		loop "$mode"
 		[ "$mode" = default ] && io default
 		stop

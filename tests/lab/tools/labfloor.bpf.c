@@ -42,3 +42,9 @@ int BPF_PROG(floor_tp_btf) { return hit(); }
 
 SEC("?raw_tp/swiotlb_bounced")
 int BPF_PROG(floor_raw_tp) { return hit(); }
+
+/* The DMA API's map tracepoint, where dmawatch's default counts on kernels
+ * that have it: labfloor attaches it by the name this kernel has
+ * (dma_map_page, 6.17+ dma_map_phys). */
+SEC("?raw_tp")
+int BPF_PROG(floor_raw_tp_dma) { return hit(); }

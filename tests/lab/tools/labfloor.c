@@ -4,6 +4,8 @@
  * benchmark's floor mode.
  *
  *   labfloor HOOK      HOOK: fentry, fexit, kprobe, tp_btf or raw_tp
+ *                      (on swiotlb_map or swiotlb_bounced), or raw_tp_dma
+ *                      (dma:dma_map_page, or dma_map_phys where renamed)
  *
  * Prints "attached" once the program is in, then waits for SIGTERM or
  * SIGINT, detaches and prints "hits N" (calls seen on all CPUs), so the
@@ -41,7 +43,7 @@ int main(int argc, char **argv)
 	__u32 zero = 0;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: labfloor fentry|fexit|kprobe|tp_btf|raw_tp\n");
+		fprintf(stderr, "usage: labfloor fentry|fexit|kprobe|tp_btf|raw_tp|raw_tp_dma\n");
 		return 2;
 	}
 	snprintf(name, sizeof(name), "floor_%s", argv[1]);
@@ -52,7 +54,7 @@ int main(int argc, char **argv)
 	}
 	prog = bpf_object__find_program_by_name(skel->obj, name);
 	if (!prog) {
-		fprintf(stderr, "labfloor: no hook %s (fentry, fexit, kprobe, tp_btf, raw_tp)\n",
+		fprintf(stderr, "labfloor: no hook %s (fentry, fexit, kprobe, tp_btf, raw_tp, raw_tp_dma)\n",
 			argv[1]);
 		return 2;
 	}
@@ -62,7 +64,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "labfloor: load %s: %s\n", name, strerror(-err));
 		return 1;
 	}
-	link = bpf_program__attach(prog);
+	if (strcmp(argv[1], "raw_tp_dma"))
+		link = bpf_program__attach(prog);
+	else if (!(link = bpf_program__attach_raw_tracepoint(prog, "dma_map_phys")))
+		link = bpf_program__attach_raw_tracepoint(prog, "dma_map_page");
 	if (!link) {
 		fprintf(stderr, "labfloor: attach %s: %s\n", name, strerror(errno));
 		return 1;
