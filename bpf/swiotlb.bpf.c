@@ -221,20 +221,28 @@ static __always_inline __u64 bounce_mode(const struct device *dev)
 	return DMAW_BOUNCE_ALL;
 }
 
-/* The limit and the bounce mode of the device of st, read from the device
- * once per CPU: a driver sets min_align_mask when it probes, before it
- * maps (nvme_pci_alloc_dev()). Two kernel reads fewer per mapping. */
+/*
+ * The limit of the device of st, read from the device once per CPU: a
+ * driver sets min_align_mask when it probes, before it maps
+ * (nvme_pci_alloc_dev()). Two kernel reads fewer per mapping. From the
+ * DMA API's hooks (dma_api), its bounce mode is read with it, and 0 means
+ * the device is not counted there; a counted device costs one test.
+ */
 static __always_inline __u64 slot_limit(struct dmaw_swiotlb_stats *st, const struct device *dev,
 					bool dma_api)
 {
-	__u64 limit = st->limit;
-
-	if (limit && (!dma_api || st->bounce))
-		return limit;
-	st->limit = limit = swiotlb_limit(dev);
-	if (dma_api)
-		st->bounce = bounce_mode(dev);
-	return limit;
+	if (!dma_api) {
+		if (!st->limit)
+			st->limit = swiotlb_limit(dev);
+		return st->limit;
+	}
+	if (st->bounce == DMAW_BOUNCE_ALL)
+		return st->limit;
+	if (st->bounce)
+		return 0;
+	st->limit = swiotlb_limit(dev);
+	st->bounce = bounce_mode(dev);
+	return st->bounce == DMAW_BOUNCE_ALL ? st->limit : 0;
 }
 
 /* One bounced mapping attempt of size bytes in st: its counters, and the
@@ -280,7 +288,7 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 	if (!st)
 		return;
 	limit = slot_limit(st, m->dev, dma_api);
-	if (dma_api && st->bounce != DMAW_BOUNCE_ALL)
+	if (!limit)
 		return;
 	if (dmaw_detail && m->ts) {
 		st->latency_ns += now - m->ts;
@@ -357,7 +365,7 @@ int BPF_PROG(swiotlb_map_sg_fexit, struct device *dev, struct scatterlist *sg, i
 	if (!st)
 		return 0;
 	limit = slot_limit(st, dev, true);
-	if (st->bounce != DMAW_BOUNCE_ALL)
+	if (!limit)
 		return 0;
 	if (sg_walk(NULL, 0, sg, nents, MAX_SG_WALK, limit, ret < 0, &w))
 		return 0;

@@ -138,3 +138,8 @@ expect_eq "sg window: ...counted over the limit" "$(sg_field over_limit)" 1
 expect_eq "sg window: bounced bytes + the refused 2 MiB = swiotlb_bounced sizes" \
 	"$((${sg_bytes:-0} + 2097152))" "$(r sg_window_trace_bytes)"
 expect_eq "sg window: largest attempt 2 MiB" "$(sg_field max_size)" 2097152
+# The entries (4 to 64 KiB: pages, merged where adjacent) in log2 buckets
+# 12-16, the 2 MiB attempt in bucket 21, nothing else.
+expect_eq "sg window: size histogram: entries in 4-64 KiB, the 2 MiB attempt, no other" \
+	"$(sg_field 'size_log2_hist | "\(.[12:17] | add) \(.[21]) \(add)"')" \
+	"${sg_maps:-0} 1 $((${sg_maps:-0} + 1))"
