@@ -301,15 +301,6 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 		proc_account(m->size);
 }
 
-/*
- * Kernels that trace the DMA API (6.12: dma:dma_map_page; 6.17 renamed it
- * dma:dma_map_phys, same arguments) fire one tracepoint per single mapping
- * with the device, size, direction and result: everything swiotlb_map()'s
- * fexit sees, for the least a program can cost there (issue 10: a raw
- * tracepoint costs about half a trampoline with fexit). raw_tp, not tp_btf:
- * its arguments are plain numbers, so the device pointer hashes without
- * bpf_get_func_arg(). The lists (dma_map_sg) are swiotlb_map_sg's below.
- */
 /* include/linux/dma-mapping.h (7.x; unused bits before): mappings that
  * never bounce, whatever the device (dma_direct_map_phys(): MMIO and
  * coherent-only ones fail, memory already shared with the host is mapped
@@ -319,6 +310,15 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 #define DMA_ATTR_CC_SHARED (1UL << 13)
 #define DMAW_ATTRS_NO_BOUNCE (DMA_ATTR_MMIO | DMA_ATTR_REQUIRE_COHERENT | DMA_ATTR_CC_SHARED)
 
+/*
+ * Kernels that trace the DMA API (6.12: dma:dma_map_page; 6.17 renamed it
+ * dma:dma_map_phys, same arguments) fire one tracepoint per single mapping
+ * with the device, size, direction and result: everything swiotlb_map()'s
+ * fexit sees, for the least a program can cost there (issue 10: a raw
+ * tracepoint costs about half a trampoline with fexit). raw_tp, not tp_btf:
+ * its arguments are plain numbers, so the device pointer hashes without
+ * bpf_get_func_arg(). The lists (dma_map_sg) are swiotlb_map_sg's below.
+ */
 SEC("?raw_tp/dma_map_page")
 int swiotlb_dma_map_raw_tp(struct bpf_raw_tracepoint_args *ctx)
 {

@@ -207,13 +207,12 @@ static const struct func_probe *resolve(struct engine *e, const struct hook *h)
 	return first;
 }
 
-/* The first of the hook's tracepoints this kernel has, or its first. */
-static const struct tp_probe *resolve_tp(struct engine *e, const struct hook *h)
+const struct tp_probe *fam_tracepoint(struct fam *f, const struct hook *h)
 {
 	const struct tp_probe *first = NULL;
 
 	for (size_t i = 0; i < ARRAY_SIZE(h->tracepoints) && h->tracepoints[i]; i++) {
-		const struct tp_probe *p = calibrate_tp(&e->feat, h->tracepoints[i]);
+		const struct tp_probe *p = calibrate_tp(&f->e->feat, h->tracepoints[i]);
 
 		if (!first)
 			first = p;
@@ -264,7 +263,7 @@ static int choose_tp(struct fam *f, size_t i)
 {
 	struct engine *e = f->e;
 	const struct hook *h = &f->ops->hooks[i];
-	const struct tp_probe *p = resolve_tp(e, h);
+	const struct tp_probe *p = fam_tracepoint(f, h);
 	const char *event, *label;
 	enum attach_kind kind = ATTACH_NONE;
 

@@ -177,6 +177,12 @@ struct fam {
 		name##_bpf__destroy(*(struct name##_bpf **)f->state);                  \
 	}
 
+/* The first of a tracepoint hook's names this kernel has (in BTF or
+ * tracefs), calibrated, else its first name's probe; NULL when the
+ * calibration table is full. What the engine attaches to, for a family's
+ * wants() to ask too. */
+const struct tp_probe *fam_tracepoint(struct fam *f, const struct hook *h);
+
 /* Notes a choice about a hook for 'dmawatch probe' and export. */
 void fam_note(struct fam *f, const char *hook, enum attach_kind kind, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

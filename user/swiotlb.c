@@ -60,19 +60,16 @@ FAMILY_SKELETON(swiotlb)
  * clock, -K's kprobes). */
 static bool dma_api_counts(struct fam *f)
 {
+	const struct tp_probe *tp;
 	const struct func_probe *sg;
 
 	if (opt_detail || force_kprobes)
 		return false;
-	for (int i = 0; i < 2 && hooks[HOOK_DMA_MAP].tracepoints[i]; i++) {
-		const struct tp_probe *tp = calibrate_tp(&f->e->feat, hooks[HOOK_DMA_MAP].tracepoints[i]);
-
-		if (tp && (tp->in_btf || tp->in_tracefs)) {
-			sg = calibrate_func(&f->e->feat, hooks[HOOK_DMA_MAP_SG].funcs[0], NULL);
-			return sg && sg->fentry_ok;
-		}
-	}
-	return false;
+	tp = fam_tracepoint(f, &hooks[HOOK_DMA_MAP]);
+	if (!tp || !(tp->in_btf || tp->in_tracefs))
+		return false;
+	sg = calibrate_func(&f->e->feat, hooks[HOOK_DMA_MAP_SG].funcs[0], NULL);
+	return sg && sg->fentry_ok;
 }
 
 static bool swiotlb_wants(struct fam *f, const struct hook *h)
@@ -107,15 +104,11 @@ static void add_counts(struct sw_read *r, __u64 key, const struct dmaw_swiotlb_s
 	__u64 max, limit;
 
 	/* A device the DMA-API hooks do not count (it bounces only some
-	 * mappings) holds a slot but has nothing to show. */
-	if (v->bounce == DMAW_BOUNCE_SOME && !v->failures && !v->unmaps) {
-		__u64 n = 0;
-
-		for (int i = 0; i < DMAW_DIRS; i++)
-			n += v->maps[i];
-		if (!n)
-			return;
-	}
+	 * mappings) holds a slot, and nothing in it: those hooks return
+	 * before counting, and no other hook runs beside them (--detail
+	 * counts on swiotlb_map, where bounce stays 0). */
+	if (v->bounce == DMAW_BOUNCE_SOME)
+		return;
 	if (key != r->key) {
 		/* Absent (the names map was full): named by its address. */
 		memset(&r->names, 0, sizeof(r->names));
