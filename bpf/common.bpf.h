@@ -120,24 +120,21 @@ static __always_inline __u64 call_key(void)
 	return (1ULL << 63) | ((__u64)cpu << 32) | bits;
 }
 
-static __always_inline __u32 log2_slot(__u64 v)
+/*
+ * floor(log2(v)) for v below 2^32, 0 for 0, without a branch: a binary
+ * search whose steps are arithmetic, (X - v) >> 63 being 1 where v > X
+ * (v below 2^63). It runs on every mapping (issue 10), and under the lab's
+ * TCG each conditional jump ends a translated block: the compare-and-shift
+ * form took 14 of them. No __builtin_clzll: clang 14 (Debian 12) crashes
+ * selecting it for BPF. At most 31.
+ */
+static __always_inline __u64 log2_u32(__u64 v)
 {
-	__u64 slot, step, over;
+	__u64 slot, step;
 
-	/*
-	 * floor(log2(v)), 0 for 0, without a branch: a binary search whose
-	 * steps are arithmetic, (X - v) >> 63 being 1 where v > X (v below
-	 * 2^63). It runs on every mapping (issue 10), and under the lab's TCG
-	 * each conditional jump ends a translated block: the compare-and-
-	 * shift form took 14 of them. No __builtin_clzll: clang 14 (Debian
-	 * 12) crashes selecting it for BPF.
-	 */
 	v |= 1;
-	slot = ((0xffffffffULL - v) >> 63) << 5;
+	slot = ((0xffffULL - v) >> 63) << 4;
 	v >>= slot;
-	step = ((0xffffULL - v) >> 63) << 4;
-	v >>= step;
-	slot |= step;
 	step = ((0xffULL - v) >> 63) << 3;
 	v >>= step;
 	slot |= step;
@@ -147,11 +144,26 @@ static __always_inline __u32 log2_slot(__u64 v)
 	step = ((0x3ULL - v) >> 63) << 1;
 	v >>= step;
 	slot |= step | (v >> 1);
+	/* 6.1's verifier forgets the bounds of an OR whose source is not a
+	 * constant (adjust_scalar_min_max_vals() marks it unknown), and
+	 * clang drops a mask it can prove redundant: mask out of its sight,
+	 * so the result bounds an array index. */
+	barrier_var(slot);
+	return slot & 31;
+}
+
+/* floor(log2(v)) as a histogram bucket, the last taking the rest. */
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u64 high = ((0xffffffffULL - v) >> 63) << 5, slot, over;
+
+	slot = high | log2_u32(v >> high);
 	/* The last bucket takes the rest, also without a branch. The mask
 	 * at the end, not a compare, bounds the array index for the
 	 * verifier, and survives a register spill on 6.1. */
 	over = -(((DMAW_HIST_SLOTS - 1ULL) - slot) >> 63);
 	slot = (slot & ~over) | ((DMAW_HIST_SLOTS - 1) & over);
+	barrier_var(slot); /* as in log2_u32() */
 	return slot & (DMAW_HIST_SLOTS - 1);
 }
 

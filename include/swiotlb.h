@@ -34,7 +34,8 @@ struct dmaw_swiotlb_stats {     /* per-CPU: a slot, or the overflow hash's value
 	__u64 unmap_bytes;
 	__u64 sync_bytes[DMAW_DIRS]; /* swiotlb_sync_single_for_{device,cpu}: copies */
 	__u64 max_size;              /* largest mapping attempted */
-	__u64 limit;                 /* swiotlb_max_mapping_size() last seen */
+	__u64 limit;                 /* swiotlb_max_mapping_size(); BPF: 0 until
+				      * read, and where the device is not counted */
 	/* Counted from the DMA API's tracepoints: whether every mapping of
 	 * the device bounces (DMAW_BOUNCE_*, read with limit); 0 where
 	 * swiotlb_map() itself is hooked. Not a sum. */

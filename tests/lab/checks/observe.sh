@@ -21,6 +21,15 @@ for mode in fentry kprobe refused; do
 		"$(dev_field bytes)" "$(r ${mode}_trace_bytes)"
 	expect_ge "virtio disk: bounced bytes cover the workload" \
 		"$(dev_field bytes)" "$(r ${mode}_workload_bytes)"
+	# The sizes too, bucket by bucket: the common case counts them on
+	# its own path (count_fast()).
+	expect_match "tracefs saw sizes in more than one log2 bucket" \
+		"$(r ${mode}_trace_hist)" '^[0-9]+:[0-9]+(,[0-9]+:[0-9]+)+$'
+	expect_eq "virtio disk: size histogram = swiotlb_bounced sizes' log2 buckets" \
+		"$(dev_field 'size_log2_hist | to_entries | map(select(.value > 0) | "\(.key):\(.value)") | join(",")')" \
+		"$(r ${mode}_trace_hist)"
+	expect_eq "virtio disk: largest mapping = largest swiotlb_bounced size" \
+		"$(dev_field max_size)" "$(r ${mode}_trace_largest)"
 	expect_eq "virtio disk driver" "$(dev_field driver)" virtio-pci
 	expect_eq "virtio disk limit" "$(dev_field limit)" 262144
 	expect_eq "no events dropped" "$(printf '%s' "$final" | jq .event_drops)" 0

@@ -37,10 +37,18 @@ trace_swiotlb_stop() {
 }
 
 # "events bytes" of swiotlb_bounced lines in the trace buffer for one device.
+# "EVENTS BYTES LARGEST HIST": HIST the sizes' log2 buckets as dmawatch
+# keeps them (floor(log2(size)), 0 for 0), "bucket:count,...".
 trace_swiotlb_sum() { # dev_name
 	grep -E "swiotlb_bounced: dev_name(: |=)$1 " $tracing/trace |
 		sed -n 's/.* size=\([0-9]*\).*/\1/p' |
-		awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'
+		awk '{ n++; b += $1; if ($1 > m) m = $1
+			k = 0
+			for (p = 2; p <= $1; p *= 2) k++
+			h[k]++ }
+		END { printf "%d %d %d ", n, b, m
+			for (k = 0; k < 64; k++) if (h[k]) { printf "%s%d:%d", s, k, h[k]; s = "," }
+			printf "\n" }'
 }
 
 # CMD in the background, stdout to OUT and stderr to ERR; its pid in

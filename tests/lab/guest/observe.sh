@@ -38,6 +38,8 @@ count_window() { # mode dmawatch-options...
 	set -- $(trace_swiotlb_sum "$(dma_dev_of vda)")
 	emit ${mode}_trace_events "$1"
 	emit ${mode}_trace_bytes "$2"
+	emit ${mode}_trace_largest "$3"
+	emit ${mode}_trace_hist "$4"
 	emit ${mode}_stat_reports "$(grep -c '"devices"' /tmp/stat.json)"
 	emit ${mode}_stat_final "$(tail -n 1 /tmp/stat.json)"
 }
