@@ -35,7 +35,7 @@ io_bytes=${BENCH_IO_BYTES:-8388608}
 cpu_s=${BENCH_CPU_SECONDS:-30}
 if [ -d $tracing/events/dma/dma_map_page ] || [ -d $tracing/events/dma/dma_map_phys ]; then
 	floor=floor-raw_tp_dma
-	modes=${BENCH_MODES:-none tracefs floor-fexit floor-raw_tp_dma default default-fexit swiotlb latency F-dmamap}
+	modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf floor-raw_tp_dma default default-fexit swiotlb latency F-dmamap}
 else
 	floor=floor-fexit
 	modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf default swiotlb latency F-dmamap}
