@@ -10,13 +10,15 @@
 # Issue 10's goals: default <= 0.33 of tracefs, <= 2 of the floor. Then the
 # O_DIRECT throughput with and without dmawatch. Exits 1 when the guest
 # failed, or when a mode could not run in some round (figures printed).
+# BENCH_GUEST_ENV: the guest's settings (guest/bench.sh), passed on its
+# kernel command line, e.g. 'BENCH_ROUNDS=27 BENCH_MODES="none default"'.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 . "$here/tap.sh"
 floor=${4:-}
-"$here/run-guest.sh" -s bench -t 1800 -o "$out" "$1" "$2" || {
+"$here/run-guest.sh" -s bench -t 3600 -a "${BENCH_GUEST_ENV:-}" -o "$out" "$1" "$2" || {
 	echo "bench: guest $(cat "$out/status"); its last results and console lines:" >&2
 	tail -n 5 "$out/results" "$out/console.log" >&2
 	exit 1
