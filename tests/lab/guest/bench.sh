@@ -12,6 +12,7 @@
 #              dma_map_phys): the least a program there can cost. The
 #              floor of the ratios is the hook the default counts on:
 #              raw_tp_dma where the kernel has it, else fexit ("floor").
+#              BENCH_MODES may name it "floor".
 #   default    dmawatch stat, the probes dmatop, stat and export load
 #   default-fexit  the same, counting on swiotlb_map's fexit as before the
 #              DMA API's tracepoint was used (a refused trampoline on
@@ -40,6 +41,8 @@ else
 	floor=floor-fexit
 	modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf default swiotlb latency F-dmamap}
 fi
+# "floor" in BENCH_MODES: this kernel's floor, whichever hook that is.
+modes=$(echo " $modes " | sed "s/ floor / $floor /; s/^ //; s/ \$//")
 emit floor $floor
 insmod /lab/dmawatch_lab.ko
 echo 0 > $tracing/tracing_on
