@@ -36,9 +36,9 @@ trace_swiotlb_stop() {
 	echo 0 > $tracing/events/swiotlb/swiotlb_bounced/enable
 }
 
-# "events bytes" of swiotlb_bounced lines in the trace buffer for one device.
-# "EVENTS BYTES LARGEST HIST": HIST the sizes' log2 buckets as dmawatch
-# keeps them (floor(log2(size)), 0 for 0), "bucket:count,...".
+# "EVENTS BYTES LARGEST HIST" of the swiotlb_bounced lines in the trace
+# buffer for one device: HIST the sizes' log2 buckets as dmawatch keeps
+# them (floor(log2(size)), 0 for 0), "bucket:count,...".
 trace_swiotlb_sum() { # dev_name
 	grep -E "swiotlb_bounced: dev_name(: |=)$1 " $tracing/trace |
 		sed -n 's/.* size=\([0-9]*\).*/\1/p' |
