@@ -89,7 +89,7 @@ help:
 # kernels come through a private apt configuration, trixie's module build
 # root through mmdebstrap); what the Prometheus checks need.
 DEB_BUILD := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libzstd-dev pkg-config libncurses-dev libcmocka-dev
+	libzstd-dev pkg-config libncurses-dev libcmocka-dev jq
 DEB_LAB := qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils zstd gzip file \
 	dwarves debian-archive-keyring apt ca-certificates mmdebstrap util-linux tmux jq curl \
 	flex bison bc libssl-dev libelf-dev
@@ -175,10 +175,12 @@ LDFLAGS_test_render := -Wl,--wrap=open_memstream -Wl,--wrap=fclose
 LDFLAGS_test_http := -lpthread
 
 # Host tests that are scripts: the lab's cache and console checks, the
-# command line, the build's dependencies.
+# command line, the build's dependencies, diagnose on the corpus of real
+# reports and on a 100 MiB log.
 HOST_TESTS = tests/lab/test-cache.sh; tests/lab/test-console.sh; \
 	tests/unit/test-cli.sh $(BUILD); tests/unit/test-build-deps.sh $(BUILD); \
-	tests/unit/test-completion.sh $(BUILD); tests/unit/test-unprivileged.sh $(BUILD)
+	tests/unit/test-completion.sh $(BUILD); tests/unit/test-unprivileged.sh $(BUILD); \
+	tests/diagnose/run-corpus.sh $(BUILD); tests/diagnose/test-log-size.sh $(BUILD)
 
 unit: deps-build all $(UNIT_BINS)
 	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c '$(HOST_TESTS)'
@@ -190,15 +192,16 @@ unit: deps-build all $(UNIT_BINS)
 # make fuzz runs each FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus,
 # copied: what the fuzzer finds stays in the build); make test runs each
 # FUZZ_TEST_SECONDS.
-FUZZ_TARGETS := json ksyms http numbers prom_label diag
+FUZZ_TARGETS := json ksyms http numbers prom_label diag diag_log
 FUZZ_SRCS_json := user/json.c
 FUZZ_SRCS_ksyms := user/ksyms.c
 FUZZ_SRCS_http := user/http.c user/util.c
 FUZZ_SRCS_numbers := user/http.c user/util.c
 FUZZ_SRCS_prom_label := user/promtext.c user/snapshot.c
 FUZZ_LIBS_prom_label := -lbpf
-FUZZ_SRCS_diag := user/diag_collect.c user/diag_rules.c user/cc.c user/bundle.c user/util.c \
+FUZZ_SRCS_diag := user/diag_collect.c user/diag_log.c user/diag_rules.c user/cc.c user/bundle.c user/util.c \
 	user/enforce_disk.c
+FUZZ_SRCS_diag_log := $(FUZZ_SRCS_diag)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/bpf $(WARN)

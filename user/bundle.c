@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,18 @@ static void save_text(struct bundle *b, const char *rel, const char *text)
 		save_failed(b, path);
 }
 
+/* Why bundle_open() failed: printed, and kept for --json. */
+static void open_error(struct bundle *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void open_error(struct bundle *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->error, sizeof(b->error), fmt, ap);
+	va_end(ap);
+	warnx_("%s", b->error);
+}
+
 int bundle_open(struct bundle *b, const char *replay, const char *save_dir)
 {
 	memset(b, 0, sizeof(*b));
@@ -153,14 +166,14 @@ int bundle_open(struct bundle *b, const char *replay, const char *save_dir)
 		snprintf(path, sizeof(path), "%s/format", replay);
 		fmt = slurp(path, 256);
 		if (!fmt) {
-			warnx_("--bundle %s: %s: %s; a bundle is a directory written by "
-			       "'dmawatch diagnose --save-bundle' (see docs/diagnose-bundle.md)",
-			       replay, path, strerror(errno));
+			open_error(b, "--bundle %s: %s: %s; a bundle is a directory written by "
+				   "'dmawatch diagnose --save-bundle' (see docs/diagnose-bundle.md)",
+				   replay, path, strerror(errno));
 			return -1;
 		}
 		if (strncmp(fmt, BUNDLE_FORMAT, strlen(BUNDLE_FORMAT))) {
-			warnx_("--bundle %s: format says '%.*s', this dmawatch reads '%s'", replay,
-			       (int)strcspn(fmt, "\n"), fmt, BUNDLE_FORMAT);
+			open_error(b, "--bundle %s: format says '%.*s', this dmawatch reads '%s'",
+				   replay, (int)strcspn(fmt, "\n"), fmt, BUNDLE_FORMAT);
 			free(fmt);
 			return -1;
 		}
@@ -169,7 +182,11 @@ int bundle_open(struct bundle *b, const char *replay, const char *save_dir)
 		/* A bundle of nothing but a log has no fs/: every file missing. */
 		snprintf(path, sizeof(path), "%s/fs", replay);
 		b->replay_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		b->unreadable = bundle_get(b, "unreadable", 65536);
+		fmt = bundle_get(b, "unreadable", 65536);
+		if (fmt) { /* else a link in its place, already listed */
+			free(b->unreadable);
+			b->unreadable = fmt;
+		}
 		b->unreadable_len = b->unreadable ? strlen(b->unreadable) : 0;
 		return 0;
 	}
@@ -177,15 +194,15 @@ int bundle_open(struct bundle *b, const char *replay, const char *save_dir)
 		char tmp[PATH_MAX];
 
 		if (access(save_dir, F_OK) == 0) {
-			warnx_("--save-bundle %s: it exists; name a new directory", save_dir);
+			open_error(b, "--save-bundle %s: it exists; name a new directory", save_dir);
 			return -1;
 		}
 		/* Written beside its final name, renamed when complete: never a
 		 * half-written bundle under that name. */
 		snprintf(tmp, sizeof(tmp), "%s.partial-XXXXXX", save_dir);
 		if (!mkdtemp(tmp)) {
-			warnx_("--save-bundle %s: cannot create %s: %s", save_dir, tmp,
-			       strerror(errno));
+			open_error(b, "--save-bundle %s: cannot create %s: %s", save_dir, tmp,
+				   strerror(errno));
 			return -1;
 		}
 		chmod(tmp, 0700); /* the kernel log and sysfs of this machine */
@@ -314,14 +331,60 @@ static void replay_errno(const struct bundle *b, const char *path)
 	errno = bundle_why(b, path, why, sizeof(why)) ? errno_of(why, strlen(why)) : ENOENT;
 }
 
+/* A bundle's link where a file was expected is not followed, and not
+ * passed over in silence either: it is listed as unreadable, with where it
+ * pointed. DIRFD/NAME is the link, PATH how the report names it. */
+static void refuse_link(struct bundle *b, int dirfd, const char *name, const char *path)
+{
+	char target[256], why[400];
+	struct stat st;
+	ssize_t n;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISLNK(st.st_mode))
+		return;
+	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = 0;
+	snprintf(why, sizeof(why), "a symlink in the bundle (to %s): not followed, a bundle is "
+		 "read only beneath its own directory; copy the file in its place", target);
+	bundle_unreadable(b, path, why);
+}
+
+/* After a failed replay_open(): was a link in the way of PATH? */
+static bool refuse_link_on_path(struct bundle *b, const char *path)
+{
+	char buf[PATH_MAX], *slash;
+
+	if (b->replay_fd < 0 || snprintf(buf, sizeof(buf), "%s", path + (*path == '/')) >=
+				       (int)sizeof(buf))
+		return false;
+	/* The longest prefix that is a link, shortest first. */
+	for (slash = buf; slash;) {
+		struct stat st;
+
+		slash = strchr(slash + 1, '/');
+		if (slash)
+			*slash = 0;
+		if (!fstatat(b->replay_fd, buf, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)) {
+			refuse_link(b, b->replay_fd, buf, path);
+			return true;
+		}
+		if (slash)
+			*slash = '/';
+	}
+	return false;
+}
+
 char *bundle_read(struct bundle *b, const char *path, size_t max, bool nosave)
 {
 	char *text;
 
 	if (b->replay) {
 		text = slurp_fd(replay_open(b, path, O_RDONLY | O_NOFOLLOW), max);
-		if (!text)
+		/* To the reader a refused link is not there; the list says why. */
+		if (!text && !(!strstr(path, "/..") && refuse_link_on_path(b, path)))
 			replay_errno(b, path);
+		else if (!text)
+			errno = ENOENT;
 		return text;
 	}
 	text = slurp(path, max);
@@ -445,6 +508,26 @@ void bundle_free_list(char **names)
 	free(names);
 }
 
+/* A named artefact of the replayed bundle (dmesg, window), not through a
+ * link. */
+static int replay_artefact(struct bundle *b, const char *name)
+{
+	int dir = open(b->replay, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
+
+	if (dir < 0)
+		return -1;
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP) {
+		char why_path[PATH_MAX];
+
+		snprintf(why_path, sizeof(why_path), "%s", name);
+		refuse_link(b, dir, name, why_path);
+		errno = ENOENT;
+	}
+	close(dir);
+	return fd;
+}
+
 char *bundle_get(struct bundle *b, const char *name, size_t max)
 {
 	char path[PATH_MAX];
@@ -457,7 +540,26 @@ char *bundle_get(struct bundle *b, const char *name, size_t max)
 		return NULL;
 	}
 	snprintf(path, sizeof(path), "%s/%s", b->replay, name);
-	return slurp(path, max);
+	return slurp_fd(replay_artefact(b, name), max);
+}
+
+FILE *bundle_fopen(struct bundle *b, const char *name)
+{
+	int fd;
+
+	if (!b->replay) {
+		char *text = bundle_get(b, name, SIZE_MAX - 1);
+		FILE *f = text ? fmemopen(NULL, strlen(text) + 1, "w+") : NULL;
+
+		if (f) {
+			fputs(text, f);
+			rewind(f);
+		}
+		free(text);
+		return f;
+	}
+	fd = replay_artefact(b, name);
+	return fd < 0 ? NULL : fdopen(fd, "re");
 }
 
 void bundle_put(struct bundle *b, const char *name, const char *text)

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define BUNDLE_FORMAT "dmawatch-bundle 1"
 
@@ -28,6 +29,7 @@ struct bundle {
 	const char *save_final; /* its name once complete */
 	int save_err;       /* first errno writing the bundle, 0 if none */
 	char save_err_path[4096];
+	char error[4096 + 256]; /* why bundle_open() failed */
 	char *unreadable;   /* "PATH\tREASON\n"... as recorded or read */
 	size_t unreadable_len;
 	struct {
@@ -63,6 +65,8 @@ void bundle_free_list(char **names);
  * saved text. NULL if there is none. */
 char *bundle_get(struct bundle *b, const char *name, size_t max);
 void bundle_put(struct bundle *b, const char *name, const char *text);
+/* The artefact NAME as a stream (a log of any size), NULL if none. */
+FILE *bundle_fopen(struct bundle *b, const char *name);
 
 /* Records that SOURCE could not be read and why (saved with the bundle),
  * unless it already was. */

@@ -338,163 +338,31 @@ const char *diag_next_line(const char *p, char *buf, size_t len)
 	return *end ? end + 1 : end;
 }
 
-/* The text after the "[  12.345] " or "<4>" prefix of a log line. */
-static const char *log_text(const char *line)
+/* Sets the kind, its evidence and whether memory is encrypted. */
+static void set_cc(struct diag_env *env, const char *kind, const char *evidence, bool active)
 {
-	if (*line == '<' && strchr(line, '>') && strchr(line, '>') - line < 5)
-		line = strchr(line, '>') + 1;
-	if (*line == '[' && strchr(line, ']'))
-		line = strchr(line, ']') + 1;
-	while (*line == ' ')
-		line++;
-	return line;
+	copy_line(env->cc, sizeof(env->cc), kind);
+	copy_line(env->cc_evidence, DIAG_LINE, evidence);
+	env->cc_active = active;
 }
 
-static struct diag_dev *dev_by_disk(struct diag_facts *facts, const char *disk, size_t len)
+/* The kind named by a "Memory Encryption Features active:" or "SEV:
+ * Status:" line: the most the line names. */
+static const char *sev_kind(const char *line)
 {
-	for (int i = 0; i < facts->ndevs; i++)
-		if (strlen(facts->devs[i].disk) == len && !strncmp(facts->devs[i].disk, disk, len))
-			return &facts->devs[i];
-	return NULL;
-}
-
-static struct diag_dev *dev_by_virtio(struct diag_facts *facts, const char *name, size_t len)
-{
-	for (int i = 0; i < facts->ndevs; i++)
-		if (strlen(facts->devs[i].virtio) == len &&
-		    !strncmp(facts->devs[i].virtio, name, len))
-			return &facts->devs[i];
-	return NULL;
-}
-
-static void other_line(struct diag_facts *facts, const char *text)
-{
-	if (facts->nlog_other < 4)
-		copy_line(facts->log_other[facts->nlog_other++], DIAG_LINE, text);
-}
-
-/* "only able to allocate N MB", "No low mem": a pool smaller than asked. */
-static void shortfall_line(struct diag_pool *p, const char *text)
-{
-	p->boot_shortfall = true;
-	if (p->nshortfall_lines < 4)
-		copy_line(p->shortfall_lines[p->nshortfall_lines++], DIAG_LINE, text);
-}
-
-/* "... roundup to NMB", "... adjusted to NMB", "adjusted A -> B slabs":
- * the areas grew the pool (the last such line is kept). */
-static void roundup_line(struct diag_pool *p, const char *text)
-{
-	p->roundup = true;
-	copy_line(p->roundup_line, DIAG_LINE, text);
-}
-
-/* "DRIVER DEV: swiotlb buffer is full (sz: S bytes), total T (slots),
- * used U (slots)": swiotlb_tbl_map_single(), rate-limited, same text
- * from 5.x to 7.x. */
-static void full_line(struct diag_facts *facts, const char *text, const char *msg)
-{
-	const char *sp = memchr(text, ' ', msg - text);
-	struct diag_fulls *k;
-	struct diag_full f;
-	struct diag_dev *d;
-	char name[64];
-
-	if (!sp || sscanf(msg, "swiotlb buffer is full (sz: %" SCNu64 " bytes), total %" SCNu64
-			  " (slots), used %" SCNu64, &f.size, &f.total, &f.used) != 3)
-		return;
-	/* msg - 2 is the ':' after the device name. */
-	snprintf(name, sizeof(name), "%.*s", (int)(msg - 2 - sp - 1), sp + 1);
-	d = diag_dev(facts, name);
-	if (!d)
-		return;
-	if (!d->driver[0] && !d->bus[0])
-		snprintf(d->driver, sizeof(d->driver), "%.*s", (int)(sp - text), text);
-	d->full_lines++;
-	k = &d->full[f.size > DIAG_MAX_MAPPING ? FULL_OVER_LIMIT :
-		     f.used > f.total ||
-		     f.size / DIAG_SLOT + (f.size % DIAG_SLOT != 0) > f.total - f.used ? FULL_NO_ROOM :
-		     FULL_FRAGMENTED];
-	if (!k->lines++)
-		copy_line(k->first_line, DIAG_LINE, text);
-	copy_line(k->last_line, DIAG_LINE, text);
-	if (f.size >= k->max.size)
-		k->max = f;
-	k->last = f;
-}
-
-void diag_parse_log(struct diag_facts *facts, const char *log)
-{
-	struct diag_pool *p = &facts->pool;
-
-	for (const char *next = log; next && *next;) {
-		char line[1024];
-		const char *text, *m;
-		uint64_t v;
-
-		/* One line at a time, NUL-terminated: no match runs into the
-		 * lines after it. */
-		next = diag_next_line(next, line, sizeof(line));
-		text = log_text(line);
-
-		if ((m = strstr(text, "swiotlb buffer is full")) && m - text > 3 && m[-2] == ':') {
-			full_line(facts, text, m);
-		} else if ((m = strstr(text, "software IO TLB: "))) {
-			const char *paren;
-
-			m += strlen("software IO TLB: ");
-			if (!strncmp(m, "mapped [mem", 11)) {
-				paren = strrchr(m, '(');
-				if (paren && sscanf(paren, "(%" SCNu64 "MB)", &v) == 1)
-					p->boot_mb = v;
-			} else if (sscanf(m, "area num %" SCNu64, &v) == 1)
-				p->areas = v;
-			else if (strstr(m, "roundup to") || strstr(m, "adjusted to") ||
-				 strstr(m, "slabs"))
-				roundup_line(p, text);
-			else if (strstr(m, "only able to allocate") || strstr(m, "No low mem"))
-				shortfall_line(p, text);
-		} else if (strstr(text, "SWIOTLB bounce buffer size adjusted") ||
-			   strstr(text, "SWIOTLB bounce buffer size roundup")) {
-			roundup_line(p, text);
-		} else if (strstr(text, "created restricted DMA pool")) {
-			/* A device tree's restricted-dma-pool: its own SWIOTLB. */
-			if (p->nrestricted < 2)
-				copy_line(p->restricted[p->nrestricted++], DIAG_LINE, text);
-		} else if ((m = strstr(text, "I/O error, dev "))) {
-			struct diag_dev *d;
-
-			m += strlen("I/O error, dev ");
-			d = dev_by_disk(facts, m, strcspn(m, ", "));
-			if (d && !d->io_errors++)
-				copy_line(d->io_error_line, DIAG_LINE, text);
-		} else if (strstr(text, "blocked for more than") && !strncmp(text, "INFO: task", 10)) {
-			if (!facts->hung_task_lines++)
-				copy_line(facts->hung_task_line, DIAG_LINE, text);
-		} else if ((m = strstr(text, ": device must provide VIRTIO_F_ACCESS_PLATFORM"))) {
-			const char *sp = memchr(text, ' ', m - text);
-			struct diag_dev *d = sp ? dev_by_virtio(facts, sp + 1, m - sp - 1) : NULL;
-
-			if (d) {
-				d->must_provide_platform = true;
-				copy_line(d->platform_line, DIAG_LINE, text);
-			} else
-				other_line(facts, text);
-		} else if ((strstr(text, "swiotlb addr") && strstr(text, "overflow")) ||
-			   strstr(text, "Can not allocate SWIOTLB buffer earlier") ||
-			   strstr(text, "Failed to create a DMA mapping") ||
-			   (strstr(text, "scheduling while atomic") && strstr(text, "swiotlb"))) {
-			other_line(facts, text);
-		}
-	}
+	return strstr(line, "SEV-SNP") ? "SEV-SNP" : strstr(line, "SEV-ES") ? "SEV-ES" :
+	       strstr(line, "TDX") ? "TDX" : strstr(line, "SEV") ? "SEV" : NULL;
 }
 
 /* Every signal a guest has of the confidential-computing kind: the kernel
- * log first (it names what the kernel enabled), then CPU flags and the
- * guest devices (cc.c), then the other architectures' files. */
-static void collect_env(struct bundle *b, struct diag_facts *facts, const char *log)
+ * log's lines first (they name what the kernel enabled), then CPU flags
+ * and the guest devices (cc.c), then the other architectures' files. With
+ * none of them, the kind is "unknown", not "none": only a source that would
+ * have named it (cpuinfo, a whole x86 boot log) can say "none". */
+static void collect_env(struct bundle *b, struct diag_facts *facts)
 {
 	struct diag_env *env = &facts->env;
+	const struct diag_log *l = &facts->log;
 	char *cpuinfo = bundle_read(b, "/proc/cpuinfo", 16384, false);
 	char *cmdline = bundle_read(b, "/proc/cmdline", 4096, false);
 	char *lock = bundle_read(b, "/sys/kernel/security/lockdown", 128, false);
@@ -503,79 +371,59 @@ static void collect_env(struct bundle *b, struct diag_facts *facts, const char *
 	bool snp_dev = bundle_exists(b, "/sys/devices/platform/sev-guest") ||
 		       bundle_exists(b, "/dev/sev-guest");
 	bool tdx_dev = bundle_exists(b, "/dev/tdx_guest");
-	char features_l[DIAG_LINE] = "", vtom_l[DIAG_LINE] = "", rme_l[DIAG_LINE] = "";
-	char tdx_l[DIAG_LINE] = "", bounce_l[DIAG_LINE] = "";
-	const char *features = NULL, *vtom = NULL, *rme = NULL, *tdx = NULL, *bounce = NULL;
+	const char *kind;
 	struct cc_state cc;
 
 	env->btf = bundle_exists(b, "/sys/kernel/btf/vmlinux");
-	for (const char *next = log; next && *next;) {
-		char line[1024];
-		const char *text;
-
-		next = diag_next_line(next, line, sizeof(line));
-		text = log_text(line);
-
-		if (strstr(text, "Memory Encryption Features active:"))
-			copy_line(features_l, DIAG_LINE, text), features = features_l;
-		else if (!strncmp(text, "SEV: Status:", 12) && strstr(text, "vTom"))
-			copy_line(vtom_l, DIAG_LINE, text), vtom = vtom_l;
-		else if (strstr(text, "RME: Using RSI version"))
-			copy_line(rme_l, DIAG_LINE, text), rme = rme_l;
-		else if (strstr(text, "tdx: Guest detected"))
-			copy_line(tdx_l, DIAG_LINE, text), tdx = tdx_l;
-		else if (strstr(text, "Memory encryption is active and system is using DMA bounce"))
-			copy_line(bounce_l, DIAG_LINE, text), bounce = bounce_l;
-	}
-	cc_parse(&cc, cpuinfo, cmdline, -1, snp_dev);
+	/* The command line the log shows stands in for /proc/cmdline. */
+	cc_parse(&cc, cpuinfo, cmdline ? cmdline : l->cmdline[0] ? l->cmdline : NULL, -1, snp_dev);
 	env->forced = cc.forced;
+	env->noforce = cc.noforce;
 	copy_line(env->swiotlb_arg, sizeof(env->swiotlb_arg), cc.swiotlb_arg);
-	if (features) {
+	if (l->sev_status[0] && strstr(l->sev_status, "vTom") && !snp_dev) {
+		/* An SNP guest behind a paravisor (Azure's vTOM) prints "AMD
+		 * SEV" at most; the status line says what it is. */
+		set_cc(env, "SEV-SNP (paravisor, vTOM)", l->sev_status, true);
+	} else if (l->sev_status[0] && (kind = sev_kind(l->sev_status))) {
+		set_cc(env, kind, l->sev_status, true);
+	} else if (l->features[0] && (kind = sev_kind(l->features))) {
 		/* "... active: AMD SEV SEV-ES SEV-SNP" or "... active: Intel TDX". */
-		const char *kind = strstr(features, "SEV-SNP") ? "SEV-SNP" :
-				   strstr(features, "SEV-ES") ? "SEV-ES" :
-				   strstr(features, "TDX") ? "TDX" : "SEV";
-
-		/* An SNP guest behind a paravisor (Azure's vTOM) prints only
-		 * "AMD SEV" here: the status line and the missing guest device
-		 * say what it is. */
-		if (vtom && !snp_dev)
-			snprintf(env->cc, sizeof(env->cc), "SEV-SNP (paravisor, vTOM)");
+		if (!strcmp(kind, "SEV") && (l->sev_snp[0] || snp_dev))
+			set_cc(env, "SEV-SNP", l->sev_snp[0] ? l->sev_snp : "/dev/sev-guest", true);
 		else
-			copy_line(env->cc, sizeof(env->cc), kind);
-		copy_line(env->cc_evidence, DIAG_LINE, vtom && !snp_dev ? vtom : features);
-		env->cc_active = true;
-	} else if (tdx || tdx_dev || cc.kind == CC_TDX) {
-		snprintf(env->cc, sizeof(env->cc), "TDX");
-		copy_line(env->cc_evidence, DIAG_LINE, tdx ? tdx : tdx_dev ? "/dev/tdx_guest" :
-							     "cpuinfo flag tdx_guest");
-		env->cc_active = true;
+			set_cc(env, kind, l->features, true);
+	} else if (l->sev_snp[0]) {
+		set_cc(env, "SEV-SNP", l->sev_snp, true);
+	} else if (l->tdx[0] || tdx_dev || cc.kind == CC_TDX) {
+		set_cc(env, "TDX", l->tdx[0] ? l->tdx : tdx_dev ? "/dev/tdx_guest" :
+			"cpuinfo flag tdx_guest", true);
+	} else if (l->sev_old[0]) {
+		set_cc(env, strstr(l->sev_old, "SEV-ES") ? "SEV-ES" : "SEV", l->sev_old, true);
 	} else if (cc.kind != CC_NONE && !cc.hint) {
-		copy_line(env->cc, sizeof(env->cc), cc_name(cc.kind));
-		copy_line(env->cc_evidence, DIAG_LINE, cc.source);
-		env->cc_active = true;
+		set_cc(env, cc_name(cc.kind), cc.source, true);
 	} else if (uv && uv[0] == '1') {
-		snprintf(env->cc, sizeof(env->cc), "s390 PV");
-		copy_line(env->cc_evidence, DIAG_LINE, "/sys/firmware/uv/prot_virt_guest = 1");
-		env->cc_active = true;
+		set_cc(env, "s390 PV", "/sys/firmware/uv/prot_virt_guest = 1", true);
 	} else if (svm && svm[0] == '1') {
-		snprintf(env->cc, sizeof(env->cc), "POWER SVM");
-		copy_line(env->cc_evidence, DIAG_LINE, "/sys/devices/system/cpu/svm = 1");
-		env->cc_active = true;
-	} else if (rme) {
-		snprintf(env->cc, sizeof(env->cc), "arm64 CCA realm");
-		copy_line(env->cc_evidence, DIAG_LINE, rme);
-		env->cc_active = true;
-	} else if (bounce) {
+		set_cc(env, "POWER SVM", "/sys/devices/system/cpu/svm = 1", true);
+	} else if (l->rme[0]) {
+		set_cc(env, "arm64 CCA realm", l->rme, true);
+	} else if (l->bounce[0]) {
 		/* The kernel says memory is encrypted, nothing says which kind
 		 * (the log's start may have rotated out). */
-		snprintf(env->cc, sizeof(env->cc), "memory encryption (kind unknown)");
-		copy_line(env->cc_evidence, DIAG_LINE, bounce);
-		env->cc_active = true;
+		set_cc(env, "memory encryption (kind unknown)", l->bounce, true);
+	} else if (cpuinfo && strstr(cpuinfo, "flags")) {
+		set_cc(env, "none", cc.hint ? "host SEV CPU flags only (not proof of a guest)" :
+			"/proc/cpuinfo: no confidential-computing flag", false);
+	} else if ((uv && uv[0] == '0') || (svm && svm[0] == '0')) {
+		set_cc(env, "none", uv ? "/sys/firmware/uv/prot_virt_guest = 0" :
+			"/sys/devices/system/cpu/svm = 0", false);
+	} else if (l->banner && l->x86_boot) {
+		/* An x86 kernel names its memory encryption at boot. */
+		set_cc(env, "none", "the boot log from 'Linux version' names no memory encryption",
+		       false);
 	} else {
-		snprintf(env->cc, sizeof(env->cc), "none");
-		copy_line(env->cc_evidence, DIAG_LINE,
-			  cc.hint ? "host SEV CPU flags only (not proof of a guest)" : cc.source);
+		set_cc(env, "unknown", "nothing in what was read says (no /proc/cpuinfo, no boot "
+			"log)", false);
 	}
 	if (lock && strchr(lock, '['))
 		snprintf(env->lockdown, sizeof(env->lockdown), "%.*s",
@@ -648,24 +496,46 @@ void diag_parse_window(struct diag_facts *facts, const char *text)
 	}
 }
 
+/* The kernel log: live, the text read from the kernel's buffer (bounded
+ * by its size); from a bundle, streamed, whatever its size. */
+static void collect_log(struct bundle *b, struct diag_facts *facts)
+{
+	FILE *f;
+	char *log;
+
+	if (b->replay) {
+		f = bundle_fopen(b, "dmesg");
+		facts->have_log = f != NULL;
+		if (f) {
+			diag_parse_log_file(facts, f);
+			fclose(f);
+		}
+		return;
+	}
+	log = bundle_get(b, "dmesg", SIZE_MAX - 1);
+	facts->have_log = log != NULL;
+	if (log)
+		diag_parse_log(facts, log);
+	free(log);
+}
+
 void diag_collect(struct bundle *b, struct diag_facts *facts)
 {
 	char *release = bundle_get(b, "uname-r", 256);
-	char *log = bundle_get(b, "dmesg", 8 << 20);
 
 	/* Live, diagnose.c put the release and the log before calling. */
 	if (release)
 		copy_line(facts->env.release, sizeof(facts->env.release), release);
-	facts->have_log = log != NULL;
-	collect_env(b, facts, log);
+	free(release);
+	/* The devices first: the log's lines attach to them by name. */
 	collect_pool(b, facts);
 	collect_virtio(b, facts);
 	collect_disks(b, facts);
 	collect_pci(b, facts);
 	collect_iommu(b, facts);
-	if (log)
-		diag_parse_log(facts, log);
+	for (int i = 0; i < facts->ndevs; i++)
+		diag_dev_limit(&facts->devs[i]);
+	collect_log(b, facts);
+	collect_env(b, facts);
 	collect_tasks(b, facts);
-	free(release);
-	free(log);
 }

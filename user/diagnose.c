@@ -5,6 +5,7 @@
  * window with the probes, judges (diag_rules.c) and prints.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -373,11 +374,19 @@ static void print_json(FILE *out, const struct diag_facts *x, const struct diag_
 				json_string(&j, NULL, d->reserved_regions[k]);
 			json_array_end(&j);
 		}
+		json_u64(&j, "mapping_limit", d->limit);
+		if (d->limit_why[0])
+			json_string(&j, "mapping_limit_why", d->limit_why);
 		json_u64(&j, "buffer_full_lines", d->full_lines);
 		json_u64(&j, "io_error_lines", d->io_errors);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	json_object_begin(&j, "log");
+	json_bool(&j, "read", x->have_log);
+	json_u64(&j, "lines", x->log.lines);
+	json_u64(&j, "bytes", x->log.bytes);
+	json_object_end(&j);
 	json_object_begin(&j, "window");
 	json_bool(&j, "ran", x->window.ran);
 	if (x->window.ran) {
@@ -403,6 +412,9 @@ static void print_json(FILE *out, const struct diag_facts *x, const struct diag_
 			json_string(&j, NULL, f->evidence[k]);
 		json_array_end(&j);
 		json_string(&j, "remedy", f->remedy);
+		json_string(&j, "remedy_class", f->remedy_class ? f->remedy_class : "none");
+		if (f->swiotlb)
+			json_u64(&j, "swiotlb", f->swiotlb);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
@@ -417,6 +429,33 @@ static void print_json(FILE *out, const struct diag_facts *x, const struct diag_
 	json_array_end(&j);
 	json_object_end(&j);
 	json_end_line(&j);
+}
+
+/* With --json, a run that could not diagnose still prints one object:
+ * scripts read the verdict, never an empty line. */
+static int fail_json(bool json, bool said, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail_json(bool json, bool said, const char *fmt, ...)
+{
+	char why[512];
+	struct json j;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!said)
+		warnx_("%s", why);
+	if (json) {
+		json_init(&j, stdout);
+		json_object_begin(&j, NULL);
+		json_u64(&j, "schema", 1);
+		json_string(&j, "verdict", "error");
+		json_string(&j, "error", why);
+		json_object_end(&j);
+		json_end_line(&j);
+	}
+	return 2;
 }
 
 int cmd_diagnose(int argc, char **argv)
@@ -439,33 +478,33 @@ int cmd_diagnose(int argc, char **argv)
 	char *window;
 	int c, ret;
 
+	for (int i = 1; i < argc; i++)
+		json |= !strcmp(argv[i], "--json") || !strcmp(argv[i], "-j");
 	while ((c = getopt_long(argc, argv, ":w:njs:b:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'w':
-			if (!parse_seconds(optarg, 600, &window_s)) {
-				warnx_("bad --window '%s': seconds, e.g. 3 (at most 600)", optarg);
-				return 2;
-			}
+			if (!parse_seconds(optarg, 600, &window_s))
+				return fail_json(json, false, "bad --window '%s': seconds, e.g. 3 (at "
+						 "most 600)", optarg);
 			break;
 		case 'n': no_bpf = true; break;
 		case 'j': json = true; break;
 		case 's': save = optarg; break;
 		case 'b': replay = optarg; break;
 		case 'h': diagnose_help(stdout); return 0;
-		default: return bad_option("diagnose", c, argv);
+		default:
+			ret = bad_option("diagnose", c, argv);
+			return json ? fail_json(json, true, "bad option: see 'dmawatch diagnose "
+						 "--help'") : ret;
 		}
 	}
-	if (optind < argc) {
-		warnx_("unexpected argument '%s'", argv[optind]);
-		return 2;
-	}
-	if (replay && save) {
-		warnx_("--bundle and --save-bundle exclude each other: a bundle is saved from a "
-		       "live machine");
-		return 2;
-	}
+	if (optind < argc)
+		return fail_json(json, false, "unexpected argument '%s'", argv[optind]);
+	if (replay && save)
+		return fail_json(json, false, "--bundle and --save-bundle exclude each other: a "
+				 "bundle is saved from a live machine");
 	if (bundle_open(&b, replay, save))
-		return 2;
+		return fail_json(json, true, "%s", b.error);
 	facts = calloc(1, sizeof(*facts));
 	report = calloc(1, sizeof(*report));
 	if (!facts || !report) {

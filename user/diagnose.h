@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dmawatch diagnose: facts read from the machine or a bundle
- * (diag_collect.c), findings judged from the facts alone (diag_rules.c),
- * the command and its output (diagnose.c). The rules touch no file, so the
- * unit tests feed them facts collected from bundles written by hand.
+ * (diag_collect.c), the kernel log as people paste it (diag_log.c),
+ * findings judged from the facts alone (diag_rules.c), the command and its
+ * output (diagnose.c). The rules touch no file, so the unit tests feed them
+ * facts collected from bundles written by hand.
  */
 #ifndef DMAWATCH_DIAGNOSE_H
 #define DMAWATCH_DIAGNOSE_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bundle.h"
 
@@ -19,6 +21,10 @@
 #define DIAG_SLOT 2048ULL
 #define DIAG_SEG_SLOTS 128ULL
 #define DIAG_MAX_MAPPING (DIAG_SLOT * DIAG_SEG_SLOTS)
+/* The largest pool a remedy asks for: 1 GiB, the clamp x86 puts on a
+ * confidential guest's default (sev_setup_arch(), tdx_early_init()), and
+ * what memblock_alloc_low() can still find below 4 GiB beside the PCI hole. */
+#define DIAG_POOL_CAP ((1ULL << 30) / DIAG_SLOT)
 
 #define DIAG_MAX_DEVS 64
 #define DIAG_MAX_TASKS 32
@@ -33,6 +39,7 @@ struct diag_env {
 	bool cc_active;         /* memory encryption on: every DMA bounces */
 	bool forced;            /* swiotlb=force */
 	char swiotlb_arg[48];   /* the swiotlb= value, "" if none */
+	bool noforce;           /* swiotlb=noforce: no pool was wanted */
 	char lockdown[24];      /* "none", "integrity", "confidentiality", "" unknown */
 	bool btf;               /* /sys/kernel/btf/vmlinux */
 };
@@ -45,22 +52,32 @@ struct diag_pool {
 	bool boot_shortfall;    /* "only able to allocate" / "No low mem" */
 	char shortfall_lines[4][DIAG_LINE]; /* those lines */
 	int nshortfall_lines;
-	bool roundup;           /* "roundup to" / "adjusted to": areas grew it */
+	bool roundup;           /* "roundup to": made a power of two, 128 slots an area */
 	char roundup_line[DIAG_LINE];
+	uint64_t boot_slots;    /* "adjusted A -> B slabs": B, exact */
+	uint64_t line_total;    /* the largest "total T (slots)" of the default pool */
+	bool total_grew;        /* the lines' totals differ: a dynamic pool grew */
 	char restricted[2][DIAG_LINE]; /* "created restricted DMA pool" lines */
+	uint64_t restricted_slots[2];
 	int nrestricted;
+	unsigned grow_failed;   /* dynamic SWIOTLB: "Failed to allocate new pool" */
+	char grow_failed_line[DIAG_LINE];
 };
 
-/* One "swiotlb buffer is full" line. */
+/* One "swiotlb buffer is full" line (or an older kernel's variant). */
 struct diag_full {
 	uint64_t size, total, used; /* bytes, slots, slots */
+	bool totals;                /* total and used were printed (5.x and later) */
 };
 
-/* Why a mapping was refused, judged from its line alone. */
+/* Why a mapping was refused, judged from its line by the kernel's search
+ * (swiotlb_area_find_slots()): a mapping takes contiguous free slots within
+ * one 128-slot segment of one area. */
 enum diag_full_kind {
-	FULL_OVER_LIMIT, /* size > 128 slots: no pool can take it */
-	FULL_NO_ROOM,    /* used + needed > total: the pool was full */
-	FULL_FRAGMENTED, /* enough free slots, none contiguous enough */
+	FULL_OVER_LIMIT, /* over the device's limit: no pool can take it */
+	FULL_NO_ROOM,    /* the pool was (nearly) full */
+	FULL_FRAGMENTED, /* plenty free, none contiguous enough */
+	FULL_UNSIZED,    /* within the limit, but the line has no totals */
 	FULL_KINDS,
 };
 
@@ -90,6 +107,8 @@ struct diag_dev {
 	struct diag_fulls full[FULL_KINDS];
 	unsigned io_errors;
 	char io_error_line[DIAG_LINE];
+	uint64_t limit;         /* its largest mapping: 128 slots less min_align_mask */
+	char limit_why[64];     /* what says so ("nvme: min_align_mask 4095") */
 	bool must_provide_platform;  /* "device must provide VIRTIO_F_ACCESS_PLATFORM" */
 	char platform_line[DIAG_LINE];
 	/* The live window (BPF), if it ran: */
@@ -117,8 +136,37 @@ struct diag_window {
 	bool rising;               /* used never fell from one sample to the next */
 };
 
+/* What the kernel log said beside the pool and the devices. */
+struct diag_log {
+	uint64_t bytes, lines;  /* read, all of it */
+	/* The confidential-computing lines (empty: none seen). */
+	char features[DIAG_LINE], sev_status[DIAG_LINE], sev_snp[DIAG_LINE];
+	char sev_old[DIAG_LINE], tdx[DIAG_LINE], rme[DIAG_LINE], bounce[DIAG_LINE];
+	bool banner;            /* "Linux version": the log starts at boot */
+	bool x86_boot;          /* "Command line:" is x86's early line */
+	char cmdline[DIAG_LINE]; /* the command line the log shows */
+	/* WARNING/BUG/Oops blocks whose location or frames are in the DMA core. */
+	unsigned dma_oops;
+	char dma_oops_line[2][DIAG_LINE];
+	unsigned oops;          /* the others: not the DMA core's */
+	char oops_line[DIAG_LINE];
+	uint64_t suppressed;    /* "swiotlb_tbl_map_single: N callbacks suppressed" */
+	/* Lines holding "swiotlb buffer is full" or "SW-IOMMU" as they came,
+	 * whatever their cleaning made of them: never a healthy verdict. */
+	unsigned key_lines;
+	char key_line[DIAG_LINE];
+	/* SWIOTLB or DMA-API lines nothing else recognised. */
+	unsigned unknown;
+	char unknown_line[3][DIAG_LINE];
+	unsigned late;          /* "Can not allocate SWIOTLB buffer earlier" */
+	char late_line[DIAG_LINE];
+	unsigned overflow;      /* "swiotlb addr ... overflow", "dma_direct_map_page: overflow" */
+	char overflow_line[DIAG_LINE];
+};
+
 struct diag_facts {
 	struct diag_env env;
+	struct diag_log log;
 	struct diag_pool pool;
 	struct diag_dev devs[DIAG_MAX_DEVS];
 	int ndevs;
@@ -141,6 +189,11 @@ struct diag_finding {
 	char evidence[DIAG_MAX_EVIDENCE][DIAG_LINE];
 	int nevidence;
 	char remedy[2 * DIAG_LINE];
+	/* The remedy's kind, for scripts: "grow-pool", "limit-requests",
+	 * "fix-driver", "host-config", "update-kernel", "shrink-pool",
+	 * "dynamic-pool", "restricted-pool", "investigate", "none". */
+	const char *remedy_class;
+	uint64_t swiotlb;        /* the swiotlb= it asks for, in slots; 0 none */
 	char device[64];         /* "" if about the machine */
 };
 
@@ -154,6 +207,17 @@ struct diag_report {
 void diag_collect(struct bundle *b, struct diag_facts *facts);
 /* Parses the kernel log's text into facts (a part of diag_collect()). */
 void diag_parse_log(struct diag_facts *facts, const char *log);
+/* The same for a log of any size read from f, in one pass and bounded
+ * memory; the log's own buffer is never held whole. */
+void diag_parse_log_file(struct diag_facts *facts, FILE *f);
+/* Line by line, as the two above do: begin, each line (any bytes, no
+ * newline), end. */
+struct diag_log_reader;
+struct diag_log_reader *diag_log_begin(struct diag_facts *facts);
+void diag_log_line(struct diag_log_reader *r, const char *line, size_t len);
+void diag_log_end(struct diag_log_reader *r);
+/* The largest mapping DEV can bounce and why (its driver's min_align_mask). */
+void diag_dev_limit(struct diag_dev *d);
 /* The window's saved text into facts->window and the devices. */
 void diag_parse_window(struct diag_facts *facts, const char *text);
 /* Copies the line at p into buf, NUL-terminated and cut to fit; returns

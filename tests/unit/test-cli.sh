@@ -66,6 +66,20 @@ expect 2 "format says 'something else'" diagnose --bundle "$bad_bundle"
 expect 2 "it exists; name a new directory" diagnose --no-bpf --save-bundle "$bad_bundle"
 expect 2 "could not diagnose: neither the kernel log nor the pool" \
 	diagnose --bundle tests/unit/bundles/empty
+# With --json, a run that cannot diagnose still prints one object naming why.
+for args in "--bundle $bad_bundle/nonexistent --json" "--json --bundle $bad_bundle" \
+	"--json --window 0" "--json --bogus"; do
+	n=$((n + 1))
+	# shellcheck disable=SC2086 # the words of args are the arguments
+	${BIN_WRAPPER:-} "$bin" diagnose $args > "$out" 2> "$out.err"
+	got=$?
+	if [ $got -eq 2 ] && [ "$(jq -r .verdict "$out" 2>/dev/null)" = error ] &&
+		[ -n "$(jq -r '.error // empty' "$out" 2>/dev/null)" ] && [ -s "$out.err" ]; then
+		echo "ok $n - cli: diagnose $args: exit 2, JSON with the error"
+	else
+		echo "not ok $n - cli: diagnose $args: exit $got, stdout '$(head -c 200 "$out")'"
+	fi
+done
 rm -rf "$bad_bundle"
 # A saved bundle judged anywhere: exit 1 for problems, the verdict first.
 n=$((n + 1))

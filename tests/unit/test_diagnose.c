@@ -272,7 +272,11 @@ static void test_roundup(void **state)
 	assert_non_null(f);
 	assert_int_equal(f->severity, DIAG_INFO);
 	assert_true(cites(f, "roundup to 130MB"));
-	assert_non_null(strstr(f->remedy, "fewer than the 64 areas"));
+	/* swiotlb_adjust_nareas() rounds to a power of two whatever the
+	 * areas: the remedy is a power-of-two swiotlb=, not fewer areas. */
+	assert_true(cites(f, "becomes a power of two"));
+	assert_non_null(strstr(f->remedy, "a power of two in slots"));
+	assert_null(strstr(f->remedy, "areas"));
 	assert_non_null(finding(r, "healthy"));
 }
 
@@ -311,8 +315,8 @@ static void test_parse_log(void **state)
 	assert_int_equal(x.pool.areas, 4);
 	assert_false(x.pool.boot_shortfall);
 
-	/* The boot sizing lines: a shortfall keeps its line, a round-up the
-	 * last of its lines. */
+	/* The boot sizing lines: a shortfall keeps its line, a round-up its
+	 * line; "adjusted to" is the confidential guest's sizing, neither. */
 	diag_parse_log(&x, "[    0.4] software IO TLB: SWIOTLB bounce buffer size roundup to 130MB\n"
 			   "[    0.4] software IO TLB: only able to allocate 32 MB\n"
 			   "[    0.5] SWIOTLB bounce buffer size adjusted to 132MB\n");
@@ -320,7 +324,12 @@ static void test_parse_log(void **state)
 	assert_int_equal(x.pool.nshortfall_lines, 1);
 	assert_string_equal(x.pool.shortfall_lines[0], "software IO TLB: only able to allocate 32 MB");
 	assert_true(x.pool.roundup);
-	assert_string_equal(x.pool.roundup_line, "SWIOTLB bounce buffer size adjusted to 132MB");
+	assert_string_equal(x.pool.roundup_line,
+			    "software IO TLB: SWIOTLB bounce buffer size roundup to 130MB");
+	/* The line with the words but no size is quoted as unrecognised. */
+	assert_int_equal(x.log.unknown, 1);
+	assert_string_equal(x.log.unknown_line[0],
+			    "a line that mentions swiotlb buffer is full but has no device");
 }
 
 /* What --save-bundle writes replays as what was read. */
@@ -407,6 +416,396 @@ static void test_save_failure_leaves_nothing(void **state)
 	assert_int_equal(rmdir(dir), 0); /* empty: no partial bundle either */
 }
 
+/* ---- real reports' classes of failure, each as its lines were posted ---- */
+
+static struct run *judge_text(const char *log)
+{
+	static struct run r;
+
+	memset(&r, 0, sizeof(r));
+	diag_parse_log(&r.facts, log);
+	diag_judge(&r.facts, &r.report);
+	return &r;
+}
+
+static bool healthy(const struct run *r)
+{
+	for (int i = 0; i < r->report.n; i++)
+		if (r->report.f[i].severity > DIAG_INFO)
+			return false;
+	return true;
+}
+
+/* A bundle of files written here: "PATH=TEXT" pairs, PATH under the
+ * bundle ("dmesg", "fs/proc/cpuinfo"); judged like judge(). */
+static struct run *judge_files(char *dir, size_t len, ...)
+{
+	static struct run r;
+	char path[PATH_MAX], cmd[PATH_MAX + 32];
+	struct bundle b;
+	const char *name;
+	va_list ap;
+
+	snprintf(dir, len, "/tmp/dmawatch-test-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	va_start(ap, len);
+	for (name = "format"; name; name = va_arg(ap, const char *)) {
+		const char *text = strcmp(name, "format") ? va_arg(ap, const char *) :
+				   "dmawatch-bundle 1\n";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%.2000s/%.2000s", dir, name);
+		snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+		assert_int_equal(system(cmd), 0);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(text, f);
+		fclose(f);
+	}
+	va_end(ap);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(bundle_open(&b, dir, NULL), 0);
+	diag_collect(&b, &r.facts);
+	diag_judge(&r.facts, &r.report);
+	bundle_close(&b, false);
+	snprintf(cmd, sizeof(cmd), "rm -r '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	return &r;
+}
+
+/* 1: 724 of 524288 slots free refusing 128 slots is a pool out of room
+ * (free < areas x 128, and 99.86 % used), not fragmentation; a 1 GiB pool
+ * is not grown past 1 GiB, and never shrunk. */
+static void test_class_exhausted_not_fragmented(void **state)
+{
+	struct run *r = judge_text(
+		"[    0.4] software IO TLB: area num 32.\n"
+		"[ 9001.1] nvme 0000:01:00.0: swiotlb buffer is full (sz: 262144 bytes), total 524288 "
+		"(slots), used 523564 (slots)\n");
+	const struct diag_finding *f;
+
+	(void)state;
+	/* NVMe's limit is 258048: 262144 bytes are over it, whatever the pool. */
+	assert_non_null(finding(r, "over-limit"));
+	assert_null(finding(r, "fragmented"));
+	r = judge_text("[ 9001.1] virtio-pci 0000:00:04.0: swiotlb buffer is full (sz: 262144 bytes), "
+		       "total 524288 (slots), used 523564 (slots)\n");
+	f = finding(r, "pool-exhausted");
+	assert_non_null(f);
+	assert_null(finding(r, "fragmented"));
+	assert_true(cites(f, "523564 of 524288 slots in use (99.86%), 724 free"));
+	assert_int_equal(f->swiotlb, 0); /* already 1 GiB: no swiotlb= */
+	assert_string_equal(f->remedy_class, "dynamic-pool");
+	assert_non_null(strstr(f->remedy, "CONFIG_SWIOTLB_DYNAMIC"));
+	/* A smaller pool: grown, a power of two, in the right unit. */
+	r = judge_text("virtio-pci 0000:00:04.0: swiotlb buffer is full (sz: 65536 bytes), total "
+		       "32768 (slots), used 32740 (slots)\n");
+	f = finding(r, "pool-exhausted");
+	assert_int_equal(f->swiotlb, 65536);
+	assert_non_null(strstr(f->remedy, "swiotlb=65536 on the kernel command line (128 MiB; now "
+					  "32768 slots, 64 MiB)"));
+	/* Plenty free in every area: that is fragmentation. */
+	r = judge_text("[ 0.4] software IO TLB: area num 4.\n"
+		       "dmawatch_lab dmawatch-lab: swiotlb buffer is full (sz: 262144 bytes), total "
+		       "32768 (slots), used 24576 (slots)\n");
+	assert_non_null(finding(r, "fragmented"));
+	assert_null(finding(r, "pool-exhausted"));
+}
+
+/* 2: the ways people paste a log; each still finds the refusal. */
+static void test_class_pastes(void **state)
+{
+	static const char *const pastes[] = {
+		/* no "DEV: " before the message */
+		"[  812.5] swiotlb buffer is full (sz: 65536 bytes), total 32768 (slots), used 32740 "
+		"(slots)\n",
+		/* wrapped between words, then inside a number */
+		"[  812.5] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 bytes), total "
+		"32768 (slots), used\n32740 (slots)\n",
+		"virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 bytes), total 32768 "
+		"(slots), used 327\n40 (slots)\n",
+		/* the device on the line before */
+		"Mar 16 18:11:41 host kernel: [ 4851.9] virtio-pci 0000:00:01.0:\nswiotlb buffer is "
+		"full (sz: 65536 bytes), total 32768 (slots), used 32740 (slots)\n",
+		/* journalctl / syslog / ISO */
+		"Sep 08 10:12:31 host kernel: virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: "
+		"65536 bytes), total 32768 (slots), used 32740 (slots)\n",
+		"2024-09-08T10:12:31.123456+00:00 cvm kernel: [ 12.3] virtio-pci 0000:00:01.0: "
+		"swiotlb buffer is full (sz: 65536 bytes), total 32768 (slots), used 32740 (slots)\n",
+		/* caller id, dmesg -T, dmesg -x, quoting, markdown, CRLF */
+		"[  812.500000][    T0] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 "
+		"bytes), total 32768 (slots), used 32740 (slots)\r\n",
+		"[Tue Sep  8 10:12:31 2024] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 "
+		"bytes), total 32768 (slots), used 32740 (slots)\n",
+		"kern  :warn  : [  812.5] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 "
+		"bytes), total 32768 (slots), used 32740 (slots)\n",
+		"> > [  812.5] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 bytes), total "
+		"32768 (slots), used 32740 (slots)\n",
+		"**virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 bytes), total 32768 "
+		"(slots), used 32740 (slots)**\n",
+		"\"virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 bytes), total 32768 "
+		"(slots), used 32740 (slots)\"\n",
+		"`[  812.5] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 bytes), total "
+		"32768 (slots), used 32740 (slots)`\n",
+		/* older kernels: no totals; the SW-IOMMU variant */
+		"[  812.5] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 bytes)\n",
+		"DMA: Out of SW-IOMMU space for 65536 bytes at device 0000:00:01.0\n",
+		"DMA: Out of SW-IOMMU space\nfor 65536 bytes at device 0000:00:01.0\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pastes) / sizeof(pastes[0]); i++) {
+		struct run *r = judge_text(pastes[i]);
+		const struct diag_finding *f = finding(r, "pool-exhausted");
+
+		if (!f)
+			fail_msg("paste %zu: no pool-exhausted", i);
+		assert_false(healthy(r));
+		/* Named as the kernel named it where the paste kept it. */
+		if (i > 0)
+			assert_string_equal(r->facts.devs[0].name, "0000:00:01.0");
+		if (i > 0 && i < 13)
+			assert_int_equal(r->facts.devs[0].full[FULL_NO_ROOM].max.used, 32740);
+	}
+	/* A NUL byte earlier in the log stops nothing. */
+	{
+		static const char log[] = "[ 1.0] boot\0garbage\n[ 812.5] virtio-pci 0000:00:01.0: "
+					  "swiotlb buffer is full (sz: 65536 bytes), total 32768 "
+					  "(slots), used 32740 (slots)\n";
+		FILE *f = fmemopen((void *)log, sizeof(log) - 1, "r");
+		static struct run r;
+
+		memset(&r, 0, sizeof(r));
+		diag_parse_log_file(&r.facts, f);
+		fclose(f);
+		diag_judge(&r.facts, &r.report);
+		assert_non_null(finding(&r, "pool-exhausted"));
+		assert_int_equal(r.facts.log.lines, 2);
+	}
+	/* A line with a SWIOTLB word nothing understands is quoted, never
+	 * "healthy". */
+	{
+		struct run *r = judge_text("[ 3.0] software IO TLB: something new in 8.0\n");
+
+		assert_false(healthy(r));
+		assert_true(cites(finding(r, "unrecognised-dma-line"),
+				  "software IO TLB: something new in 8.0"));
+	}
+}
+
+/* 2: a log far over the old 8 MiB cut keeps its newest lines (streamed). */
+static void test_class_big_log(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], cmd[2 * PATH_MAX];
+	struct run *r;
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/dmawatch-test-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dmesg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 200000; i++) /* 12 MiB */
+		fprintf(f, "[%6d.000000] usb 1-1: some unrelated driver chatter, line %d\n", i, i);
+	fprintf(f, "[999999.0] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 65536 bytes), "
+		   "total 32768 (slots), used 32740 (slots)\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/format", dir);
+	f = fopen(path, "w");
+	fputs("dmawatch-bundle 1\n", f);
+	fclose(f);
+	{
+		static struct run rr;
+		struct bundle b;
+
+		memset(&rr, 0, sizeof(rr));
+		assert_int_equal(bundle_open(&b, dir, NULL), 0);
+		diag_collect(&b, &rr.facts);
+		diag_judge(&rr.facts, &rr.report);
+		bundle_close(&b, false);
+		r = &rr;
+	}
+	assert_non_null(finding(r, "pool-exhausted"));
+	assert_int_equal(r->facts.log.lines, 200001);
+	snprintf(cmd, sizeof(cmd), "rm -r '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* 3: the kind is "unknown" when nothing says; each guest's own lines say. */
+static void test_class_cc_kind(void **state)
+{
+	char dir[PATH_MAX];
+	struct run *r;
+
+	(void)state;
+	r = judge_files(dir, sizeof(dir), "dmesg", "[ 1.0] virtio_blk virtio1: [vda] 2 GiB\n",
+			NULL);
+	assert_string_equal(r->facts.env.cc, "unknown");
+	r = judge_files(dir, sizeof(dir), "dmesg", "[ 0.2] SEV: Status: vTom\n", NULL);
+	assert_string_equal(r->facts.env.cc, "SEV-SNP (paravisor, vTOM)");
+	r = judge_files(dir, sizeof(dir), "dmesg", "[ 0.2] SEV: Status: SEV SEV-ES SEV-SNP\n",
+			NULL);
+	assert_string_equal(r->facts.env.cc, "SEV-SNP");
+	r = judge_files(dir, sizeof(dir), "dmesg", "[ 0.3] process: using TDX aware idle routine\n",
+			NULL);
+	assert_string_equal(r->facts.env.cc, "TDX");
+	assert_true(r->facts.env.cc_active);
+	/* A host's lines are not a guest's. */
+	r = judge_files(dir, sizeof(dir), "dmesg", "[ 5.0] kvm_amd: SEV-SNP enabled (ASIDs 1 - 99)\n"
+			"[ 5.1] virt/tdx: module initialized\n", NULL);
+	assert_string_equal(r->facts.env.cc, "unknown");
+	r = judge_files(dir, sizeof(dir), "dmesg", "x\n", "fs/proc/cpuinfo",
+			"flags\t\t: fpu vme de pse hypervisor\n", NULL);
+	assert_string_equal(r->facts.env.cc, "none");
+	r = judge_files(dir, sizeof(dir), "dmesg", "[ 0.0] Linux version 6.1.0\n"
+			"[ 0.0] Command line: console=ttyS0\n", NULL);
+	assert_string_equal(r->facts.env.cc, "none");
+}
+
+/* 4: lines known but once left unclassified. */
+static void test_class_known_lines(void **state)
+{
+	struct run *r;
+
+	(void)state;
+	r = judge_text("[ 2.1] virtio_net virtio0: device must provide VIRTIO_F_ACCESS_PLATFORM\n"
+		       "[ 2.1] virtio_net: probe of virtio0 failed with error -22\n");
+	assert_true(cites(finding(r, "virtio-no-access-platform"),
+			  "virtio_net virtio0: device must provide VIRTIO_F_ACCESS_PLATFORM"));
+	assert_null(finding(r, "dma-errors-logged"));
+	r = judge_text("[ 30.1] ------------[ cut here ]------------\n"
+		       "[ 30.1] WARNING: CPU: 1 PID: 300 at kernel/dma/direct.c:151 "
+		       "dma_direct_alloc+0x2b1/0x2c0\n"
+		       "[ 30.1] Call Trace:\n"
+		       "[ 30.1]  <TASK>\n"
+		       "[ 30.1]  nvme_alloc_queue+0x82/0x1a0 [nvme]\n"
+		       "[ 30.1] ---[ end trace 0000000000000000 ]---\n"
+		       "[ 150.2] INFO: task kworker/u8:1:92 blocked for more than 120 seconds.\n");
+	assert_true(cites(finding(r, "dma-core-warning"), "at kernel/dma/direct.c:151"));
+	assert_false(healthy(r));
+	/* A BUG elsewhere is shown, not judged a SWIOTLB problem. */
+	r = judge_text("[ 9.0] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
+		       "[ 9.0] Call Trace:\n[ 9.0]  ext4_fill_super+0x10/0x20\n");
+	assert_non_null(finding(r, "kernel-oops"));
+	assert_null(finding(r, "dma-core-warning"));
+	assert_true(healthy(r));
+}
+
+/* 5: sizes in the right unit. */
+static void test_class_units(void **state)
+{
+	char dir[PATH_MAX];
+	struct run *r;
+
+	(void)state;
+	r = judge_files(dir, sizeof(dir), "dmesg", "x\n",
+			"fs/sys/kernel/debug/swiotlb/io_tlb_nslabs", "128\n",
+			"fs/sys/kernel/debug/swiotlb/io_tlb_used", "0\n", NULL);
+	assert_true(cites(finding(r, "healthy"), "pool: 128 slots (256 KiB)"));
+	r = judge_files(dir, sizeof(dir), "dmesg", "x\n",
+			"fs/sys/kernel/debug/swiotlb/io_tlb_nslabs", "524288\n", NULL);
+	assert_true(cites(finding(r, "healthy"), "pool: 524288 slots (1 GiB)"));
+}
+
+/* 6: NVMe's limit is 258048 (min_align_mask 4095), not 262144. */
+static void test_class_device_limit(void **state)
+{
+	struct run *r = judge_text("[ 50.0] nvme 0000:00:04.0: swiotlb buffer is full (sz: 260096 "
+				   "bytes), total 524288 (slots), used 2048 (slots)\n");
+	const struct diag_finding *f = finding(r, "over-limit");
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(strstr(f ? f->title : "", "over the 258048-byte limit"));
+	assert_true(cites(f, "nvme: min_align_mask 4095"));
+	assert_null(finding(r, "fragmented"));
+	assert_int_equal(r->facts.devs[0].limit, 258048);
+	/* The same size on a device without the mask fits the limit. */
+	r = judge_text("[ 50.0] virtio-pci 0000:00:05.0: swiotlb buffer is full (sz: 260096 "
+		       "bytes), total 524288 (slots), used 2048 (slots)\n");
+	assert_null(finding(r, "over-limit"));
+}
+
+/* 7: a high-water that is not kept is not evidence; a restricted pool's
+ * remedy is its own. */
+static void test_class_kernel_facts(void **state)
+{
+	char dir[PATH_MAX];
+	const struct diag_finding *f;
+	struct run *r;
+
+	(void)state;
+	r = judge_files(dir, sizeof(dir), "dmesg",
+			"virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 262144 bytes), total "
+			"32768 (slots), used 32700 (slots)\n",
+			"fs/sys/kernel/debug/swiotlb/io_tlb_nslabs", "32768\n",
+			"fs/sys/kernel/debug/swiotlb/io_tlb_used", "12\n",
+			"fs/sys/kernel/debug/swiotlb/io_tlb_used_hiwater", "0\n", NULL);
+	f = finding(r, "pool-exhausted");
+	assert_non_null(f);
+	assert_false(cites(f, "io_tlb_used_hiwater = 0"));
+	assert_true(cites(f, "keeps no high-water"));
+	r = judge_text("[ 0.0] Reserved memory: created restricted DMA pool at 0x50000000, size 4 "
+		       "MiB\n"
+		       "[ 9.0] sdhci 2000.mmc: swiotlb buffer is full (sz: 65536 bytes), total 2048 "
+		       "(slots), used 2040 (slots)\n");
+	f = finding(r, "pool-exhausted");
+	assert_non_null(f);
+	assert_string_equal(f->remedy_class, "restricted-pool");
+	assert_int_equal(f->swiotlb, 0);
+	assert_non_null(strstr(f->remedy, "restricted-dma-pool"));
+}
+
+/* 8: no pool asked for, none needed: not a problem. */
+static void test_class_context(void **state)
+{
+	char dir[PATH_MAX];
+	const struct diag_finding *f;
+	struct run *r;
+
+	(void)state;
+	r = judge_files(dir, sizeof(dir), "dmesg",
+			"[ 0.0] Linux version 6.1.0\n[ 0.0] Command line: console=ttyS0 "
+			"swiotlb=noforce\n"
+			"[ 0.5] PCI-DMA: Using software bounce buffering for IO (SWIOTLB)\n"
+			"[ 0.5] software IO TLB: No low mem\n", NULL);
+	f = finding(r, "pool-short-at-boot");
+	assert_non_null(f);
+	assert_int_equal(f->severity, DIAG_INFO);
+	assert_true(r->facts.env.noforce);
+	assert_non_null(finding(r, "healthy"));
+	/* The same line in a confidential guest is a problem. */
+	r = judge_files(dir, sizeof(dir), "dmesg",
+			"[ 0.0] Memory Encryption Features active: AMD SEV SEV-ES SEV-SNP\n"
+			"[ 0.5] software IO TLB: No low mem\n", NULL);
+	assert_int_equal(finding(r, "pool-short-at-boot")->severity, DIAG_WARNING);
+}
+
+/* 9: a link leaving the bundle is listed with its reason. */
+static void test_class_bundle_links(void **state)
+{
+	char dir[] = "/tmp/dmawatch-test-XXXXXX", cmd[PATH_MAX + 256], why[256];
+	struct bundle b;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "cd '%s' && echo 'dmawatch-bundle 1' > format && "
+		 "ln -s /etc/passwd dmesg && mkdir -p fs/proc && ln -s /etc/passwd fs/proc/cmdline",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(bundle_open(&b, dir, NULL), 0);
+	assert_null(bundle_get(&b, "dmesg", 4096));
+	assert_null(bundle_read(&b, "/proc/cmdline", 4096, false));
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(bundle_why(&b, "dmesg", why, sizeof(why)));
+	assert_non_null(strstr(why, "a symlink in the bundle (to /etc/passwd): not followed"));
+	assert_non_null(bundle_why(&b, "/proc/cmdline", why, sizeof(why)));
+	bundle_close(&b, false);
+	snprintf(cmd, sizeof(cmd), "rm -r '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest diagnose[] = {
@@ -426,6 +825,16 @@ int main(void)
 		cmocka_unit_test(test_save_replay),
 		cmocka_unit_test(test_replay_stays_inside),
 		cmocka_unit_test(test_save_failure_leaves_nothing),
+		cmocka_unit_test(test_class_exhausted_not_fragmented),
+		cmocka_unit_test(test_class_pastes),
+		cmocka_unit_test(test_class_big_log),
+		cmocka_unit_test(test_class_cc_kind),
+		cmocka_unit_test(test_class_known_lines),
+		cmocka_unit_test(test_class_units),
+		cmocka_unit_test(test_class_device_limit),
+		cmocka_unit_test(test_class_kernel_facts),
+		cmocka_unit_test(test_class_context),
+		cmocka_unit_test(test_class_bundle_links),
 	};
 
 	return cmocka_run_group_tests(diagnose, NULL, NULL);
