@@ -579,6 +579,15 @@ static void line_text(struct diag_log_reader *r, const char *text)
 			d->must_provide_platform = true;
 			copy_text(d->platform_line, DIAG_LINE, text);
 		}
+	} else if ((m = strstr(text, "DMA: preallocated ")) && strstr(text, "atomic")) {
+		uint64_t kib;
+
+		if (sscanf(m, "DMA: preallocated %" SCNu64 " KiB", &kib) == 1 && kib > l->atomic_kib)
+			l->atomic_kib = kib;
+	} else if (strstr(text, "DMA pool exhausted for") ||
+		   strstr(text, "Failed to get suitable pool for") ||
+		   (strstr(text, "DMA: failed to allocate") && strstr(text, "atomic"))) {
+		other(l->atomic_line, &l->atomic, text);
 	} else if (strstr(text, "Can not allocate SWIOTLB buffer earlier")) {
 		other(l->late_line, &l->late, text);
 	} else if ((strstr(text, "swiotlb addr") && strstr(text, "overflow")) ||

@@ -619,9 +619,42 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 			evidence(f, "%s", l->dma_oops_line[1]);
 		if (l->dma_oops > 1)
 			evidence(f, "%u such reports in the log", l->dma_oops);
-		remedy(f, "a kernel bug or a driver misusing the DMA API, named in the trace: "
-			  "update the kernel and the driver; report the trace if it stays");
-		remedy_class(f, "update-kernel", 0);
+		if (x->env.cc_active && (strstr(l->dma_oops_line[0], "dma_direct_alloc") ||
+					 strstr(l->dma_oops_line[0], "kernel/dma/pool.c"))) {
+			/* dma_direct_alloc() in a confidential guest: decrypting the
+			 * pages failed, or the atomic pool it must use ran dry. */
+			remedy(f, "in a %s guest a coherent allocation that may not sleep comes from "
+				  "the atomic pool: a larger one, coherent_pool=%" PRIu64 "K; then "
+				  "update the kernel and the driver named in the trace", x->env.cc,
+			       pow2_up(l->atomic_kib ? sat_mul(l->atomic_kib, 4) : 4096));
+			remedy_class(f, "coherent-pool", 0);
+		} else {
+			remedy(f, "a kernel bug or a driver misusing the DMA API, named in the "
+				  "trace: update the kernel and the driver; report the trace if it "
+				  "stays");
+			remedy_class(f, "update-kernel", 0);
+		}
+	}
+	if (l->atomic) {
+		/* coherent_pool= sizes each atomic pool; the kernel grows them
+		 * in the background, too late for the allocation that failed. */
+		uint64_t kib = pow2_up(l->atomic_kib ? sat_mul(l->atomic_kib, 4) : 4096);
+
+		f = add(r, "atomic-pool-exhausted", DIAG_ERROR, NULL,
+			"the DMA atomic pool ran out: a coherent allocation that may not sleep "
+			"failed");
+		evidence(f, "%s", l->atomic_line);
+		if (l->atomic > 1)
+			evidence(f, "%u such lines", l->atomic);
+		if (l->atomic_kib)
+			evidence(f, "the largest pool preallocated at boot: %" PRIu64 " KiB",
+				 l->atomic_kib);
+		if (x->env.cc_active)
+			evidence(f, "a %s guest: its coherent memory must be decrypted, which may "
+				    "sleep, so every atomic allocation comes from these pools", x->env.cc);
+		remedy(f, "a larger atomic pool: coherent_pool=%" PRIu64 "K on the kernel command "
+			  "line (a larger swiotlb= does not help)", kib);
+		remedy_class(f, "coherent-pool", 0);
 	}
 	if (l->oops && !l->dma_oops) {
 		f = add(r, "kernel-oops", DIAG_INFO, NULL,

@@ -158,6 +158,11 @@ struct diag_log {
 	/* SWIOTLB or DMA-API lines nothing else recognised. */
 	unsigned unknown;
 	char unknown_line[3][DIAG_LINE];
+	/* The atomic pools (kernel/dma/pool.c): coherent memory that may not
+	 * sleep, every such allocation in a confidential guest. */
+	uint64_t atomic_kib;    /* the largest "DMA: preallocated N KiB" */
+	unsigned atomic;        /* "DMA pool exhausted for", "Failed to get suitable pool" */
+	char atomic_line[DIAG_LINE];
 	unsigned late;          /* "Can not allocate SWIOTLB buffer earlier" */
 	char late_line[DIAG_LINE];
 	unsigned overflow;      /* "swiotlb addr ... overflow", "dma_direct_map_page: overflow" */

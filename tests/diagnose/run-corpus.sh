@@ -27,7 +27,7 @@ for dir in "$here"/reports/*/; do
 	fi
 	out=$("$build/dmawatch" diagnose --bundle "$dir" --json 2>/dev/null)
 	rc=$?
-	if ! printf '%s' "$out" | jq -e . >/dev/null 2>&1; then
+	if [ -z "$out" ] || ! printf '%s' "$out" | jq -e .verdict >/dev/null 2>&1; then
 		not_ok "$name: diagnose printed JSON (exit $rc)"
 		continue
 	fi
@@ -61,7 +61,7 @@ for dir in "$here"/reports/*/; do
 				"\($fid) swiotlb=\($f.swiotlb), expected <= \($exp.remedy.swiotlb_max)" else empty end)
 			end
 		  else empty end)
-		] | join("\n")')
+		] | join("\n")') || why="the comparison itself failed (jq exit $?)"
 	if [ -z "$why" ]; then
 		ok "$name: $(printf '%s' "$out" | jq -r '"\(.verdict): \([.findings[] | select(.severity != "info") | .id] | join(" ")) (cc \(.environment.cc))"')"
 	else

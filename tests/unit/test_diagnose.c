@@ -684,6 +684,13 @@ static void test_class_known_lines(void **state)
 		       "[ 150.2] INFO: task kworker/u8:1:92 blocked for more than 120 seconds.\n");
 	assert_true(cites(finding(r, "dma-core-warning"), "at kernel/dma/direct.c:151"));
 	assert_false(healthy(r));
+	/* The atomic pool, not the SWIOTLB pool: coherent_pool=, never swiotlb=. */
+	r = judge_text("[ 0.3] DMA: preallocated 1024 KiB GFP_KERNEL|GFP_DMA32 pool for atomic "
+		       "allocations\n"
+		       "[ 40.2] DMA pool exhausted for 0000:00:04.0\n");
+	assert_non_null(finding(r, "atomic-pool-exhausted"));
+	assert_non_null(strstr(finding(r, "atomic-pool-exhausted")->remedy, "coherent_pool=4096K"));
+	assert_null(finding(r, "pool-exhausted"));
 	/* A BUG elsewhere is shown, not judged a SWIOTLB problem. */
 	r = judge_text("[ 9.0] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
 		       "[ 9.0] Call Trace:\n[ 9.0]  ext4_fill_super+0x10/0x20\n");
