@@ -422,8 +422,7 @@ static void collect_env(struct bundle *b, struct diag_facts *facts)
 		set_cc(env, "none", "the boot log from 'Linux version' names no memory encryption",
 		       false);
 	} else {
-		set_cc(env, "unknown", "nothing in what was read says (no /proc/cpuinfo, no boot "
-			"log)", false);
+		set_cc(env, "unknown", "nothing read says: no /proc/cpuinfo, no boot log", false);
 	}
 	if (lock && strchr(lock, '['))
 		snprintf(env->lockdown, sizeof(env->lockdown), "%.*s",

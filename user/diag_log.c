@@ -401,9 +401,17 @@ static bool pool_line(struct diag_facts *x, const char *text)
 		copy_text(p->roundup_line, DIAG_LINE, text);
 		return true;
 	}
-	if (strstr(text, "SWIOTLB bounce buffer size adjusted to") ||
-	    strstr(text, "Using software bounce buffering for IO") ||
-	    strstr(text, "tearing down default memory pool") ||
+	if ((m = strstr(text, "bounce buffer size adjusted to ")) &&
+	    sscanf(m, "bounce buffer size adjusted to %" SCNu64 "MB", &a) == 1) {
+		/* swiotlb_adjust_size(): 6 % of memory, 64 MiB to 1 GiB. */
+		p->sized_mb = a;
+		return true;
+	}
+	if (strstr(text, "tearing down default memory pool")) {
+		p->torn_down = true;
+		return true;
+	}
+	if (strstr(text, "Using software bounce buffering for IO") ||
 	    (strstr(text, "Placing ") && strstr(text, "software IO TLB between")))
 		return true;
 	if (strstr(text, "Failed to allocate new pool")) {

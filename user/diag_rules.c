@@ -476,6 +476,10 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 		full_evidence(f, k);
 		evidence(f, "needed %" PRIu64 " slots, %" PRIu64 " of %" PRIu64 " free",
 			 slots_of(k->last.size), k->last.total - k->last.used, k->last.total);
+		if (!frag->limit_why[0] && k->max.size > DIAG_MAX_MAPPING - 2 * DIAG_SLOT)
+			evidence(f, "%" PRIu64 " bytes is within 262144, but over 258048: if the "
+				    "driver sets a min_align_mask (NVMe, Hyper-V do), it is over its "
+				    "limit", k->max.size);
 		evidence(f, "a mapping takes contiguous slots within one 128-slot segment of one "
 			    "of the %" PRIu64 " area%s; %" PRIu64 " free is more than %" PRIu64
 			    " segments' worth", areas, areas > 1 ? "s" : "",
@@ -580,13 +584,13 @@ static void judge_boot(const struct diag_facts *x, struct diag_report *r)
 				  "swiotlb=noforce");
 			remedy_class(f, "none", 0);
 		} else if (got) {
+			/* The largest power of two the kernel found room for. */
 			uint64_t fits = pow2_up(got) == got ? got : pow2_up(got) / 2;
 
 			remedy(f, "the pool is allocated below 4 GiB at boot: ask for what fits, "
-				  "swiotlb=%" PRIu64 " (%s, what was found), or give the guest more "
-				  "memory below 4 GiB", fits < got ? got : fits, SIZE(fits < got ? got :
-										      fits));
-			remedy_class(f, "shrink-pool", fits < got ? got : fits);
+				  "swiotlb=%" PRIu64 " (%s; %" PRIu64 " slots were found), or give the "
+				  "guest more memory below 4 GiB", fits, SIZE(fits), got);
+			remedy_class(f, "shrink-pool", fits);
 		} else {
 			remedy(f, "a smaller swiotlb= that fits memory below 4 GiB, or more guest "
 				  "memory");
@@ -611,30 +615,6 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 	const struct diag_log *l = &x->log;
 	struct diag_finding *f;
 
-	if (l->dma_oops) {
-		f = add(r, "dma-core-warning", DIAG_ERROR, NULL,
-			"the kernel warned in the DMA mapping code");
-		evidence(f, "%s", l->dma_oops_line[0]);
-		if (l->dma_oops_line[1][0])
-			evidence(f, "%s", l->dma_oops_line[1]);
-		if (l->dma_oops > 1)
-			evidence(f, "%u such reports in the log", l->dma_oops);
-		if (x->env.cc_active && (strstr(l->dma_oops_line[0], "dma_direct_alloc") ||
-					 strstr(l->dma_oops_line[0], "kernel/dma/pool.c"))) {
-			/* dma_direct_alloc() in a confidential guest: decrypting the
-			 * pages failed, or the atomic pool it must use ran dry. */
-			remedy(f, "in a %s guest a coherent allocation that may not sleep comes from "
-				  "the atomic pool: a larger one, coherent_pool=%" PRIu64 "K; then "
-				  "update the kernel and the driver named in the trace", x->env.cc,
-			       pow2_up(l->atomic_kib ? sat_mul(l->atomic_kib, 4) : 4096));
-			remedy_class(f, "coherent-pool", 0);
-		} else {
-			remedy(f, "a kernel bug or a driver misusing the DMA API, named in the "
-				  "trace: update the kernel and the driver; report the trace if it "
-				  "stays");
-			remedy_class(f, "update-kernel", 0);
-		}
-	}
 	if (l->atomic) {
 		/* coherent_pool= sizes each atomic pool; the kernel grows them
 		 * in the background, too late for the allocation that failed. */
@@ -669,13 +649,41 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 		f = add(r, "swiotlb-late", DIAG_ERROR, NULL,
 			"a device needed bouncing but the kernel set up no SWIOTLB pool");
 		evidence(f, "%s", l->late_line);
-		if (x->env.noforce)
+		if (x->env.noforce) {
 			evidence(f, "swiotlb=noforce on the command line: no pool was made");
-		remedy(f, "%s", x->env.noforce ?
-		       "boot without swiotlb=noforce" :
-		       "a pool at boot: swiotlb=SLOTS on the kernel command line (or memory below "
-		       "4 GiB for it)");
-		remedy_class(f, "grow-pool", 0);
+			remedy(f, "boot without swiotlb=noforce");
+			remedy_class(f, "boot-pool", 0);
+		} else if (x->pool.sized_mb || x->pool.boot_shortfall) {
+			/* The size the kernel chose (or was given) did not fit
+			 * below 4 GiB at boot: half of it, a power of two. */
+			uint64_t asked = sat_mul(x->pool.sized_mb, (1 << 20) / DIAG_SLOT);
+			uint64_t half = asked ? pow2_up(asked / 2) : 0;
+
+			if (half > asked / 2)
+				half /= 2;
+			if (x->pool.sized_mb)
+				evidence(f, "the pool was sized %" PRIu64 " MB at boot (6 %% of memory "
+					    "in a confidential guest), more than memory below 4 GiB "
+					    "could give", x->pool.sized_mb);
+			for (int i = 0; i < x->pool.nshortfall_lines; i++)
+				evidence(f, "%s", x->pool.shortfall_lines[i]);
+			if (half)
+				remedy(f, "a pool that fits below 4 GiB: swiotlb=%" PRIu64 " (%s) on "
+					  "the kernel command line, or more guest memory below 4 GiB",
+				       half, SIZE(half));
+			else
+				remedy(f, "a smaller swiotlb= that fits below 4 GiB, or more guest "
+					  "memory below 4 GiB");
+			remedy_class(f, "shrink-pool", half);
+		} else {
+			if (x->pool.torn_down)
+				evidence(f, "software IO TLB: tearing down default memory pool: an "
+					    "IOMMU took over, yet a device still bounces");
+			remedy(f, "see why no pool was set up at boot: 'software IO TLB' lines "
+				  "('Cannot allocate buffer', 'No low mem': a smaller swiotlb=); a pool "
+				  "torn down while a device still needs it is a kernel bug");
+			remedy_class(f, "investigate", 0);
+		}
 	}
 	if (l->overflow) {
 		f = add(r, "address-overflow", DIAG_ERROR, NULL,
@@ -686,6 +694,30 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 		remedy(f, "the driver must set the DMA mask its device really has (and the pool "
 			  "must sit below it: on 64-bit, swiotlb is allocated low at boot)");
 		remedy_class(f, "fix-driver", 0);
+	}
+	if (l->dma_oops) {
+		f = add(r, "dma-core-warning", DIAG_ERROR, NULL,
+			"the kernel warned in the DMA mapping code");
+		evidence(f, "%s", l->dma_oops_line[0]);
+		if (l->dma_oops_line[1][0])
+			evidence(f, "%s", l->dma_oops_line[1]);
+		if (l->dma_oops > 1)
+			evidence(f, "%u such reports in the log", l->dma_oops);
+		if (x->env.cc_active && (strstr(l->dma_oops_line[0], "dma_direct_alloc") ||
+					 strstr(l->dma_oops_line[0], "kernel/dma/pool.c"))) {
+			/* dma_direct_alloc() in a confidential guest: decrypting the
+			 * pages failed, or the atomic pool it must use ran dry. */
+			remedy(f, "in a %s guest a coherent allocation that may not sleep comes from "
+				  "the atomic pool: a larger one, coherent_pool=%" PRIu64 "K; then "
+				  "update the kernel and the driver named in the trace", x->env.cc,
+			       pow2_up(l->atomic_kib ? sat_mul(l->atomic_kib, 4) : 4096));
+			remedy_class(f, "coherent-pool", 0);
+		} else {
+			remedy(f, "a kernel bug or a driver misusing the DMA API, named in the "
+				  "trace: update the kernel and the driver; report the trace if it "
+				  "stays");
+			remedy_class(f, "update-kernel", 0);
+		}
 	}
 	if (x->pool.grow_failed) {
 		f = add(r, "pool-grow-failed", DIAG_WARNING, NULL,
@@ -729,7 +761,7 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 
 bool diag_unknown(const struct diag_facts *x)
 {
-	return !x->have_log && !pool_total(x) && !x->window.ran;
+	return !x->have_log && !pool_total(x) && !x->pool.have_used && !x->window.ran;
 }
 
 /* A line with the kernel's words for a refused mapping is never healthy,

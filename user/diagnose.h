@@ -55,6 +55,8 @@ struct diag_pool {
 	bool roundup;           /* "roundup to": made a power of two, 128 slots an area */
 	char roundup_line[DIAG_LINE];
 	uint64_t boot_slots;    /* "adjusted A -> B slabs": B, exact */
+	uint64_t sized_mb;      /* "adjusted to NMB": the size a CC guest chose */
+	bool torn_down;         /* "tearing down default memory pool": an IOMMU took over */
 	uint64_t line_total;    /* the largest "total T (slots)" of the default pool */
 	bool total_grew;        /* the lines' totals differ: a dynamic pool grew */
 	char restricted[2][DIAG_LINE]; /* "created restricted DMA pool" lines */
@@ -196,7 +198,8 @@ struct diag_finding {
 	char remedy[2 * DIAG_LINE];
 	/* The remedy's kind, for scripts: "grow-pool", "limit-requests",
 	 * "fix-driver", "host-config", "update-kernel", "shrink-pool",
-	 * "dynamic-pool", "restricted-pool", "investigate", "none". */
+	 * "dynamic-pool", "restricted-pool", "coherent-pool", "boot-pool",
+	 * "investigate", "none". */
 	const char *remedy_class;
 	uint64_t swiotlb;        /* the swiotlb= it asks for, in slots; 0 none */
 	char device[64];         /* "" if about the machine */
@@ -231,8 +234,8 @@ const char *diag_next_line(const char *p, char *buf, size_t len);
 /* The device row of NAME, added if new (NULL when full). */
 struct diag_dev *diag_dev(struct diag_facts *facts, const char *name);
 
-/* True when nothing to judge was read: no kernel log, no pool figures,
- * no live window (diagnose exits 2). */
+/* True when nothing to judge was read: no kernel log, no pool figure
+ * (size or use), no live window (diagnose exits 2). */
 bool diag_unknown(const struct diag_facts *facts);
 /* Judges the facts: findings, the most severe first. */
 void diag_judge(const struct diag_facts *facts, struct diag_report *r);

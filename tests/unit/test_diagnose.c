@@ -691,6 +691,14 @@ static void test_class_known_lines(void **state)
 	assert_non_null(finding(r, "atomic-pool-exhausted"));
 	assert_non_null(strstr(finding(r, "atomic-pool-exhausted")->remedy, "coherent_pool=4096K"));
 	assert_null(finding(r, "pool-exhausted"));
+	/* No pool at all: too large to fit at boot, so half of it. */
+	r = judge_text("[ 0.004] software IO TLB: SWIOTLB bounce buffer size adjusted to 965MB\n"
+		       "[ 1.015] Kernel panic - not syncing: Can not allocate SWIOTLB buffer earlier "
+		       "and can't now provide you with the DMA bounce buffer\n");
+	assert_non_null(finding(r, "swiotlb-late"));
+	assert_string_equal(finding(r, "swiotlb-late")->remedy_class, "shrink-pool");
+	assert_int_equal(finding(r, "swiotlb-late")->swiotlb, 131072);
+	assert_null(finding(r, "pool-rounded-up"));
 	/* A BUG elsewhere is shown, not judged a SWIOTLB problem. */
 	r = judge_text("[ 9.0] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
 		       "[ 9.0] Call Trace:\n[ 9.0]  ext4_fill_super+0x10/0x20\n");
