@@ -230,6 +230,9 @@ static void refusal(struct diag_facts *x, struct diag_dev *d, const struct diag_
 	else if (!f->totals)
 		kind = FULL_UNSIZED;
 	else {
+		/* limit_nareas(): a small pool has fewer areas, 128 slots each. */
+		if (areas > f->total / DIAG_SEG_SLOTS)
+			areas = f->total / DIAG_SEG_SLOTS ? f->total / DIAG_SEG_SLOTS : 1;
 		free = f->used < f->total ? f->total - f->used : 0;
 		kind = need > free || free < areas * DIAG_SEG_SLOTS ||
 				       f->used >= f->total - f->total / 10 ?
