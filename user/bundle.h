@@ -65,7 +65,8 @@ void bundle_free_list(char **names);
  * saved text. NULL if there is none. */
 char *bundle_get(struct bundle *b, const char *name, size_t max);
 void bundle_put(struct bundle *b, const char *name, const char *text);
-/* The artefact NAME as a stream (a log of any size), NULL if none. */
+/* A replayed bundle's artefact NAME as a stream (a log of any size), NULL
+ * if none; live, the caller has the text it put. */
 FILE *bundle_fopen(struct bundle *b, const char *name);
 
 /* Records that SOURCE could not be read and why (saved with the bundle),
