@@ -104,6 +104,20 @@ static size_t syslog_prefix(const char *p)
 	return k - p + strlen(" kernel:");
 }
 
+/* grep -n's "1234:" before a time stamp, and journalctl -o
+ * short-monotonic's "host kernel: " after one (the time is gone by then). */
+static size_t grep_prefix(const char *p)
+{
+	size_t n = strspn(p, "0123456789"), w;
+
+	if (n && p[n] == ':' && p[n + 1] == '[')
+		return n + 1;
+	w = strcspn(p, " :[");
+	if (w && !strncmp(p + w, " kernel: ", 9))
+		return w + 9;
+	return 0;
+}
+
 /* dmesg -x: "kern  :warn  : " */
 static size_t facility_prefix(const char *p)
 {
@@ -129,9 +143,23 @@ static char *clean(char *line)
 	char *p = line, *end;
 	size_t skip;
 
-	for (char *c = line; *c; c++)
-		if (*c == '\r' || *c == '\t' || (unsigned char)*c < ' ')
-			*c = ' ';
+	/* Colour (ESC [ ... letter, from dmesg --color or journalctl) goes;
+	 * other control bytes become spaces. */
+	for (char *c = line, *out = line;; c++) {
+		if (*c == 0x1b && c[1] == '[') {
+			c += 2;
+			while (*c && !(*c >= '@' && *c <= '~'))
+				c++;
+			if (!*c) {
+				*out = 0;
+				break;
+			}
+			continue;
+		}
+		*out++ = *c && (unsigned char)*c < ' ' ? ' ' : *c;
+		if (!*c)
+			break;
+	}
 	do {
 		skip = strspn(p, " >|*`\"'#");
 		if (!skip && *p == '<' && isdigit((unsigned char)p[1]) && strchr(p, '>') &&
@@ -143,6 +171,8 @@ static char *clean(char *line)
 			skip = syslog_prefix(p);
 		if (!skip)
 			skip = facility_prefix(p);
+		if (!skip)
+			skip = grep_prefix(p);
 		p += skip;
 	} while (skip);
 	end = p + strlen(p);
