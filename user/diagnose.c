@@ -5,9 +5,9 @@
  * window with the probes, judges (diag_rules.c) and prints.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
