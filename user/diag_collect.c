@@ -487,7 +487,19 @@ void diag_parse_window(struct diag_facts *facts, const char *text)
 			FIELD("max_size", d->w_max_size);
 			FIELD("never_fit_size", d->w_never_fit_size);
 			FIELD("over_limit_size", d->w_over_limit_size);
+			/* swiotlb_max_mapping_size() as the probes read it from
+			 * the device (dma_parms->min_align_mask): exact for any
+			 * driver, where the table of diag_dev_limit() knows a few. */
+			FIELD("limit", d->limit);
 #undef FIELD
+			if (d->limit && d->limit <= DIAG_MAX_MAPPING) {
+				d->limit_live = true;
+				if (d->limit < DIAG_MAX_MAPPING)
+					snprintf(d->limit_why, sizeof(d->limit_why),
+						 "min_align_mask read from the device");
+			} else {
+				d->limit = 0;
+			}
 			if ((v = strstr(line, " never_fit_comm=")))
 				snprintf(d->w_never_fit_comm, sizeof(d->w_never_fit_comm), "%.*s",
 					 (int)strcspn(v + 16, " "), v + 16);

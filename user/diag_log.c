@@ -212,6 +212,8 @@ void diag_dev_limit(struct diag_dev *d)
 		{ "hv_netvsc", 4095 },
 	};
 
+	if (d->limit_live)
+		return;
 	d->limit = DIAG_MAX_MAPPING;
 	d->limit_why[0] = 0;
 	for (size_t i = 0; i < sizeof(aligned) / sizeof(aligned[0]); i++)

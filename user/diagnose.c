@@ -154,14 +154,15 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 		fprintf(w->out, "device %s maps=%" PRIu64 " unmaps=%" PRIu64 " failures=%" PRIu64
 			   " over_limit=%" PRIu64 " never_fit=%" PRIu64 " never_fit_reqs=%" PRIu64
 			   " max_size=%" PRIu64 " never_fit_size=%" PRIu64 " over_limit_size=%" PRIu64
-			   " never_fit_comm=%s\n",
+			   " limit=%" PRIu64 " never_fit_comm=%s\n",
 			d->id.dev, since(c.maps, b.maps), since(c.unmaps, b.unmaps),
 			since(c.failures, b.failures), since(c.over_limit, b.over_limit),
 			/* Requests counted at their first failure the probes
 			 * saw: one already failing when they attached counts in
 			 * the base, so this one is not a difference. */
 			since(c.never_fit, b.never_fit), c.never_fit_reqs,
-			(uint64_t)d->sw.max_size, never_fit_size, over_size, comm);
+			(uint64_t)d->sw.max_size, never_fit_size, over_size, (uint64_t)d->sw.limit,
+			comm);
 	}
 	return 0;
 }
@@ -517,9 +518,10 @@ int cmd_diagnose(int argc, char **argv)
 
 		if (!uname(&u))
 			bundle_put(&b, "uname-r", u.release);
-		read_kernel_log(&b);
 	}
-	diag_collect(&b, facts);
+	/* The window first: the limits the probes read from each device are
+	 * what the log's refusals are judged against, and the log read after
+	 * it holds what the window saw. */
 	if (replay)
 		window = bundle_get(&b, "window", 1 << 20);
 	else if (no_bpf)
@@ -535,6 +537,9 @@ int cmd_diagnose(int argc, char **argv)
 		snprintf(facts->window.why_not, sizeof(facts->window.why_not),
 			 "not in the bundle");
 	}
+	if (!replay)
+		read_kernel_log(&b);
+	diag_collect(&b, facts);
 	diag_judge(facts, report);
 	unknown = diag_unknown(facts);
 	if (json)

@@ -111,6 +111,7 @@ struct diag_dev {
 	char io_error_line[DIAG_LINE];
 	uint64_t limit;         /* its largest mapping: 128 slots less min_align_mask */
 	char limit_why[64];     /* what says so ("nvme: min_align_mask 4095") */
+	bool limit_live;        /* read from the device by the live window */
 	bool must_provide_platform;  /* "device must provide VIRTIO_F_ACCESS_PLATFORM" */
 	char platform_line[DIAG_LINE];
 	/* The live window (BPF), if it ran: */

@@ -37,11 +37,12 @@ static struct run *judge(const char *name)
 		 (int)(strrchr(__FILE__, '/') - __FILE__), __FILE__, name);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(bundle_open(&b, dir, NULL), 0);
-	diag_collect(&b, &r.facts);
+	/* As diagnose does: the window first, then the files and the log. */
 	window = bundle_get(&b, "window", 1 << 20);
 	if (window)
 		diag_parse_window(&r.facts, window);
 	free(window);
+	diag_collect(&b, &r.facts);
 	diag_judge(&r.facts, &r.report);
 	bundle_close(&b, false);
 	return &r;
@@ -743,6 +744,18 @@ static void test_class_device_limit(void **state)
 	assert_true(cites(f, "nvme: min_align_mask 4095"));
 	assert_null(finding(r, "fragmented"));
 	assert_int_equal(r->facts.devs[0].limit, 258048);
+	/* The live window's limit, read from the device, is the one used. */
+	{
+		static struct run rr;
+
+		memset(&rr, 0, sizeof(rr));
+		diag_parse_window(&rr.facts, "seconds 3.0\ndevice 0000:00:06.0 maps=1 limit=258048\n");
+		diag_parse_log(&rr.facts, "virtio-pci 0000:00:06.0: swiotlb buffer is full (sz: "
+			       "260096 bytes), total 524288 (slots), used 2048 (slots)\n");
+		diag_judge(&rr.facts, &rr.report);
+		assert_non_null(finding(&rr, "over-limit"));
+		assert_true(cites(finding(&rr, "over-limit"), "min_align_mask read from the device"));
+	}
 	/* The same size on a device without the mask fits the limit. */
 	r = judge_text("[ 50.0] virtio-pci 0000:00:05.0: swiotlb buffer is full (sz: 260096 "
 		       "bytes), total 524288 (slots), used 2048 (slots)\n");

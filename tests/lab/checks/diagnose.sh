@@ -97,3 +97,18 @@ expect_ge "evidence: mapped at least 5 times in the window" "${mapped%% *}" 5
 expect_le "...no more than the module holds" "${mapped%% *}" "${held:-0}"
 expect_eq "...and unmapped none" "${mapped#* }" 0
 tap_prefix=${tap_prefix%"leak: "}
+
+tap_prefix="${tap_prefix}aligned: "
+limit=$(r aligned_kernel_limit)
+dev=$(r aligned_json | jq -c '[.devices[] | select(.device == "dmawatch-lab")][0] // empty')
+expect_eq "the module loaded with min_align_mask=4095" "$(r aligned_insmod_exit)" 0
+# The reference: the kernel's swiotlb_max_mapping_size(), 128 slots of
+# 2 KiB less the mask rounded up to a slot; not the 262144 of no mask.
+expect_eq "the kernel's dma_max_mapping_size() for the device" "$limit" 258048
+expect_eq "nothing on stderr" "$(r aligned_err)" ""
+expect_eq "the live window ran" "$(r aligned_json | jq -r .window.ran)" true
+expect_eq "diagnose's limit for the device = the kernel's" \
+	"$(printf '%s' "$dev" | jq -r .mapping_limit)" "$limit"
+expect_eq "...read from the device, not guessed from a driver's name" \
+	"$(printf '%s' "$dev" | jq -r .mapping_limit_why)" "min_align_mask read from the device"
+tap_prefix=${tap_prefix%"aligned: "}

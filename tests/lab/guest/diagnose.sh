@@ -11,6 +11,8 @@
 #   fragmented one 96-slot mapping held per segment, then 256 KiB refused
 #   leak       the module keeps mapping and never unmaps while diagnose
 #              watches with the probes
+#   aligned    the module again, with NVMe's min_align_mask: the limit
+#              diagnose judges its device by, read live
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
 
@@ -109,4 +111,24 @@ emit leak_json "$(cat /tmp/leak.json)"
 emit leak_err "$(head -c 300 /tmp/leak.err)"
 emit leak_held "$(cat $ctl/hold)"
 echo "release all" > $ctl/hold
+rmmod dmawatch_lab
+# ---- aligned: the device's limit as NVMe's is (min_align_mask 4095),
+# read by the probes from the device while it maps; the kernel's own
+# figure is the module's dma_max_mapping_size() line
+insmod /lab/dmawatch_lab.ko min_align_mask=4095
+emit aligned_insmod_exit $?
+emit aligned_kernel_limit "$(dmesg | sed -n 's/.*dmawatch_lab: .*(dma_max_mapping_size=\([0-9]*\)).*/\1/p' | tail -n 1)"
+rm -f /tmp/aligned.stop
+(i=0; while [ $i -lt 300 ] && [ ! -e /tmp/aligned.stop ]; do
+	echo 8192 > $ctl/map_single
+	sleep 0.1
+	i=$((i + 1))
+done) &
+apid=$!
+dmawatch diagnose --json --window 2 > /tmp/aligned.json 2> /tmp/aligned.err
+emit aligned_exit $?
+touch /tmp/aligned.stop
+wait $apid
+emit aligned_json "$(cat /tmp/aligned.json)"
+emit aligned_err "$(head -c 300 /tmp/aligned.err)"
 rmmod dmawatch_lab

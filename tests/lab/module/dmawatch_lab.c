@@ -86,6 +86,11 @@ module_param(max_segment_size, uint, 0444);
 MODULE_PARM_DESC(max_segment_size,
 		 "Queue max_segment_size in bytes; 0 (default) = dma_max_mapping_size() of the device, anything else is applied as is, even above the SWIOTLB limit");
 
+static unsigned int min_align_mask;
+module_param(min_align_mask, uint, 0444);
+MODULE_PARM_DESC(min_align_mask,
+		 "The device's DMA min_align_mask (NVMe sets 4095); 0 (default) = none. swiotlb_max_mapping_size() is 128 slots less it, rounded up to a slot");
+
 static unsigned int max_sectors_kb = 1280;
 module_param(max_sectors_kb, uint, 0444);
 MODULE_PARM_DESC(max_sectors_kb, "Largest request in KiB (sets max_hw_sectors and max_sectors, default 1280)");
@@ -991,6 +996,9 @@ static int __init dmawatch_lab_init(void)
 	ret = dma_coerce_mask_and_coherent(lab.dev, DMA_BIT_MASK(64));
 	if (ret)
 		goto out_pdev;
+	/* A platform device has its dma_parms (platform_device_alloc()). */
+	if (min_align_mask)
+		dma_set_min_align_mask(lab.dev, min_align_mask);
 
 	lab.store = vzalloc((size_t)size_mb << 20);
 	if (!lab.store) {
