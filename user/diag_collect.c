@@ -297,7 +297,7 @@ static void collect_pool(struct bundle *b, struct diag_facts *facts)
 		read_u64(b, SWIOTLB_DEBUGFS "/io_tlb_transient_nslabs", &p->transient);
 }
 
-static void collect_tasks(struct bundle *b, struct diag_facts *facts)
+void diag_collect_tasks(struct bundle *b, struct diag_facts *facts)
 {
 	char **names = bundle_list(b, "/proc");
 
@@ -548,5 +548,4 @@ void diag_collect(struct bundle *b, struct diag_facts *facts)
 		diag_dev_limit(&facts->devs[i]);
 	collect_log(b, facts);
 	collect_env(b, facts);
-	collect_tasks(b, facts);
 }

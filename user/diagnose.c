@@ -519,9 +519,10 @@ int cmd_diagnose(int argc, char **argv)
 		if (!uname(&u))
 			bundle_put(&b, "uname-r", u.release);
 	}
-	/* The window first: the limits the probes read from each device are
-	 * what the log's refusals are judged against, and the log read after
-	 * it holds what the window saw. */
+	/* The tasks stuck now, before the probes; then the window: the limits
+	 * the probes read from each device are what the log's refusals are
+	 * judged against, and the log read after it holds what it saw. */
+	diag_collect_tasks(&b, facts);
 	if (replay)
 		window = bundle_get(&b, "window", 1 << 20);
 	else if (no_bpf)

@@ -211,8 +211,13 @@ struct diag_report {
 	int n;
 };
 
-/* Reads every source in order (environment, pool, devices, kernel log,
- * tasks, the saved window); records the ones it could not read in b. */
+/* The tasks in D state and where they wait: read first, before the live
+ * window's probes come and go (detaching them puts a kworker in
+ * synchronize_rcu for a moment). */
+void diag_collect_tasks(struct bundle *b, struct diag_facts *facts);
+/* Reads every other source in order (pool, devices, kernel log,
+ * environment), after the window was parsed: its device limits judge the
+ * log's refusals. Records the sources it could not read in b. */
 void diag_collect(struct bundle *b, struct diag_facts *facts);
 /* Parses the kernel log's text into facts (a part of diag_collect()). */
 void diag_parse_log(struct diag_facts *facts, const char *log);

@@ -37,7 +37,8 @@ static struct run *judge(const char *name)
 		 (int)(strrchr(__FILE__, '/') - __FILE__), __FILE__, name);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(bundle_open(&b, dir, NULL), 0);
-	/* As diagnose does: the window first, then the files and the log. */
+	/* As diagnose does: the tasks, the window, then the files and the log. */
+	diag_collect_tasks(&b, &r.facts);
 	window = bundle_get(&b, "window", 1 << 20);
 	if (window)
 		diag_parse_window(&r.facts, window);
@@ -466,6 +467,7 @@ static struct run *judge_files(char *dir, size_t len, ...)
 	va_end(ap);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(bundle_open(&b, dir, NULL), 0);
+	diag_collect_tasks(&b, &r.facts);
 	diag_collect(&b, &r.facts);
 	diag_judge(&r.facts, &r.report);
 	bundle_close(&b, false);
