@@ -146,6 +146,11 @@ $(BUILD)/static/%.o: user/%.c | $(SKELS) $(BUILD)/static
 BPF_ID = $$(cat $(BPF_OBJS) | sha256sum | cut -c1-12)
 $(BUILD)/user/main.o $(BUILD)/static/main.o: $(BPF_OBJS)
 $(BUILD)/user/main.o $(BUILD)/static/main.o: CPPFLAGS += -DDMAWATCH_BPF_ID='"'"$(BPF_ID)"'"'
+# ... and the commit (VERSION): in a build directory kept across commits,
+# main.o is rebuilt when that changes too, not only when main.c does.
+$(BUILD)/version: FORCE
+	@mkdir -p $(@D); echo '$(VERSION)' | cmp -s - $@ 2> /dev/null || echo '$(VERSION)' > $@
+$(BUILD)/user/main.o $(BUILD)/static/main.o: $(BUILD)/version
 
 $(BUILD)/dmawatch: $(USER_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
