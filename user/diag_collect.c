@@ -18,8 +18,7 @@
 
 #define SWIOTLB_DEBUGFS "/sys/kernel/debug/swiotlb"
 
-/* The first line of src into dst, cut to fit. */
-static void copy_line(char *dst, size_t len, const char *line)
+void diag_copy_line(char *dst, size_t len, const char *line)
 {
 	size_t n = strcspn(line, "\n");
 
@@ -53,7 +52,7 @@ static void link_name(struct bundle *b, const char *path, char *out, size_t len)
 	if (!bundle_readlink(b, path, target, sizeof(target)))
 		return;
 	slash = strrchr(target, '/');
-	copy_line(out, len, slash ? slash + 1 : target);
+	diag_copy_line(out, len, slash ? slash + 1 : target);
 }
 
 /* dir + "/" + relative symlink target, with ".." resolved: the canonical
@@ -67,7 +66,7 @@ static bool resolve_link(struct bundle *b, const char *link, char *out, size_t l
 	if (!bundle_readlink(b, link, target, sizeof(target)))
 		return false;
 	if (target[0] == '/')
-		copy_line(joined, sizeof(joined), target);
+		diag_copy_line(joined, sizeof(joined), target);
 	else
 		snprintf(joined, sizeof(joined), "%.*s/%s", (int)(strrchr(link, '/') - link), link,
 			 target);
@@ -97,7 +96,7 @@ struct diag_dev *diag_dev(struct diag_facts *facts, const char *name)
 		return NULL;
 	d = &facts->devs[facts->ndevs++];
 	memset(d, 0, sizeof(*d));
-	copy_line(d->name, sizeof(d->name), name);
+	diag_copy_line(d->name, sizeof(d->name), name);
 	d->access_platform = -1;
 	d->iommu_group = -1;
 	return d;
@@ -123,13 +122,13 @@ static struct diag_dev *dma_device_of(struct diag_facts *facts, struct bundle *b
 				struct diag_dev *d = diag_dev(facts, strrchr(path, '/') + 1);
 
 				if (d) {
-					copy_line(d->bus, sizeof(d->bus), bus);
+					diag_copy_line(d->bus, sizeof(d->bus), bus);
 					snprintf(link, sizeof(link), "%s/driver", path);
 					link_name(b, link, d->driver, sizeof(d->driver));
 				}
 				return d;
 			}
-			copy_line(virtio, vlen, strrchr(path, '/') + 1);
+			diag_copy_line(virtio, vlen, strrchr(path, '/') + 1);
 		}
 		slash = strrchr(path, '/');
 		*slash = 0;
@@ -166,7 +165,7 @@ static void collect_virtio(struct bundle *b, struct diag_facts *facts)
 		d = dma_device_at(facts, b, link, path, sizeof(path), virtio, sizeof(virtio));
 		if (!d)
 			continue;
-		copy_line(d->virtio, sizeof(d->virtio), *n);
+		diag_copy_line(d->virtio, sizeof(d->virtio), *n);
 		snprintf(file, sizeof(file), "%s/driver", path);
 		link_name(b, file, d->virtio_driver, sizeof(d->virtio_driver));
 		/* One '0' or '1' per feature bit; bit 33 is ACCESS_PLATFORM. */
@@ -205,7 +204,7 @@ static void collect_disks(struct bundle *b, struct diag_facts *facts)
 		d = dma_device_at(facts, b, link, disk, sizeof(disk), virtio, sizeof(virtio));
 		if (!d || d->disk[0])
 			continue;
-		copy_line(d->disk, sizeof(d->disk), *n);
+		diag_copy_line(d->disk, sizeof(d->disk), *n);
 		for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
 			snprintf(file, sizeof(file), "%s/queue/%s", disk, limits[i].file);
 			read_u64(b, file, (uint64_t *)((char *)d + limits[i].off));
@@ -235,7 +234,7 @@ static void collect_pci(struct bundle *b, struct diag_facts *facts)
 		link_name(b, link, driver, sizeof(driver));
 		if (!driver[0] || !(d = diag_dev(facts, *n)))
 			continue;
-		copy_line(d->driver, sizeof(d->driver), driver);
+		diag_copy_line(d->driver, sizeof(d->driver), driver);
 		snprintf(d->bus, sizeof(d->bus), "pci");
 	}
 	bundle_free_list(names);
@@ -323,7 +322,7 @@ void diag_collect_tasks(struct bundle *b, struct diag_facts *facts)
 			 (int)(close - strchr(stat, '(') - 1), strchr(stat, '(') + 1);
 		snprintf(path, sizeof(path), "/proc/%s/wchan", *n);
 		wchan = bundle_read(b, path, 64, false);
-		copy_line(t->wchan, sizeof(t->wchan), wchan ? wchan : "");
+		diag_copy_line(t->wchan, sizeof(t->wchan), wchan ? wchan : "");
 		free(wchan);
 		free(stat);
 	}
@@ -334,15 +333,15 @@ const char *diag_next_line(const char *p, char *buf, size_t len)
 {
 	const char *end = strchrnul(p, '\n');
 
-	copy_line(buf, len, p);
+	diag_copy_line(buf, len, p);
 	return *end ? end + 1 : end;
 }
 
 /* Sets the kind, its evidence and whether memory is encrypted. */
 static void set_cc(struct diag_env *env, const char *kind, const char *evidence, bool active)
 {
-	copy_line(env->cc, sizeof(env->cc), kind);
-	copy_line(env->cc_evidence, DIAG_LINE, evidence);
+	diag_copy_line(env->cc, sizeof(env->cc), kind);
+	diag_copy_line(env->cc_evidence, DIAG_LINE, evidence);
 	env->cc_active = active;
 }
 
@@ -379,7 +378,7 @@ static void collect_env(struct bundle *b, struct diag_facts *facts)
 	cc_parse(&cc, cpuinfo, cmdline ? cmdline : l->cmdline[0] ? l->cmdline : NULL, -1, snp_dev);
 	env->forced = cc.forced;
 	env->noforce = cc.noforce;
-	copy_line(env->swiotlb_arg, sizeof(env->swiotlb_arg), cc.swiotlb_arg);
+	diag_copy_line(env->swiotlb_arg, sizeof(env->swiotlb_arg), cc.swiotlb_arg);
 	if (l->sev_status[0] && strstr(l->sev_status, "vTom") && !snp_dev) {
 		/* An SNP guest behind a paravisor (Azure's vTOM) prints "AMD
 		 * SEV" at most; the status line says what it is. */
@@ -536,7 +535,7 @@ void diag_collect(struct bundle *b, struct diag_facts *facts)
 
 	/* Live, diagnose.c put the release and the log before calling. */
 	if (release)
-		copy_line(facts->env.release, sizeof(facts->env.release), release);
+		diag_copy_line(facts->env.release, sizeof(facts->env.release), release);
 	free(release);
 	/* The devices first: the log's lines attach to them by name. */
 	collect_pool(b, facts);

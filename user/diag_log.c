@@ -35,15 +35,6 @@ struct diag_log_reader {
 	char oops_head[DIAG_LINE], oops_dma[DIAG_LINE];
 };
 
-/* src into dst, cut to fit. */
-static void copy_text(char *dst, size_t len, const char *src)
-{
-	size_t n = strnlen(src, len - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = 0;
-}
-
 /* Case-insensitive: does text hold word? */
 static bool has(const char *text, const char *word)
 {
@@ -226,14 +217,7 @@ void diag_dev_limit(struct diag_dev *d)
 		}
 }
 
-static uint64_t slots_of(uint64_t bytes)
-{
-	return bytes / DIAG_SLOT + (bytes % DIAG_SLOT != 0);
-}
-
-/* Which pool a line's total names: a restricted pool of that size, else
- * the default one. */
-static bool restricted_total(const struct diag_pool *p, uint64_t total)
+bool diag_restricted_total(const struct diag_pool *p, uint64_t total)
 {
 	for (int i = 0; i < p->nrestricted; i++)
 		if (p->restricted_slots[i] == total)
@@ -251,7 +235,7 @@ static void refusal(struct diag_facts *x, struct diag_dev *d, const struct diag_
 		    const char *text)
 {
 	struct diag_pool *p = &x->pool;
-	uint64_t areas = p->areas ? p->areas : 1, free, need = slots_of(f->size);
+	uint64_t areas = p->areas ? p->areas : 1, free, need = diag_slots(f->size);
 	struct diag_fulls *k;
 	enum diag_full_kind kind;
 
@@ -271,7 +255,7 @@ static void refusal(struct diag_facts *x, struct diag_dev *d, const struct diag_
 			       FULL_NO_ROOM :
 			       FULL_FRAGMENTED;
 	}
-	if (f->totals && !restricted_total(p, f->total)) {
+	if (f->totals && !diag_restricted_total(p, f->total)) {
 		if (p->line_total && p->line_total != f->total)
 			p->total_grew = true;
 		if (f->total > p->line_total)
@@ -280,8 +264,8 @@ static void refusal(struct diag_facts *x, struct diag_dev *d, const struct diag_
 	d->full_lines++;
 	k = &d->full[kind];
 	if (!k->lines++)
-		copy_text(k->first_line, DIAG_LINE, text);
-	copy_text(k->last_line, DIAG_LINE, text);
+		diag_copy_line(k->first_line, DIAG_LINE, text);
+	diag_copy_line(k->last_line, DIAG_LINE, text);
 	if (f->size >= k->max.size)
 		k->max = *f;
 	k->last = *f;
@@ -306,20 +290,20 @@ static struct diag_dev *message_dev(struct diag_log_reader *r, const char *text,
 		prefix[0] = 0;
 	if (prefix[0]) {
 		sp = strrchr(prefix, ' ');
-		copy_text(name, sizeof(name), sp ? sp + 1 : prefix);
+		diag_copy_line(name, sizeof(name), sp ? sp + 1 : prefix);
 		if (sp) {
 			const char *dsp;
 
 			*(char *)sp = 0;
 			dsp = strrchr(prefix, ' ');
-			copy_text(driver, sizeof(driver), dsp ? dsp + 1 : prefix);
+			diag_copy_line(driver, sizeof(driver), dsp ? dsp + 1 : prefix);
 		}
 	}
 	if (!name[0] || strchr(name, '=') || strlen(name) > 40)
-		copy_text(name, sizeof(name), "(device not named)");
+		diag_copy_line(name, sizeof(name), "(device not named)");
 	d = diag_dev(r->x, name);
 	if (d && !d->driver[0] && !d->bus[0] && driver[0])
-		copy_text(d->driver, sizeof(d->driver), driver);
+		diag_copy_line(d->driver, sizeof(d->driver), driver);
 	return d;
 }
 
@@ -397,14 +381,14 @@ static enum parse full_line(struct diag_log_reader *r, const char *text, bool fi
 static void other(char *dst, unsigned *count, const char *text)
 {
 	if (!(*count)++)
-		copy_text(dst, DIAG_LINE, text);
+		diag_copy_line(dst, DIAG_LINE, text);
 }
 
 static void shortfall_line(struct diag_pool *p, const char *text)
 {
 	p->boot_shortfall = true;
 	if (p->nshortfall_lines < 4)
-		copy_text(p->shortfall_lines[p->nshortfall_lines++], DIAG_LINE, text);
+		diag_copy_line(p->shortfall_lines[p->nshortfall_lines++], DIAG_LINE, text);
 }
 
 /* "software IO TLB: ..." and the pool's other boot lines; true if known. */
@@ -433,7 +417,7 @@ static bool pool_line(struct diag_facts *x, const char *text)
 	}
 	if (strstr(text, "SWIOTLB bounce buffer size roundup to")) {
 		p->roundup = true;
-		copy_text(p->roundup_line, DIAG_LINE, text);
+		diag_copy_line(p->roundup_line, DIAG_LINE, text);
 		return true;
 	}
 	if ((m = strstr(text, "bounce buffer size adjusted to ")) &&
@@ -467,7 +451,7 @@ static bool pool_line(struct diag_facts *x, const char *text)
 		const char *sz = strstr(m, "size ");
 
 		if (p->nrestricted < 2) {
-			copy_text(p->restricted[p->nrestricted], DIAG_LINE, text);
+			diag_copy_line(p->restricted[p->nrestricted], DIAG_LINE, text);
 			if (sz && sscanf(sz, "size %" SCNu64, &a) == 1)
 				p->restricted_slots[p->nrestricted] = a * ((1 << 20) / DIAG_SLOT);
 			p->nrestricted++;
@@ -502,7 +486,7 @@ static bool cc_line(struct diag_log *l, const char *text)
 	else if (strstr(text, "Memory encryption is active and system is using DMA bounce"))
 		dst = l->bounce;
 	if (dst && !dst[0])
-		copy_text(dst, DIAG_LINE, text);
+		diag_copy_line(dst, DIAG_LINE, text);
 	return dst != NULL;
 }
 
@@ -536,12 +520,12 @@ static void oops_end(struct diag_log_reader *r)
 
 	if (r->in_oops && r->oops_dma[0]) {
 		if (!l->dma_oops++) {
-			copy_text(l->dma_oops_line[0], DIAG_LINE, r->oops_head);
-			copy_text(l->dma_oops_line[1], DIAG_LINE,
+			diag_copy_line(l->dma_oops_line[0], DIAG_LINE, r->oops_head);
+			diag_copy_line(l->dma_oops_line[1], DIAG_LINE,
 				  strcmp(r->oops_head, r->oops_dma) ? r->oops_dma : "");
 		}
 	} else if (r->in_oops && !trace_start(r->oops_head) && !l->oops++) {
-		copy_text(l->oops_line, DIAG_LINE, r->oops_head);
+		diag_copy_line(l->oops_line, DIAG_LINE, r->oops_head);
 	}
 	r->in_oops = false;
 	r->oops_dma[0] = 0;
@@ -554,12 +538,12 @@ static bool oops_line(struct diag_log_reader *r, const char *text)
 		oops_end(r);
 		r->in_oops = true;
 		r->oops_lines = 0;
-		copy_text(r->oops_head, DIAG_LINE, text);
+		diag_copy_line(r->oops_head, DIAG_LINE, text);
 	}
 	if (!r->in_oops)
 		return false;
 	if (dma_frame(text) && !r->oops_dma[0])
-		copy_text(r->oops_dma, DIAG_LINE, text);
+		diag_copy_line(r->oops_dma, DIAG_LINE, text);
 	if (strstr(text, "---[ end trace") || ++r->oops_lines > 80)
 		oops_end(r);
 	return true;
@@ -575,24 +559,23 @@ static bool dma_related(const char *text)
 	       strstr(text, "dma_alloc_");
 }
 
-static void line_text(struct diag_log_reader *r, const char *text)
+/* Every rule but the refusals' (full_line()), for a line that holds
+ * none. */
+static void other_rules(struct diag_log_reader *r, const char *text)
 {
 	struct diag_facts *x = r->x;
 	struct diag_log *l = &x->log;
 	const char *m;
-
 	bool in_oops;
 
 	if (!*text)
 		return;
 	in_oops = oops_line(r, text);
-	if (full_line(r, text, true) == P_OK) {
-		return;
-	} else if (starts(text, "Linux version ")) {
+	if (starts(text, "Linux version ")) {
 		l->banner = true;
 	} else if (starts(text, "Command line: ") || starts(text, "Kernel command line: ")) {
 		l->x86_boot |= starts(text, "Command line: ");
-		copy_text(l->cmdline, DIAG_LINE, strchr(text, ':') + 2);
+		diag_copy_line(l->cmdline, DIAG_LINE, strchr(text, ':') + 2);
 	} else if (pool_line(x, text) || cc_line(l, text)) {
 		;
 	} else if ((m = strstr(text, "I/O error, dev "))) {
@@ -601,10 +584,10 @@ static void line_text(struct diag_log_reader *r, const char *text)
 		m += strlen("I/O error, dev ");
 		d = dev_by_disk(x, m, strcspn(m, ", "));
 		if (d && !d->io_errors++)
-			copy_text(d->io_error_line, DIAG_LINE, text);
+			diag_copy_line(d->io_error_line, DIAG_LINE, text);
 	} else if (starts(text, "INFO: task") && strstr(text, "blocked for more than")) {
 		if (!x->hung_task_lines++)
-			copy_text(x->hung_task_line, DIAG_LINE, text);
+			diag_copy_line(x->hung_task_line, DIAG_LINE, text);
 	} else if ((m = strstr(text, "device must provide VIRTIO_F_ACCESS_PLATFORM"))) {
 		/* "virtio_net virtio0: device must provide ...": the virtio
 		 * device, or, with sysfs in the bundle, its transport. */
@@ -617,10 +600,10 @@ static void line_text(struct diag_log_reader *r, const char *text)
 
 		snprintf(virtio, sizeof(virtio), "%.*s", len ? (int)len : 1, len ? name : "?");
 		if (!d && (d = diag_dev(x, len ? virtio : "(device not named)")))
-			copy_text(d->virtio, sizeof(d->virtio), len ? virtio : "a virtio device");
+			diag_copy_line(d->virtio, sizeof(d->virtio), len ? virtio : "a virtio device");
 		if (d) {
 			d->must_provide_platform = true;
-			copy_text(d->platform_line, DIAG_LINE, text);
+			diag_copy_line(d->platform_line, DIAG_LINE, text);
 		}
 	} else if ((m = strstr(text, "DMA: preallocated ")) && strstr(text, "atomic")) {
 		uint64_t kib;
@@ -651,12 +634,19 @@ static void line_text(struct diag_log_reader *r, const char *text)
 	} else if (strstr(text, "Failed to create a DMA mapping") ||
 		   (strstr(text, "scheduling while atomic") && strstr(text, "swiotlb"))) {
 		if (x->nlog_other < 4)
-			copy_text(x->log_other[x->nlog_other++], DIAG_LINE, text);
+			diag_copy_line(x->log_other[x->nlog_other++], DIAG_LINE, text);
 	} else if (dma_related(text)) {
 		if (l->unknown < 3)
-			copy_text(l->unknown_line[l->unknown], DIAG_LINE, text);
+			diag_copy_line(l->unknown_line[l->unknown], DIAG_LINE, text);
 		l->unknown++;
 	}
+}
+
+/* A whole line: a refusal, else the other rules. */
+static void line_text(struct diag_log_reader *r, const char *text)
+{
+	if (full_line(r, text, true) != P_OK)
+		other_rules(r, text);
 }
 
 /* Could the line matter to any rule above? One pass over its characters
@@ -737,16 +727,16 @@ static void cleaned(struct diag_log_reader *r, const char *text)
 	}
 	switch (full_line(r, text, false)) {
 	case P_PARTIAL:
-		copy_text(r->pending, sizeof(r->pending), text);
+		diag_copy_line(r->pending, sizeof(r->pending), text);
 		r->have_pending = true;
 		return;
 	case P_NONE:
-		line_text(r, text);
+		other_rules(r, text);
 		break;
 	case P_OK:
 		break;
 	}
-	copy_text(r->prev, sizeof(r->prev), text);
+	diag_copy_line(r->prev, sizeof(r->prev), text);
 }
 
 struct diag_log_reader *diag_log_begin(struct diag_facts *x)

@@ -78,11 +78,6 @@ static uint64_t sat_mul(uint64_t a, uint64_t k)
 	return k && a > UINT64_MAX / k ? UINT64_MAX : a * k;
 }
 
-static uint64_t slots_of(uint64_t bytes)
-{
-	return bytes / DIAG_SLOT + (bytes % DIAG_SLOT != 0);
-}
-
 /* A pool's size as people say it: slots of 2 KiB, so 128 slots is
  * "256 KiB", 512 "1 MiB", 524288 "1 GiB". */
 static const char *size_of(uint64_t slots, char *buf, size_t len)
@@ -132,6 +127,14 @@ static uint64_t pow2_up(uint64_t v)
 	while (p < v && p < (1ULL << 63))
 		p <<= 1;
 	return p;
+}
+
+/* The largest power of two <= v (v > 0). */
+static uint64_t pow2_down(uint64_t v)
+{
+	uint64_t p = pow2_up(v);
+
+	return p == v ? p : p / 2;
 }
 
 /* A swiotlb= for a pool that must hold NEED slots at its worst moment and
@@ -249,7 +252,7 @@ static bool never_fits(const struct diag_facts *x, const struct diag_dev *d, uin
 {
 	uint64_t total = pool_total(x);
 
-	*req_slots = sat_add(slots_of(sat_mul(d->max_sectors_kb, 1024)), REQ_EXTRA_SLOTS);
+	*req_slots = sat_add(diag_slots(sat_mul(d->max_sectors_kb, 1024)), REQ_EXTRA_SLOTS);
 	return d->disk[0] && d->max_sectors_kb && total && *req_slots > total;
 }
 
@@ -359,10 +362,7 @@ static bool explained(const struct diag_facts *x, const struct diag_dev *d)
 /* Is a refusal's pool a device tree's restricted-dma-pool? */
 static bool restricted(const struct diag_pool *p, const struct diag_full *f)
 {
-	for (int i = 0; f->totals && i < p->nrestricted; i++)
-		if (p->restricted_slots[i] == f->total)
-			return true;
-	return false;
+	return f->totals && diag_restricted_total(p, f->total);
 }
 
 /* The pool's high-water, when the kernel keeps one: 7.x keeps none unless
@@ -394,7 +394,7 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 		const struct diag_fulls *k = &d->full[FULL_NO_ROOM];
 
 		if (k->lines) {
-			uint64_t n = sat_add(k->max.used, slots_of(k->max.size));
+			uint64_t n = sat_add(k->max.used, diag_slots(k->max.size));
 
 			no_room = no_room ? no_room : d;
 			lines += k->lines;
@@ -475,7 +475,7 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 			frag->name);
 		full_evidence(f, k);
 		evidence(f, "needed %" PRIu64 " slots, %" PRIu64 " of %" PRIu64 " free",
-			 slots_of(k->last.size), k->last.total - k->last.used, k->last.total);
+			 diag_slots(k->last.size), k->last.total - k->last.used, k->last.total);
 		if (!frag->limit_why[0] && k->max.size > DIAG_MAX_MAPPING - 2 * DIAG_SLOT)
 			evidence(f, "%" PRIu64 " bytes is within 262144, but over 258048: if the "
 				    "driver sets a min_align_mask (NVMe, Hyper-V do), it is over its "
@@ -491,7 +491,7 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 		/* A request maps all its segments at once: it needs that many
 		 * free runs together, not one. */
 		if (x->window.ran && frag->disk[0] && frag->max_sectors_kb) {
-			uint64_t runs = slots_of(sat_mul(frag->max_sectors_kb, 1024)) / DIAG_SEG_SLOTS;
+			uint64_t runs = diag_slots(sat_mul(frag->max_sectors_kb, 1024)) / DIAG_SEG_SLOTS;
 
 			if (runs > x->window.free_segments_min)
 				evidence(f, "a request of max_sectors_kb %" PRIu64 " needs %" PRIu64
@@ -585,7 +585,7 @@ static void judge_boot(const struct diag_facts *x, struct diag_report *r)
 			remedy_class(f, "none", 0);
 		} else if (got) {
 			/* The largest power of two the kernel found room for. */
-			uint64_t fits = pow2_up(got) == got ? got : pow2_up(got) / 2;
+			uint64_t fits = pow2_down(got);
 
 			remedy(f, "the pool is allocated below 4 GiB at boot: ask for what fits, "
 				  "swiotlb=%" PRIu64 " (%s; %" PRIu64 " slots were found), or give the "
@@ -657,10 +657,7 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 			/* The size the kernel chose (or was given) did not fit
 			 * below 4 GiB at boot: half of it, a power of two. */
 			uint64_t asked = sat_mul(x->pool.sized_mb, (1 << 20) / DIAG_SLOT);
-			uint64_t half = asked ? pow2_up(asked / 2) : 0;
-
-			if (half > asked / 2)
-				half /= 2;
+			uint64_t half = asked / 2 ? pow2_down(asked / 2) : 0;
 			if (x->pool.sized_mb)
 				evidence(f, "the pool was sized %" PRIu64 " MB at boot (6 %% of memory "
 					    "in a confidential guest), more than memory below 4 GiB "
@@ -814,7 +811,7 @@ static void judge_healthy(const struct diag_facts *x, struct diag_report *r)
 		}
 	if (big && total)
 		evidence(f, "largest request: /dev/%s max_sectors_kb %" PRIu64 " = %" PRIu64
-			    " slots of %" PRIu64, big->disk, largest, slots_of(sat_mul(largest, 1024)), total);
+			    " slots of %" PRIu64, big->disk, largest, diag_slots(sat_mul(largest, 1024)), total);
 	if (x->window.ran)
 		evidence(f, "live: %.1f s, pool use %" PRIu64 "-%" PRIu64 " slots",
 			 x->window.seconds, x->window.used_min, x->window.used_max);

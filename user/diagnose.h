@@ -26,6 +26,12 @@
  * what memblock_alloc_low() can still find below 4 GiB beside the PCI hole. */
 #define DIAG_POOL_CAP ((1ULL << 30) / DIAG_SLOT)
 
+/* Slots a mapping of BYTES takes. */
+static inline uint64_t diag_slots(uint64_t bytes)
+{
+	return bytes / DIAG_SLOT + (bytes % DIAG_SLOT != 0);
+}
+
 #define DIAG_MAX_DEVS 64
 #define DIAG_MAX_TASKS 32
 #define DIAG_MAX_FINDINGS 32
@@ -230,6 +236,10 @@ struct diag_log_reader;
 struct diag_log_reader *diag_log_begin(struct diag_facts *facts);
 void diag_log_line(struct diag_log_reader *r, const char *line, size_t len);
 void diag_log_end(struct diag_log_reader *r);
+/* src's first line into dst, cut to fit. */
+void diag_copy_line(char *dst, size_t len, const char *src);
+/* Is TOTAL slots the size of a restricted-dma-pool the log created? */
+bool diag_restricted_total(const struct diag_pool *p, uint64_t total);
 /* The largest mapping DEV can bounce and why (its driver's min_align_mask). */
 void diag_dev_limit(struct diag_dev *d);
 /* The window's saved text into facts->window and the devices. */
