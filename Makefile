@@ -28,22 +28,26 @@ FEI_SCENARIOS ?= enforce
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 VMLINUX_FROM ?= 6.12
 
-BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
-BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
-SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
-USER_SRCS := $(wildcard user/*.c)
+# A family is its files side by side in family/ (X.bpf.c, X.h shared by
+# both sides, X.c); the rest of the loader is user/, a folder per role.
+# Objects keep their source's path under $(BUILD)/obj (and static/), so
+# family/enforce.c and user/enforce/enforce.c are two objects.
+BPF_SRCS := $(sort $(wildcard family/*.bpf.c))
+BPF_OBJS := $(BPF_SRCS:family/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS := $(BPF_SRCS:family/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+USER_SRCS := $(sort $(filter-out %.bpf.c,$(wildcard family/*.c user/*.c user/*/*.c)))
 # Everything but main.c also links into the unit tests.
 LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
-USER_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/user/%.o)
-LIB_OBJS := $(LIB_SRCS:user/%.c=$(BUILD)/user/%.o)
-STATIC_OBJS := $(USER_SRCS:user/%.c=$(BUILD)/static/%.o)
+USER_OBJS := $(USER_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+STATIC_OBJS := $(USER_SRCS:%.c=$(BUILD)/static/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
-ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD)/bpf \
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. -Iuser -I$(BUILD)/bpf \
 	-DDMAWATCH_VERSION='"$(VERSION)"'
 LIBS := -lbpf -lelf -lz -lncursesw -ltinfo
 STATIC_LIBS := -static -lbpf -lelf -lz -lzstd -lncursesw -ltinfo
@@ -51,7 +55,7 @@ STATIC_LIBS := -static -lbpf -lelf -lz -lzstd -lncursesw -ltinfo
 # tree, so the same sources give the same objects wherever they are built
 # (the package's copy, a clone): the id --version prints depends on it.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	-fdebug-prefix-map=$(CURDIR)=. -Iinclude -Ivmlinux/$(ARCH)
+	-fdebug-prefix-map=$(CURDIR)=. -Ivmlinux/$(ARCH)
 
 .PHONY: FORCE install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
 .PHONY: all static deps deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs fei-initramfs test unit lab-test lab demo \
@@ -122,7 +126,7 @@ deps-build deps-lab deps-prom deps-pkg:
 # .d files beside the objects), so a header change rebuilds exactly the
 # objects that include it, BPF ones included.
 DEPFLAGS = -MMD -MP -MF $(@:.o=.d)
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) | $(BUILD)/bpf
+$(BUILD)/bpf/%.bpf.o: family/%.bpf.c $(VMLINUX_H) | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 	$(LLVM_STRIP) -g $@
 
@@ -132,25 +136,27 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 # The skeletons are generated headers: made before any user object, which
 # the .d files then tie to the ones it includes.
-$(BUILD)/user/%.o: user/%.c | $(SKELS) $(BUILD)/user
+$(BUILD)/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/static/%.o: user/%.c | $(SKELS) $(BUILD)/static
+$(BUILD)/static/%.o: %.c | $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/static/*.d $(BUILD)/tests/*.d)
+-include $(shell find $(BUILD)/bpf $(BUILD)/obj $(BUILD)/static $(BUILD)/tests -name '*.d' 2>/dev/null)
 
 # --version names the BPF programs built in (a hash of the objects): the
 # package, the release binary and the lab's static one prove they carry
 # the same programs by printing the same id.
 BPF_ID = $$(cat $(BPF_OBJS) | sha256sum | cut -c1-12)
-$(BUILD)/user/main.o $(BUILD)/static/main.o: $(BPF_OBJS)
-$(BUILD)/user/main.o $(BUILD)/static/main.o: CPPFLAGS += -DDMAWATCH_BPF_ID='"'"$(BPF_ID)"'"'
+$(BUILD)/obj/user/main.o $(BUILD)/static/user/main.o: $(BPF_OBJS)
+$(BUILD)/obj/user/main.o $(BUILD)/static/user/main.o: CPPFLAGS += -DDMAWATCH_BPF_ID='"'"$(BPF_ID)"'"'
 # ... and the commit (VERSION): in a build directory kept across commits,
 # main.o is rebuilt when that changes too, not only when main.c does.
 $(BUILD)/version: FORCE
 	@mkdir -p $(@D); echo '$(VERSION)' | cmp -s - $@ 2> /dev/null || echo '$(VERSION)' > $@
-$(BUILD)/user/main.o $(BUILD)/static/main.o: $(BUILD)/version
+$(BUILD)/obj/user/main.o $(BUILD)/static/user/main.o: $(BUILD)/version
 
 $(BUILD)/dmawatch: $(USER_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -163,7 +169,7 @@ static: $(BUILD)/static/dmawatch
 $(BUILD)/static/dmawatch: $(STATIC_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(STATIC_LIBS)
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/static $(BUILD)/tests $(BUILD)/lab:
+$(BUILD)/bpf $(BUILD)/tests $(BUILD)/lab:
 	mkdir -p $@
 
 vmlinux-h: $(BUILD)/lab/$(VMLINUX_FROM)/kernel.env
@@ -172,8 +178,14 @@ vmlinux-h: $(BUILD)/lab/$(VMLINUX_FROM)/kernel.env
 # ---- unit tests -----------------------------------------------------------
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) -Iuser -MMD -MP -MF $@.d -o $@ $< $(LIB_OBJS) $(LDFLAGS_$*) \
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(LIB_OBJS) $(LDFLAGS_$*) \
 		-lcmocka $(LIBS)
+
+# The output of a fabricated snapshot, rendered by the loader's own code
+# (tests/prometheus/sample.c): promtool's input, and the text, JSON and
+# metrics tests/unit/test-output.sh holds byte-identical.
+$(BUILD)/tests/prom-sample: tests/prometheus/sample.c $(LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(LIB_OBJS) $(LIBS)
 
 # test_render hands prom_render_text() a stream that fails, and counts closes.
 LDFLAGS_test_render := -Wl,--wrap=open_memstream -Wl,--wrap=fclose
@@ -185,9 +197,10 @@ LDFLAGS_test_http := -lpthread
 HOST_TESTS = tests/lab/test-cache.sh; tests/lab/test-console.sh; \
 	tests/unit/test-cli.sh $(BUILD); tests/unit/test-build-deps.sh $(BUILD); \
 	tests/unit/test-completion.sh $(BUILD); tests/unit/test-unprivileged.sh $(BUILD); \
-	tests/diagnose/run-corpus.sh $(BUILD); tests/diagnose/test-log-size.sh $(BUILD)
+	tests/diagnose/run-corpus.sh $(BUILD); tests/diagnose/test-log-size.sh $(BUILD); \
+	tests/unit/test-output.sh $(BUILD)
 
-unit: deps-build all $(UNIT_BINS)
+unit: deps-build all $(UNIT_BINS) $(BUILD)/tests/prom-sample
 	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c '$(HOST_TESTS)'
 
 # ---- fuzzing and sanitizers -------------------------------------------------
@@ -198,18 +211,18 @@ unit: deps-build all $(UNIT_BINS)
 # copied: what the fuzzer finds stays in the build); make test runs each
 # FUZZ_TEST_SECONDS.
 FUZZ_TARGETS := json ksyms http numbers prom_label diag diag_log
-FUZZ_SRCS_json := user/json.c
-FUZZ_SRCS_ksyms := user/ksyms.c
-FUZZ_SRCS_http := user/http.c user/util.c
-FUZZ_SRCS_numbers := user/http.c user/util.c
-FUZZ_SRCS_prom_label := user/promtext.c user/snapshot.c
+FUZZ_SRCS_json := user/out/json.c
+FUZZ_SRCS_ksyms := user/engine/ksyms.c
+FUZZ_SRCS_http := user/out/http.c user/util.c
+FUZZ_SRCS_numbers := user/out/http.c user/util.c
+FUZZ_SRCS_prom_label := user/out/promtext.c user/engine/snapshot.c
 FUZZ_LIBS_prom_label := -lbpf
-FUZZ_SRCS_diag := user/diag_collect.c user/diag_log.c user/diag_rules.c user/cc.c user/bundle.c user/util.c \
-	user/enforce_disk.c
+FUZZ_SRCS_diag := $(addprefix user/diagnose/,diag_collect.c diag_log.c diag_rules.c bundle.c) \
+	user/cc.c user/util.c user/enforce/enforce_disk.c
 FUZZ_SRCS_diag_log := $(FUZZ_SRCS_diag)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser -I$(BUILD)/bpf $(WARN)
+	-std=gnu11 -D_GNU_SOURCE -I. -Iuser -I$(BUILD)/bpf $(WARN)
 FUZZ_SECONDS ?= 300
 FUZZ_TEST_SECONDS ?= 20
 
@@ -338,7 +351,7 @@ bench: deps initramfs
 # the Prometheus tools, the package.
 # The lab's own kernel builds in the background meanwhile (minutes on a
 # fresh machine; tests/lab/background-make.sh), its scenarios run last.
-test: deps all $(UNIT_BINS) $(FUZZ_BINS) san-build initramfs deb
+test: deps all $(UNIT_BINS) $(BUILD)/tests/prom-sample $(FUZZ_BINS) san-build initramfs deb
 	@tests/lab/background-make.sh start $(BUILD)/lab/fei-build -C $(CURDIR) -s \
 		BUILD=$(BUILD) FEI_KERNEL="$(FEI_KERNEL)" fei-initramfs
 	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c '$(HOST_TESTS); \
@@ -350,7 +363,7 @@ test: deps all $(UNIT_BINS) $(FUZZ_BINS) san-build initramfs deb
 		tests/prometheus/run.sh $(BUILD); \
 		$(DEB_TEST)'
 
-prometheus-test: deps all
+prometheus-test: deps all $(BUILD)/tests/prom-sample
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)
 
 # ---- installing and shipping ----------------------------------------------

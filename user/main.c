@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "engine.h"
+#include "engine/engine.h"
 #include "util.h"
 
 #ifndef DMAWATCH_BPF_ID

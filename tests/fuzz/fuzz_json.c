@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "out/json.h"
 
 /* A JSON string starting at *p; advances past it. 0 if invalid. */
 static int string_ok(const unsigned char **p, const unsigned char *end)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prom.h"
+#include "out/prom.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -15,9 +15,9 @@ minutes=${2:?usage: endure.sh BUILD MINUTES KERNEL...}
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/tap.sh"
-# include/dmawatch.h: DMAW_MAX_PROCS, DMAW_MAX_DEVS
-max_procs=$(sed -n 's/^#define DMAW_MAX_PROCS \([0-9]*\).*/\1/p' "$here/../../include/dmawatch.h")
-max_devs=$(sed -n 's/^#define DMAW_MAX_DEVS \([0-9]*\).*/\1/p' "$here/../../include/dmawatch.h")
+# family/dmawatch.h: DMAW_MAX_PROCS, DMAW_MAX_DEVS
+max_procs=$(sed -n 's/^#define DMAW_MAX_PROCS \([0-9]*\).*/\1/p' "$here/../../family/dmawatch.h")
+max_devs=$(sed -n 's/^#define DMAW_MAX_DEVS \([0-9]*\).*/\1/p' "$here/../../family/dmawatch.h")
 
 for kernel in "$@"; do
 	out=$build/lab/$kernel/runs/endure

@@ -1,20 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * prom-sample: prints the metrics `dmawatch export` would write for a
- * fabricated snapshot that fills every family (pool, two devices, one with
- * a name that needs escaping, a virtqueue with every failure reason), so
- * tests/prometheus/run.sh can hand real output to promtool and
- * node_exporter without a kernel. Built by run.sh against the objects of
- * build/user/ (prom.o and what it needs); not part of dmawatch.
+ * prom-sample: the output of a fabricated snapshot that fills every family
+ * (pool, two devices, one with a name that needs escaping, a virtqueue with
+ * every failure reason), rendered by dmawatch's own code without a kernel.
+ * Built by make ($(BUILD)/tests/prom-sample) against the loader's objects;
+ * not part of dmawatch.
  *
- *   prom-sample [STEP]   STEP (default 1) scales the counters: a later
- *                        sample of the same exporter has a larger STEP.
+ *   prom-sample [STEP]   the metrics `dmawatch export` would write; STEP
+ *                        (default 1) scales the counters: a later sample of
+ *                        the same exporter has a larger STEP
+ *                        (tests/prometheus/run.sh hands it to promtool and
+ *                        node_exporter).
+ *   prom-sample --all    stat's text (with and without a previous
+ *                        snapshot), stat's JSON and the metrics of two
+ *                        samples that also fill the requeue and enforce
+ *                        families and the process table: the output a
+ *                        change of the code must leave byte-identical
+ *                        (tests/unit/test-output.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "prom.h"
+#include "family/enforce_find.h"
+#include "family/requeue.h"
+#include "out/json.h"
+#include "out/prom.h"
+#include "out/report.h"
 
 static void fill(struct snapshot *s, unsigned long long k)
 {
@@ -87,6 +99,57 @@ static void fill(struct snapshot *s, unsigned long long k)
 	s->event_drops = 0;
 }
 
+/* The families that keep their own figures, and a process. */
+static void fill_more(struct snapshot *s, unsigned long long k)
+{
+	struct dmaw_requeue_snap *m = SNAPSHOT_MINE(s, requeue);
+	struct dmaw_requeue_disk *d = &m->disks[m->ndisks++];
+	struct enf_found *x = SNAPSHOT_MINE(s, enforce);
+	struct proc_snapshot *p = &s->procs[s->nprocs++];
+
+	snprintf(d->name, sizeof(d->name), "vda");
+	d->devt = 254u << 20;
+	d->requeues = 25 * k;
+	d->bytes = 25 * k * 1048576;
+	x->attached = 1;
+	x->mode = DMAW_ENF_DENY;
+	x->prog_id = 7;
+	snprintf(x->prog, sizeof(x->prog), "enforce_deny");
+	x->ndisks = 1;
+	snprintf(x->disks[0].name, sizeof(x->disks[0].name), "vda");
+	x->disks[0].devt = 254u << 20;
+	x->disks[0].policies = DMAW_ENF_NEVER_FIT;
+	x->disks[0].pool_slots = 512;
+	x->disks[0].checked = 40 * k;
+	x->disks[0].hits[0] = 3 * k;
+	p->pid = 42;
+	p->st.bytes = 1000 * k;
+	snprintf(p->st.comm, sizeof(p->st.comm), "fio");
+	s->missed_runs[0] = k;
+}
+
+static int render_all(struct prom_health *h)
+{
+	static struct snapshot prev, cur;
+	struct json j;
+
+	fill(&prev, 1);
+	fill_more(&prev, 1);
+	prev.time_s = 100;
+	fill(&cur, 3);
+	fill_more(&cur, 3);
+	cur.time_s = 102;
+	printf("==== stat text\n");
+	report_text(stdout, &prev, &cur);
+	printf("==== stat text, first interval\n");
+	report_text(stdout, NULL, &cur);
+	printf("==== stat --json\n");
+	json_init(&j, stdout);
+	report_json(&j, &prev, &cur);
+	printf("\n==== export\n");
+	return prom_render(stdout, &cur, h) || fflush(stdout) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct attach_note notes[] = {
@@ -109,7 +172,11 @@ int main(int argc, char **argv)
 		.notes = notes,
 		.nnotes = sizeof(notes) / sizeof(notes[0]),
 	};
-	unsigned long long step = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
+	unsigned long long step;
+
+	if (argc > 1 && !strcmp(argv[1], "--all"))
+		return render_all(&h);
+	step = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
 
 	fill(&s, step ? step : 1);
 	h.collected_at += step * 15;

@@ -14,20 +14,20 @@ check() { # description header target pattern
 		echo "not ok $n - build deps: $1 ($3 not rebuilt after $2 changed)"
 	fi
 }
-for b in bpf/*.bpf.c; do
+for b in family/*.bpf.c; do
 	o=$build/bpf/$(basename "$b" .c).o
 	# (enforce's object stands alone: it shares no maps with the families)
 	grep -q '"common.bpf.h"' "$b" &&
-		check "bpf/common.bpf.h rebuilds $(basename "$o")" bpf/common.bpf.h "$o" "clang"
-	check "include/dmawatch.h rebuilds $(basename "$o")" include/dmawatch.h "$o" "clang"
+		check "family/common.bpf.h rebuilds $(basename "$o")" family/common.bpf.h "$o" "clang"
+	check "family/dmawatch.h rebuilds $(basename "$o")" family/dmawatch.h "$o" "clang"
 done
-check "include/pool.h rebuilds the pool skeleton" include/pool.h "$build/bpf/pool.skel.h" "gen skeleton"
-check "user/engine.h rebuilds user/stat.o" user/engine.h "$build/user/stat.o" "stat.c"
-check "user/snapshot.h rebuilds a unit test" user/snapshot.h "$build/tests/test_snapshot" "test_snapshot.c"
+check "family/pool.h rebuilds the pool skeleton" family/pool.h "$build/bpf/pool.skel.h" "gen skeleton"
+check "user/engine/engine.h rebuilds stat.o" user/engine/engine.h "$build/obj/user/cmd/stat.o" "stat.c"
+check "user/engine/snapshot.h rebuilds a unit test" user/engine/snapshot.h "$build/tests/test_snapshot" "test_snapshot.c"
 # And not more: a header nobody includes rebuilds nothing.
 n=$((n + 1))
-if make -n -W user/json.h BUILD="$build" "$build/user/ksyms.o" 2>/dev/null | grep -q 'ksyms\.c'; then
-	echo "not ok $n - build deps: user/json.h rebuilt ksyms.o, which does not include it"
+if make -n -W user/out/json.h BUILD="$build" "$build/obj/user/engine/ksyms.o" 2>/dev/null | grep -q 'ksyms\.c'; then
+	echo "not ok $n - build deps: user/out/json.h rebuilt ksyms.o, which does not include it"
 else
-	echo "ok $n - build deps: user/json.h leaves ksyms.o alone"
+	echo "ok $n - build deps: user/out/json.h leaves ksyms.o alone"
 fi

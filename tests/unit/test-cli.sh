@@ -27,8 +27,8 @@ expect() {
 		echo "ok $n - cli: dmawatch $* exits $rc${pat:+ naming '$pat'}"
 	fi
 }
-# In table order, as user/families.h lists them.
-families=$(sed -n 's/^FAMILY(\(.*\))$/\1/p' "$(dirname "$0")/../../user/families.h" | paste -sd, | sed 's/,/, /g')
+# In table order, as family/families.h lists them.
+families=$(sed -n 's/^FAMILY(\(.*\))$/\1/p' "$(dirname "$0")/../../family/families.h" | paste -sd, | sed 's/,/, /g')
 expect 2 "needs a list of probe families.*families: $families" -F
 expect 2 "needs a list of probe families" --families
 expect 2 "empty list" -F ''
@@ -65,7 +65,7 @@ expect 2 "a bundle is a directory written by 'dmawatch diagnose --save-bundle'" 
 expect 2 "format says 'something else'" diagnose --bundle "$bad_bundle"
 expect 2 "it exists; name a new directory" diagnose --no-bpf --save-bundle "$bad_bundle"
 expect 2 "could not diagnose: neither the kernel log nor the pool" \
-	diagnose --bundle tests/unit/bundles/empty
+	diagnose --bundle tests/fixtures/bundles/empty
 # With --json, a run that cannot diagnose still prints one object naming why.
 for args in "--bundle $bad_bundle/nonexistent --json" "--json --bundle $bad_bundle" \
 	"--json --window 0" "--json --bogus"; do
@@ -83,7 +83,7 @@ done
 rm -rf "$bad_bundle"
 # A saved bundle judged anywhere: exit 1 for problems, the verdict first.
 n=$((n + 1))
-${BIN_WRAPPER:-} "$bin" diagnose --bundle tests/unit/bundles/over-limit-busy > "$out" 2> "$out.err"
+${BIN_WRAPPER:-} "$bin" diagnose --bundle tests/fixtures/bundles/over-limit-busy > "$out" 2> "$out.err"
 got=$?
 if [ $got -eq 1 ] && [ ! -s "$out.err" ] &&
 	head -n 1 "$out" | grep -q '^verdict: problems: 0000:01:00.0 (nvidia) maps 2097152 bytes'; then

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * diagnose on bundles written by hand from the failure catalogue
- * (tests/unit/bundles/, one per case): each verdict fires where it should
+ * (tests/fixtures/bundles/, one per case): each verdict fires where it should
  * and stays quiet where it must not, with the kernel's own figures as its
  * evidence; environment detection; saving and replaying a bundle.
  */
@@ -17,14 +17,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "diagnose.h"
+#include "diagnose/diagnose.h"
 
 struct run {
 	struct diag_facts facts;
 	struct diag_report report;
 };
 
-/* Collects and judges tests/unit/bundles/NAME. */
+/* Collects and judges tests/fixtures/bundles/NAME. */
 static struct run *judge(const char *name)
 {
 	static struct run r;
@@ -33,7 +33,7 @@ static struct run *judge(const char *name)
 	char *window;
 
 	/* __FILE__ is tests/unit/test_diagnose.c, relative to the tree. */
-	snprintf(dir, sizeof(dir), "%.*s/bundles/%s",
+	snprintf(dir, sizeof(dir), "%.*s/../fixtures/bundles/%s",
 		 (int)(strrchr(__FILE__, '/') - __FILE__), __FILE__, name);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(bundle_open(&b, dir, NULL), 0);

@@ -14,14 +14,14 @@
 
 #include "capture.h"
 
-#include "canvas.h"
-#include "enforce.h"
-#include "enforce_disk.h"
-#include "enforcer.h"
-#include "family.h"
-#include "json.h"
-#include "prom.h"
-#include "report.h"
+#include "enforce/enforce_disk.h"
+#include "family/enforce.h"
+#include "family/enforce_find.h"
+#include "family/family.h"
+#include "out/json.h"
+#include "out/prom.h"
+#include "out/report.h"
+#include "top/canvas.h"
 
 #define KiB 1024ULL
 #define MiB (1024 * KiB)

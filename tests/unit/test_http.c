@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "http.h"
+#include "out/http.h"
 
 static const char metrics[] = "# HELP dmawatch_up 1 while running.\ndmawatch_up 1\n";
 

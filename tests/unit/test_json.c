@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "json.h"
+#include "out/json.h"
 
 /* Runs fn against a memory stream and returns what it wrote. */
 static char *capture(void (*fn)(struct json *))

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "ksyms.h"
+#include "engine/ksyms.h"
 
 /* A kallsyms excerpt, out of order, with data symbols and a module. */
 static const char sample[] =

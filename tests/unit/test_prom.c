@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "prom.h"
+#include "out/prom.h"
 
 #define DEV "0000:00:01.0"
 #define DEVL "device=\"" DEV "\",driver=\"virtio-pci\""

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "prom.h"
+#include "out/prom.h"
 
 static bool failing;
 static FILE *handed_out;

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "engine.h"
-#include "report.h"
+#include "engine/engine.h"
+#include "out/report.h"
 
 static void test_rates_over_an_interval(void **state)
 {

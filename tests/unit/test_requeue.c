@@ -13,10 +13,10 @@
 
 #include "capture.h"
 
-#include "canvas.h"
-#include "prom.h"
-#include "report.h"
-#include "requeue.h"
+#include "family/requeue.h"
+#include "out/prom.h"
+#include "out/report.h"
+#include "top/canvas.h"
 
 #define VDA ((254u << 20) | 0)
 

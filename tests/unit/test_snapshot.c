@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "snapshot.h"
+#include "engine/snapshot.h"
 
 static void test_sum_percpu_keeps_names_and_adds_counters(void **state)
 {

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "textfile.h"
+#include "out/textfile.h"
 
 static char dir[64];
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "cc.h"
-#include "top.h"
+#include "top/topmodel.h"
 
 static struct snapshot prev, cur;
 static struct top_row rows[SNAP_MAX_DEVS + SNAP_MAX_VQS];

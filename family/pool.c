@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pool family, user half. The scan (bpf/pool.bpf.c: pool_scan) is a raw_tp
+ * program that is never attached: read() runs it once with
+ * BPF_PROG_TEST_RUN and reads the result from its .bss map. Where
+ * the kernel keeps no high-water mark of the pool, a small fexit (or
+ * kretprobe) on swiotlb_map samples the used count after every mapping.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "engine/engine.h"
+#include "engine/ksyms.h"
+#include "family/family.h"
+#include "out/prom.h"
+#include "out/report.h"
+#include "pool.skel.h"
+#include "top/canvas.h"
+#include "util.h"
+
+#define POOL_SYM "io_tlb_default_mem"
+
+/* Is a vmlinux symbol in kallsyms with a usable address? From the
+ * engine's one read of /proc/kallsyms (its kernel_vars[]). 0, -ENOENT
+ * (absent), -EPERM (address hidden) or the errno of reading the file. */
+static int vmlinux_symbol(const struct fam *f, const char *sym)
+{
+	uint64_t addr;
+
+	if (!f->e->ksyms)
+		return -EIO;
+	if (ksyms_data(f->e->ksyms, sym, &addr))
+		return -ENOENT;
+	return addr ? 0 : -EPERM;
+}
+
+/* /proc/sys/kernel/kptr_restrict, or -1. */
+static int kptr_restrict(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/kptr_restrict", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The pool's own symbol: returns 0 or a negative errno, with why in buf. */
+static int pool_symbol(const struct fam *f, char *buf, size_t len)
+{
+	int err = vmlinux_symbol(f, POOL_SYM);
+
+	if (err == -ENOENT)
+		snprintf(buf, len, POOL_SYM " not in /proc/kallsyms: no SWIOTLB pool "
+			 "(CONFIG_SWIOTLB off?)");
+	else if (err == -EPERM && kptr_restrict() >= 2)
+		snprintf(buf, len, POOL_SYM " address hidden: kernel.kptr_restrict=2 hides kernel "
+			 "addresses from every user, root too (sysctl kernel.kptr_restrict=1)");
+	else if (err == -EPERM)
+		snprintf(buf, len, POOL_SYM " address hidden from this user: reading kernel "
+			 "addresses needs CAP_SYSLOG (kernel.kptr_restrict=%d)", kptr_restrict());
+	else if (err)
+		snprintf(buf, len, "cannot read /proc/kallsyms: %s", strerror(-err));
+	return err;
+}
+
+struct pool_state {
+	struct pool_bpf *skel; /* first: FAMILY_SKELETON */
+	bool kernel_hiwater; /* the kernel keeps io_tlb_mem.used_hiwater */
+};
+
+/* Where the kernel keeps no high-water mark: our own, sampled after every
+ * mapping. */
+static const struct hook hooks[] = {
+	/* After every mapping: only with --detail (issue 10). */
+	{ .funcs = { "swiotlb_map" }, .prog = "pool_map", .progs = HOOK_FEXIT | HOOK_KRETPROBE,
+	  .detail_only = true },
+};
+
+FAMILY_SKELETON(pool)
+
+static struct bpf_object *pool_fail(struct fam *f, int err, const char *why)
+{
+	fam_note(f, POOL_SYM, ATTACH_NONE, "%s", why);
+	snprintf(f->why, sizeof(f->why), "%s", why);
+	errno = -err;
+	return NULL;
+}
+
+static struct bpf_object *pool_open(struct fam *f)
+{
+	struct pool_state *st = f->state;
+	const struct btf *btf;
+	char why[160];
+	int err;
+
+	err = pool_symbol(f, why, sizeof(why));
+	if (err)
+		return pool_fail(f, err, why);
+	/* The scan walks the slots in bpf_loop() (Linux 5.17): a bounded loop
+	 * cannot cover a pool of up to 512K slots. */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) != 1)
+		return pool_fail(f, -EOPNOTSUPP, "kernel lacks the bpf_loop helper (Linux 5.17+)");
+	/* Calibration's vmlinux BTF, open while families open. */
+	btf = f->e->feat.vmlinux;
+	if (!btf)
+		return pool_fail(f, -EINVAL, "cannot read kernel BTF");
+	/* The kernel's own high-water mark, where it keeps one: 6.6+ with
+	 * debugfs always; 7.x only when booted with swiotlb=...,track_hiwater
+	 * (the switch, track_hiwater_enabled, exists there). Where it may be
+	 * off, keep our own too; pool_scan says which one is live. */
+	st->kernel_hiwater = btf_struct_member_offset(btf, "io_tlb_mem", "used_hiwater") >= 0 &&
+			     vmlinux_symbol(f, "track_hiwater_enabled") == -ENOENT;
+
+	if (!pool_skel_open(f))
+		return pool_fail(f, -errno, "cannot open the pool BPF object");
+	/* Not a hook: read() runs it with BPF_PROG_TEST_RUN. */
+	bpf_program__set_autoload(st->skel->progs.pool_scan, true);
+	fam_note(f, POOL_SYM, ATTACH_RAW_TP, "slot scan on demand (raw_tp test run, bpf_loop)");
+	fam_note(f, "used_hiwater", ATTACH_NONE,
+		 st->kernel_hiwater ? "hiwater: the kernel's io_tlb_mem.used_hiwater"
+				    : opt_detail ? "hiwater: none kept by the kernel; own, after each "
+						   "swiotlb_map (below)"
+						 : "hiwater: none kept by the kernel; the highest of "
+						   "dmawatch's reads (-D: after each mapping)");
+	return st->skel->obj;
+}
+
+static bool pool_wants(struct fam *f, const struct hook *h)
+{
+	(void)h;
+	return !((struct pool_state *)f->state)->kernel_hiwater;
+}
+
+/* Runs the scan once; fills s->pool. */
+static int pool_read(struct fam *f, struct snapshot *s)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	struct pool_bpf *skel = ((struct pool_state *)f->state)->skel;
+	struct dmaw_pool_stats *st = &s->pool;
+	int ncpus = libbpf_num_possible_cpus();
+	__u32 zero = 0;
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.pool_scan), &opts);
+	if (err)
+		return err < 0 ? err : -EIO;
+	/* The skeleton maps .bss: the scan's result, as the kernel wrote it. */
+	*st = skel->bss->stats;
+	if (!(st->flags & DMAW_POOL_HIWATER_KERNEL) && ncpus > 0) {
+		__u64 hw[ncpus];
+
+		if (!bpf_map__lookup_elem(skel->maps.pool_hiwater, &zero, sizeof(zero), hw,
+					  sizeof(hw), 0))
+			for (int c = 0; c < ncpus; c++)
+				if (hw[c] > st->hiwater)
+					st->hiwater = hw[c];
+	}
+	return st->scan_err;
+}
+
+/* ---- what the outputs show ---------------------------------------------- */
+
+static void json(struct json *j, const struct snapshot *prev, const struct snapshot *cur)
+{
+	const struct dmaw_pool_stats *p = &cur->pool;
+
+	(void)prev;
+	json_object_begin(j, "pool");
+	json_bool(j, "ok", p->flags & DMAW_POOL_OK);
+	json_u64(j, "slots_total", p->nslabs);
+	json_u64(j, "slots_used", p->used);
+	json_u64(j, "slots_used_scan", p->used_scan);
+	json_u64(j, "slots_hiwater", p->hiwater);
+	json_bool(j, "hiwater_from_kernel", p->flags & DMAW_POOL_HIWATER_KERNEL);
+	json_u64(j, "largest_free_run", p->largest_free_run);
+	json_u64(j, "largest_free_run_page", p->largest_free_run_page);
+	json_u64(j, "free_segments", p->free_segments);
+	json_u64(j, "areas", p->nareas);
+	json_i64(j, "scan_error", p->scan_err);
+	json_u64(j, "scan_ns", p->scan_ns);
+	json_object_end(j);
+}
+
+static void text_head(FILE *out, const struct snapshot *prev, const struct snapshot *cur)
+{
+	const struct dmaw_pool_stats *p = &cur->pool;
+
+	(void)prev;
+	if (p->flags & DMAW_POOL_OK)
+		fprintf(out, "pool: %llu/%llu slots used, high-water %llu, largest free run %u/%d\n",
+			(unsigned long long)p->used, (unsigned long long)p->nslabs,
+			(unsigned long long)p->hiwater, p->largest_free_run, DMAW_IO_TLB_SEGSIZE);
+}
+
+static void prom(struct prom_out *o)
+{
+	const struct dmaw_pool_stats *p = &o->s->pool;
+	bool ok = p->flags & DMAW_POOL_OK;
+	const struct {
+		const char *name, *help;
+		unsigned long long v;
+	} gauges[] = {
+		{ "dmawatch_pool_slots", "Slots of the default SWIOTLB pool (2 KiB each).",
+		  p->nslabs },
+		{ "dmawatch_pool_slots_used", "Slots in use (the kernel's own count).", p->used },
+		{ "dmawatch_pool_largest_free_run_slots",
+		  "Longest run of free slots; a mapping of n bytes needs ceil(n/2048) "
+		  "contiguous slots, at most 128.", p->largest_free_run },
+		{ "dmawatch_pool_largest_free_run_page_aligned_slots",
+		  "Longest run of free slots starting page-aligned: what a mapping of "
+		  "4 KiB or more can get.", p->largest_free_run_page },
+		{ "dmawatch_pool_free_segments", "128-slot segments entirely free.",
+		  p->free_segments },
+		{ "dmawatch_pool_areas", "Areas (locks) the pool is split into.", p->nareas },
+		{ "dmawatch_pool_slot_size_bytes", "Size of one slot.", DMAW_IO_TLB_SIZE },
+		{ "dmawatch_pool_segment_slots",
+		  "Slots of one segment: the most one mapping can use.", DMAW_IO_TLB_SEGSIZE },
+	};
+
+	prom_family(o, "dmawatch_pool_scan_ok", "gauge",
+		    "1 if the last read of the SWIOTLB pool succeeded; the pool gauges are "
+		    "left out otherwise.");
+	prom_sample(o, "dmawatch_pool_scan_ok", NULL, NULL, ok);
+	if (!ok)
+		return;
+	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+		prom_family(o, gauges[i].name, "gauge", gauges[i].help);
+		prom_sample(o, gauges[i].name, NULL, NULL, gauges[i].v);
+	}
+	prom_family(o, "dmawatch_pool_slots_high_water", "gauge",
+		    "Most slots in use at once: source=kernel is io_tlb_mem.used_hiwater "
+		    "(since boot); source=dmawatch is dmawatch's own, since it attached.");
+	prom_sample(o, "dmawatch_pool_slots_high_water", NULL,
+		    p->flags & DMAW_POOL_HIWATER_KERNEL ? "source=\"kernel\""
+							: "source=\"dmawatch\"",
+		    p->hiwater);
+	prom_family(o, "dmawatch_pool_scan_duration_seconds", "gauge",
+		    "Time the last slot scan took in the kernel.");
+	prom_sample_double(o, "dmawatch_pool_scan_duration_seconds", NULL, p->scan_ns * 1e-9,
+			   false);
+}
+
+/* dmatop's Pool line (a gauge of used slots, the high-water mark in it)
+ * and Free line (what the largest free run still fits). */
+static int top(struct canvas *c, int y, const struct snapshot *prev, const struct snapshot *cur)
+{
+	const struct dmaw_pool_stats *pool = &cur->pool;
+	char a[16], b[32];
+	unsigned int run;
+	int x;
+
+	(void)prev;
+	if (!(pool->flags & DMAW_POOL_OK) || !pool->nslabs) {
+		cprintf(c, y, 0, P_TITLE, "Pool");
+		cprintf(c, y, 6, P_WARN, "not read (%s)",
+			pool->scan_err ? strerror(-pool->scan_err) : "pool family not loaded");
+		cprintf(c, y + 1, 0, P_TITLE, "Free");
+		cprintf(c, y + 1, 6, P_NORMAL, "-");
+		return y + 2;
+	}
+	{
+		double used = (double)pool->used / pool->nslabs;
+		double high = (double)pool->hiwater / pool->nslabs;
+		int gw = 20, fill = (int)(used * gw + 0.5), mark = (int)(high * gw + 0.5);
+		int paint = used >= 0.8 ? P_BAD : used >= 0.5 ? P_WARN : P_OK;
+		char gauge[32];
+
+		if (pool->used && !fill)
+			fill = 1;
+		if (mark >= gw)
+			mark = gw - 1;
+		for (int i = 0; i < gw; i++)
+			gauge[i] = i < fill ? '#' : i == mark && pool->hiwater > pool->used ? '|' : '.';
+		gauge[gw] = 0;
+		x = cprintf(c, y, 0, P_TITLE, "Pool");
+		x = cprintf(c, y, x + 2, P_NORMAL, "[");
+		x = cput(c, y, x, -1, paint, gauge);
+		x = cprintf(c, y, x, P_NORMAL, "] ");
+		x = cprintf(c, y, x, paint, "%llu/%llu slots %.0f%%", (unsigned long long)pool->used,
+			    (unsigned long long)pool->nslabs, used * 100);
+		cprintf(c, y, x, P_NORMAL, "  high-water %llu%s (%.0f%%)",
+			(unsigned long long)pool->hiwater,
+			pool->flags & DMAW_POOL_HIWATER_KERNEL ? "" : " seen", high * 100);
+	}
+	y++;
+	/* A full-size mapping needs 128 contiguous slots inside one segment;
+	 * from a page boundary when it is >= 4 KiB. */
+	x = cprintf(c, y, 0, P_TITLE, "Free");
+	run = pool->largest_free_run;
+	/* From a page boundary too when that is shorter: the run a mapping of
+	 * a page or more gets. */
+	if (pool->largest_free_run_page && pool->largest_free_run_page < run) {
+		run = pool->largest_free_run_page;
+		snprintf(b, sizeof(b), " (page-aligned %u)", run);
+	} else {
+		b[0] = 0;
+	}
+	fmt_bytes4(a, sizeof(a), (double)run * DMAW_IO_TLB_SIZE);
+	if (run >= DMAW_IO_TLB_SEGSIZE)
+		x = cprintf(c, y, x + 2, P_OK, "largest run %u/%d slots: a %s mapping fits",
+			    pool->largest_free_run, DMAW_IO_TLB_SEGSIZE, a);
+	else
+		x = cprintf(c, y, x + 2, run ? P_WARN : P_BAD, "largest run %u/%d%s: mappings > %s fail",
+			    pool->largest_free_run, DMAW_IO_TLB_SEGSIZE, b, a);
+	cprintf(c, y, x, P_NORMAL, "  free segs %u", pool->free_segments);
+	return y + 1;
+}
+
+const struct family pool_family = {
+	.name = "pool",
+	.summary = "occupancy, high-water mark and fragmentation of the default SWIOTLB pool",
+	.hooks = hooks,
+	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.state_size = sizeof(struct pool_state),
+	.open = pool_open,
+	.wants = pool_wants,
+	.load = pool_skel_load,
+	.read = pool_read,
+	.destroy = pool_skel_destroy,
+	.view = {
+		.json = json,
+		.text_head = text_head,
+		.prom = prom,
+		.top = top,
+	},
+};

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Virtqueue family, user half: its hooks, per-virtqueue totals, and what
+ * the outputs show of them. */
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "engine/engine.h"
+#include "family/family.h"
+#include "out/prom.h"
+#include "out/report.h"
+#include "virtqueue.skel.h"
+
+struct virtqueue_state {
+	struct virtqueue_bpf *skel; /* first: FAMILY_SKELETON */
+};
+
+/* virtio_ring is a module on some kernels (Debian 6.1), built in on others
+ * (6.12): calibration looks in vmlinux, then in its module's BTF. No hook
+ * is required alone; the family needs one of the three. */
+static const struct hook hooks[] = {
+	{ .funcs = { "virtqueue_add_sgs" }, .module = "virtio_ring", .prog = "vq_add_sgs",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+	{ .funcs = { "virtqueue_add_outbuf" }, .module = "virtio_ring", .prog = "vq_add_outbuf",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+	{ .funcs = { "virtqueue_add_inbuf" }, .module = "virtio_ring", .prog = "vq_add_inbuf",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+};
+
+FAMILY_SKELETON(virtqueue)
+
+static int add_vq(void *ctx, const void *key, const void *percpu, int ncpus)
+{
+	struct vq_snapshot *v = snapshot_vq(ctx);
+
+	if (!v)
+		return 0;
+	memcpy(&v->key, key, sizeof(v->key));
+	v->key.dev[sizeof(v->key.dev) - 1] = 0;
+	v->key.vq[sizeof(v->key.vq) - 1] = 0;
+	sum_percpu_u64(&v->st, percpu, sizeof(v->st), ncpus);
+	return 0;
+}
+
+static int virtqueue_read(struct fam *f, struct snapshot *s)
+{
+	struct virtqueue_state *st = f->state;
+
+	return read_percpu_hash(bpf_map__fd(st->skel->maps.vq_stats), sizeof(struct dmaw_vq_key),
+				sizeof(struct dmaw_vq_stats), add_vq, s);
+}
+
+/* ---- what the outputs show ---------------------------------------------- */
+
+static const char *const reasons[DMAW_VQ_ERRS] = { "enospc", "enomem", "eio", "other" };
+
+static void json(struct json *j, const struct snapshot *prev, const struct snapshot *cur)
+{
+	(void)prev;
+	json_array_begin(j, "virtqueues");
+	for (size_t i = 0; i < cur->nvqs; i++) {
+		const struct vq_snapshot *v = &cur->vqs[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "device", v->key.dev);
+		json_string(j, "vq", v->key.vq);
+		json_string(j, "dma_device", v->st.names.dev);
+		json_string(j, "driver", v->st.names.driver);
+		json_u64(j, "adds", v->st.adds);
+		json_u64(j, "sg_entries", v->st.sg_entries);
+		json_u64(j, "bytes", v->st.bytes);
+		json_object_begin(j, "failures");
+		for (int k = 0; k < DMAW_VQ_ERRS; k++)
+			json_u64(j, reasons[k], v->st.failures[k]);
+		json_object_end(j);
+		json_u64(j, "never_fit", v->st.never_fit);
+		json_u64(j, "never_fit_requests", v->st.never_fit_reqs);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void text_tail(FILE *out, const struct snapshot *prev, const struct snapshot *cur)
+{
+	char bytes[16];
+
+	(void)prev;
+	for (size_t i = 0; i < cur->nvqs; i++) {
+		const struct vq_snapshot *v = &cur->vqs[i];
+		__u64 fails = 0;
+
+		for (int k = 0; k < DMAW_VQ_ERRS; k++)
+			fails += v->st.failures[k];
+		if (!i)
+			fprintf(out, "%-16s %-10s %-16s %10s %10s %9s %9s\n", "VIRTIO", "VQ",
+				"DMA-DEVICE", "ADDS", "BYTES", "FAILURES", "NEVERFIT");
+		fmt_bytes(bytes, sizeof(bytes), v->st.bytes);
+		fprintf(out, "%-16s %-10s %-16s %10llu %10s %9llu %9llu\n", v->key.dev, v->key.vq,
+			v->st.names.dev, (unsigned long long)v->st.adds, bytes,
+			(unsigned long long)fails, (unsigned long long)v->st.never_fit);
+	}
+}
+
+static void prom(struct prom_out *o)
+{
+	/* Up to SNAP_MAX_VQS label sets: not for the stack. */
+	static struct prom_rows r;
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} counters[] = {
+		{ "dmawatch_virtqueue_submissions_total",
+		  "Successful virtqueue_add_{sgs,outbuf,inbuf} calls.",
+		  offsetof(struct dmaw_vq_stats, adds) },
+		{ "dmawatch_virtqueue_submitted_bytes_total", "Bytes of the successful submissions.",
+		  offsetof(struct dmaw_vq_stats, bytes) },
+		{ "dmawatch_virtqueue_sg_entries_total",
+		  "Scatterlist entries of the successful submissions.",
+		  offsetof(struct dmaw_vq_stats, sg_entries) },
+		{ "dmawatch_virtqueue_never_fit_requests_total",
+		  "Requests that failed needing more slots than the whole pool has "
+		  "(each counted once; the driver may retry them forever).",
+		  offsetof(struct dmaw_vq_stats, never_fit_reqs) },
+		{ "dmawatch_virtqueue_never_fit_failures_total",
+		  "Failed submissions of never-fitting requests, retries included.",
+		  offsetof(struct dmaw_vq_stats, never_fit) },
+	};
+	const struct snapshot *s = o->s;
+	char l[PROM_LABELS_LEN], extra[64];
+
+	r.n = 0;
+	for (size_t i = 0; i < s->nvqs; i++) {
+		const struct vq_snapshot *v = &s->vqs[i];
+
+		l[0] = 0;
+		prom_add_label(l, sizeof(l), "device", v->key.dev, sizeof(v->key.dev));
+		prom_add_label(l, sizeof(l), "vq", v->key.vq, sizeof(v->key.vq));
+		prom_add_label(l, sizeof(l), "driver", v->st.names.driver,
+			       sizeof(v->st.names.driver));
+		prom_add_label(l, sizeof(l), "dma_device", v->st.names.dev, sizeof(v->st.names.dev));
+		prom_rows_add(&r, i, l);
+	}
+	if (!r.n)
+		return;
+	for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
+		prom_family(o, counters[k].name, "counter", counters[k].help);
+		for (size_t i = 0; i < r.n; i++) {
+			const char *st = (const char *)&s->vqs[r.idx[i]].st;
+
+			prom_sample(o, counters[k].name, r.labels[i], NULL,
+				    *(const __u64 *)(st + counters[k].off));
+		}
+	}
+	prom_family(o, "dmawatch_virtqueue_failures_total", "counter",
+		    "Failed submissions by errno: enospc (ring full), enomem (DMA mapping, "
+		    "split ring), eio (DMA mapping, packed ring), other.");
+	for (size_t i = 0; i < r.n; i++)
+		for (int k = 0; k < DMAW_VQ_ERRS; k++) {
+			snprintf(extra, sizeof(extra), "reason=\"%s\"", reasons[k]);
+			prom_sample(o, "dmawatch_virtqueue_failures_total", r.labels[i], extra,
+				    s->vqs[r.idx[i]].st.failures[k]);
+		}
+}
+
+/* Rows last had that cur lacks are carried over while there is room. */
+static void keep(struct snapshot *cur, const struct snapshot *last)
+{
+	for (size_t i = 0; i < last->nvqs; i++) {
+		const struct vq_snapshot *l = &last->vqs[i];
+		struct vq_snapshot *c = NULL;
+
+		for (size_t j = 0; j < cur->nvqs && !c; j++)
+			if (!memcmp(&cur->vqs[j].key, &l->key, sizeof(l->key)))
+				c = &cur->vqs[j];
+		if (!c) {
+			if (cur->nvqs < SNAP_MAX_VQS)
+				cur->vqs[cur->nvqs++] = *l;
+			continue;
+		}
+		prom_max_u64s(&c->st.adds, &l->st.adds,
+			      sizeof(c->st) - offsetof(struct dmaw_vq_stats, adds));
+	}
+}
+
+const struct family virtqueue_family = {
+	.name = "virtqueue",
+	.summary = "virtqueue_add_*: submissions, failures and never-fitting requests per queue",
+	.hooks = hooks,
+	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.needs_a_hook = true,
+	.state_size = sizeof(struct virtqueue_state),
+	.open = virtqueue_skel_open,
+	.load = virtqueue_skel_load,
+	.read = virtqueue_read,
+	.destroy = virtqueue_skel_destroy,
+	.view = {
+		.json = json,
+		.text_tail = text_tail,
+		.prom = prom,
+		.keep = keep,
+	},
+};

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The engine every subcommand runs on: calibrate the hooks the families
+ * declare, choose and enable their programs, share the common maps, load
+ * each family through its own skeleton, attach, read the maps into a
+ * snapshot, deliver events, tear down. Families plug in through
+ * user/family.h and one line in user/families.h; subcommands only see this
+ * header.
+ */
+#ifndef DMAWATCH_ENGINE_H
+#define DMAWATCH_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "engine/calibrate.h"
+#include "engine/snapshot.h"
+#include "family/family.h"
+
+struct bpf_link;
+struct ksyms;
+struct ring_buffer;
+
+struct attach_note {
+	const char *family;
+	const char *hook;       /* function or tracepoint */
+	enum attach_kind kind;  /* what was chosen; ATTACH_NONE: not attached */
+	char detail[112];       /* why: "fentry refused (-524), kprobe used" */
+};
+
+#define ENGINE_MAX_FAMILIES FAMILY_IDS
+#define ENGINE_MAX_HOOKS 16  /* per family */
+#define ENGINE_MAX_NOTES 64
+#define ENGINE_MAX_LINKS 64
+
+/* The engine's view of one family's hooks. */
+struct fam_hooks {
+	enum attach_kind kind[ENGINE_MAX_HOOKS];
+	const char *target[ENGINE_MAX_HOOKS]; /* the function name found */
+};
+
+struct engine {
+	struct features feat;
+	struct ksyms *ksyms;
+	struct fam fams[ENGINE_MAX_FAMILIES];
+	struct fam_hooks hooks[ENGINE_MAX_FAMILIES];
+	size_t nfams;
+	struct ring_buffer *rb;
+	/* The maps of bpf/common.bpf.h every family shares (fds owned here). */
+	int events_fd, event_drops_fd, proc_stats_fd;
+	struct {
+		struct bpf_link *link;
+		size_t fam;
+	} links[ENGINE_MAX_LINKS];
+	int nlinks;
+	struct attach_note notes[ENGINE_MAX_NOTES];
+	int nnotes;
+};
+
+typedef int (*event_fn)(void *ctx, const struct dmaw_event *ev);
+
+/* Calibrates, loads and attaches every family that can run. Returns 0, or
+ * a negative errno after printing one line naming the cause and the fix:
+ * when no family runs, or one named by -F does not. */
+int engine_start(struct engine *e, event_fn on_event, void *ctx);
+/* Calibrates and lets every family choose its programs, without loading:
+ * the notes say what engine_start() would do. engine_stop() cleans up. */
+int engine_plan(struct engine *e);
+/* Detaches and unloads everything; safe after a failed start. */
+void engine_stop(struct engine *e);
+int engine_read(struct engine *e, struct snapshot *s);
+/* The fd to wait on (epoll) for events; then engine_consume() delivers. */
+int engine_event_fd(const struct engine *e);
+/* Delivers the events waiting, without waiting. */
+int engine_consume(struct engine *e);
+
+/* "swiotlb, dmamap, ...": every family's name, for messages and help. */
+void engine_family_names(char *buf, size_t len);
+/* One line per family: its name and what it watches. */
+void engine_family_help(FILE *out);
+/* Validates a -F list of family names; prints the valid ones if not. */
+int engine_check_families(const char *list);
+/* The engine's options, which dmawatch takes before the command and dmatop
+ * among its own: -v, -K, -L and -F LIST (getopt's c and optarg). 1 when c
+ * was one of them, 0 when not, -1 after saying what was wrong with its
+ * value. */
+int engine_option(int c, const char *arg);
+
+/* For every entry of a per-CPU hash map (an fd): calls fn with the key
+ * and the ncpus per-CPU copies of its value (each value_size rounded up
+ * to 8). Stops when fn returns non-zero. */
+typedef int (*percpu_entry_fn)(void *ctx, const void *key, const void *percpu, int ncpus);
+int read_percpu_hash(int map_fd, size_t key_size, size_t value_size, percpu_entry_fn fn,
+		     void *ctx);
+
+/* libbpf's messages on stderr with -v only (verifier logs included); the
+ * commands that load their own skeleton (enforce) call it too. */
+void engine_libbpf_messages(void);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One reading of every BPF table, the form report, prom and top consume.
+ * A snapshot has room for every row the tables can hold (DMAW_MAX_*), so
+ * no row is left out before sorting; device rows are merged by name from
+ * the families that count per device. Pure data and arithmetic: nothing
+ * here touches BPF, so the unit tests build snapshots by hand.
+ */
+#ifndef DMAWATCH_SNAPSHOT_H
+#define DMAWATCH_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "family/dmamap.h"
+#include "family/dmawatch.h"
+#include "family/pool.h"
+#include "family/swiotlb.h"
+#include "family/virtqueue.h"
+
+/* Two families count per device (swiotlb, dmamap), each up to
+ * DMAW_MAX_DEVS devices, not necessarily the same ones. */
+#define SNAP_MAX_DEVS (2 * DMAW_MAX_DEVS)
+#define SNAP_MAX_VQS DMAW_MAX_VQS
+#define SNAP_MAX_PROCS DMAW_MAX_PROCS
+
+/* Every family by the line it has in user/families.h: FAMILY_ID_swiotlb... */
+enum family_id {
+#define FAMILY(name) FAMILY_ID_##name,
+#include "family/families.h"
+#undef FAMILY
+	FAMILY_IDS
+};
+
+/* Room for the figures a family keeps to itself (its struct family's
+ * snap_size, checked at build time by FAMILY_SNAPSHOT()). */
+#define SNAP_FAMILY_BYTES 8192
+
+struct dev_snapshot {
+	/* id.dev is unique per row: dev_name(), or "unnamed-<hash>" for a
+	 * device whose name could not be read (see snapshot_dev()). */
+	struct dmaw_names id;
+	struct dmaw_swiotlb_stats sw;
+	struct dmaw_dmamap_stats api;
+};
+
+struct vq_snapshot {
+	struct dmaw_vq_key key;
+	struct dmaw_vq_stats st;
+};
+
+struct proc_snapshot {
+	__u32 pid;
+	struct dmaw_proc_stats st;
+};
+
+struct snapshot {
+	double time_s;          /* CLOCK_MONOTONIC */
+	struct dev_snapshot devs[SNAP_MAX_DEVS];
+	size_t ndevs;
+	struct vq_snapshot vqs[SNAP_MAX_VQS];
+	size_t nvqs;
+	struct proc_snapshot procs[SNAP_MAX_PROCS];
+	size_t nprocs;
+	/* Rows that found no room. 0 unless a table outgrew its DMAW_MAX_*;
+	 * reported, never silent. */
+	__u64 rows_cut;
+	struct dmaw_pool_stats pool;
+	__u64 event_drops;
+	/* Calls the kernel did not run a family's programs for, by family
+	 * id: its recursion protection skips a program on a CPU where that
+	 * program is already running (preempted, or interrupted by the same
+	 * hook), and counts the skip (bpf_prog_info.recursion_misses). The
+	 * family's counters are short by that many calls. */
+	__u64 missed_runs[FAMILY_IDS];
+	/* The families ran their per-mapping extras (--detail): releases,
+	 * processes, DMA-API page calls, latency and sync copies. Without
+	 * it those figures are left out, not zeros. */
+	bool detail;
+	/* The figures of families that keep their own, by family id: read and
+	 * shown only by that family's code (SNAPSHOT_MINE). A snapshot is
+	 * copied by value, so this is room, not pointers. */
+	_Alignas(8) unsigned char mine[FAMILY_IDS][SNAP_FAMILY_BYTES];
+};
+
+/* The part of snapshot s that family `name` keeps: a const void * when s
+ * is const, a void * when not. */
+#define SNAPSHOT_MINE(s, name)                                                           \
+	_Generic((s), const struct snapshot *: (const void *)(s)->mine[FAMILY_ID_##name], \
+		 default: (void *)(s)->mine[FAMILY_ID_##name])
+
+/* enum dmaw_dir as every output names it ("bidirectional", "to_device",
+ * "from_device", "none"). */
+extern const char *const dmaw_dir_names[DMAW_DIRS];
+
+/* The row of the device with these names, added (zeroed) if new; key is
+ * the kernel's struct device pointer, which names a device whose dev_name
+ * could not be read, so two such devices never share a row. NULL, counted
+ * in rows_cut, when the snapshot is full. */
+struct dev_snapshot *snapshot_dev(struct snapshot *s, const struct dmaw_names *names, __u64 key);
+/* The row of device `name`, or NULL. */
+const struct dev_snapshot *snapshot_find_dev(const struct snapshot *s, const char *name);
+/* A new zeroed row, or NULL (counted in rows_cut). */
+struct vq_snapshot *snapshot_vq(struct snapshot *s);
+struct proc_snapshot *snapshot_proc(struct snapshot *s);
+
+/* The max processes with the most bounced bytes, largest first (ties by
+ * pid), out of all of s's rows. Returns how many were written to out. */
+size_t snapshot_top_procs(const struct snapshot *s, struct proc_snapshot *out, size_t max);
+
+/*
+ * Per-CPU values of the BPF device and virtqueue maps: struct dmaw_names,
+ * then only __u64 counters. sum_percpu_u64() adds ncpus copies (stride:
+ * size rounded up to 8, as the kernel lays them out) into out, taking the
+ * names from the first CPU that has them (only the CPU that saw a device
+ * first fills them in). add_u64_fields() adds src's counters into dst's.
+ */
+void sum_percpu_u64(void *out, const void *percpu, size_t size, int ncpus);
+void add_u64_fields(void *dst, const void *src, size_t size);
+
+#define ASSERT_NAMES_THEN_U64S(type)                                                  \
+	_Static_assert(offsetof(type, names) == 0 &&                                  \
+			       sizeof(struct dmaw_names) % 8 == 0 &&                  \
+			       (sizeof(type) - sizeof(struct dmaw_names)) % 8 == 0,   \
+		       #type ": struct dmaw_names, then __u64s")
+
+#endif

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/* stat's output, text and JSON: the common frame around the families'
+ * pieces (struct family_view), called in table order. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/ksyms.h"
+#include "out/report.h"
+
+const char *event_kind_name(__u32 kind)
+{
+	switch (kind) {
+	case DMAW_EV_OVER_LIMIT: return "over-limit";
+	case DMAW_EV_MAP_FAILED: return "map-failed";
+	case DMAW_EV_NEVER_FIT: return "never-fit";
+	case DMAW_EV_VQ_FAILED: return "vq-failed";
+	default: return "unknown";
+	}
+}
+
+const char *event_source_name(__u32 source)
+{
+	switch (source) {
+	case DMAW_SRC_SWIOTLB_MAP: return "swiotlb_map";
+	case DMAW_SRC_DMA_MAP_SG: return "dma_map_sg";
+	case DMAW_SRC_VIRTQUEUE: return "virtqueue_add";
+	case DMAW_SRC_DMA_MAP: return "dma_map_page";
+	default: return "?";
+	}
+}
+
+double report_interval(const struct snapshot *prev, const struct snapshot *cur)
+{
+	return prev ? cur->time_s - prev->time_s : 0;
+}
+
+double report_rate(__u64 now, __u64 before, double dt)
+{
+	return dt > 0 && now >= before ? (now - before) / dt : 0;
+}
+
+void fmt_bytes(char *buf, size_t len, double bytes)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (bytes >= 1024 && u < 3) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%.0f", bytes);
+	else
+		snprintf(buf, len, bytes < 10 ? "%.1f%c" : "%.0f%c", bytes, units[u]);
+}
+
+void fmt_bytes4(char *buf, size_t len, double v)
+{
+	static const char units[] = "KMGTP";
+	int u = -1;
+
+	while (v >= 999.5 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%.0f", v);
+	else
+		snprintf(buf, len, v < 9.95 ? "%.1f%c" : "%.0f%c", v, units[u]);
+}
+
+void json_hist(struct json *j, const char *key, const __u64 *hist)
+{
+	int last = -1;
+
+	for (int i = 0; i < DMAW_HIST_SLOTS; i++)
+		if (hist[i])
+			last = i;
+	json_array_begin(j, key);
+	for (int i = 0; i <= last; i++)
+		json_u64(j, NULL, hist[i]);
+	json_array_end(j);
+}
+
+void json_dirs(struct json *j, const char *key, const __u64 *v)
+{
+	json_object_begin(j, key);
+	for (int i = 0; i < DMAW_DIRS - 1; i++)
+		json_u64(j, dmaw_dir_names[i], v[i]);
+	json_object_end(j);
+}
+
+/* The view of family i, or NULL. */
+#define VIEW(i, piece) (family_table[i]->view.piece)
+
+void report_json(struct json *j, const struct snapshot *prev, const struct snapshot *cur)
+{
+	struct proc_snapshot procs[10];
+	size_t nprocs = snapshot_top_procs(cur, procs, 10);
+
+	json_object_begin(j, NULL);
+	json_double(j, "interval_s", report_interval(prev, cur));
+	json_array_begin(j, "devices");
+	for (size_t i = 0; i < cur->ndevs; i++) {
+		const struct dev_snapshot *d = &cur->devs[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "device", d->id.dev);
+		json_string(j, "driver", d->id.driver);
+		for (size_t k = 0; k < FAMILY_IDS; k++)
+			if (VIEW(k, json_device))
+				VIEW(k, json_device)(j, prev, cur, d);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		if (VIEW(k, json))
+			VIEW(k, json)(j, prev, cur);
+	/* Rows read from the process table: all of them, for the top ten.
+	 * Counted only with --detail: absent, not empty, without. */
+	if (cur->detail) {
+		json_u64(j, "processes", cur->nprocs);
+		json_array_begin(j, "top_processes");
+		for (size_t i = 0; i < nprocs; i++) {
+			json_object_begin(j, NULL);
+			json_u64(j, "pid", procs[i].pid);
+			json_string(j, "comm", procs[i].st.comm);
+			json_u64(j, "maps", procs[i].st.maps);
+			json_u64(j, "bytes", procs[i].st.bytes);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
+	json_u64(j, "event_drops", cur->event_drops);
+	json_object_begin(j, "missed_runs");
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		json_u64(j, family_table[k]->name, cur->missed_runs[k]);
+	json_object_end(j);
+	json_u64(j, "rows_cut", cur->rows_cut);
+	json_object_end(j);
+	json_end_line(j);
+}
+
+void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *cur)
+{
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		if (VIEW(k, text_head))
+			VIEW(k, text_head)(out, prev, cur);
+	fprintf(out, "%-16s %-12s", "DEVICE", "DRIVER");
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		if (VIEW(k, text_device))
+			VIEW(k, text_device)(out, prev, cur, NULL);
+	fputc('\n', out);
+	for (size_t i = 0; i < cur->ndevs; i++) {
+		const struct dev_snapshot *d = &cur->devs[i];
+
+		fprintf(out, "%-16s %-12s", d->id.dev, d->id.driver[0] ? d->id.driver : "-");
+		for (size_t k = 0; k < FAMILY_IDS; k++)
+			if (VIEW(k, text_device))
+				VIEW(k, text_device)(out, prev, cur, d);
+		fputc('\n', out);
+	}
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		if (VIEW(k, text_tail))
+			VIEW(k, text_tail)(out, prev, cur);
+	if (cur->event_drops)
+		fprintf(out, "events dropped: %llu\n", (unsigned long long)cur->event_drops);
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		if (cur->missed_runs[k])
+			fprintf(out, "%s: %llu calls not counted (the kernel skipped a probe "
+				"nested in itself on one CPU)\n", family_table[k]->name,
+				(unsigned long long)cur->missed_runs[k]);
+	if (cur->rows_cut)
+		fprintf(out, "rows left out (tables larger than dmawatch reads): %llu\n",
+			(unsigned long long)cur->rows_cut);
+	fputc('\n', out);
+	fflush(out);
+}
+
+int stack_depth(__s32 stack_len)
+{
+	int depth = stack_len > 0 ? stack_len / (int)sizeof(__u64) : 0;
+
+	return depth > DMAW_STACK_DEPTH ? DMAW_STACK_DEPTH : depth;
+}
+
+void json_stack(struct json *j, const char *key, const struct ksyms *ks, const __u64 *stack,
+		int depth)
+{
+	char sym[160];
+
+	json_array_begin(j, key);
+	for (int i = 0; i < depth; i++) {
+		ksyms_format(ks, stack[i], sym, sizeof(sym));
+		json_string(j, NULL, sym);
+	}
+	json_array_end(j);
+}
+
+void text_stack(FILE *out, const struct ksyms *ks, const __u64 *stack, int depth)
+{
+	char sym[160];
+
+	for (int i = 0; i < depth; i++) {
+		ksyms_format(ks, stack[i], sym, sizeof(sym));
+		fprintf(out, "    %s\n", sym);
+	}
+}
