@@ -15,6 +15,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "dmawatch.h"
+#include "maps.bpf.h"
 
 #define DMA_MAPPING_ERROR (~(dma_addr_t)0)
 
@@ -39,28 +40,10 @@ struct {
 } proc_stats SEC(".maps");
 
 /*
- * The key of a call in flight, from an entry probe to its return probe.
- * pid_tgid alone is not one: an interrupt on an idle CPU runs as pid 0 on
- * every CPU, and a softirq or hardirq that interrupts a task mid-call runs
- * with that task's pid_tgid, so two calls in flight share the key and the
- * return probes credit the wrong one or none.
- *
- * Task context (no interrupt, softirq or irq-disable bits in the CPU's
- * preempt_count) keys by pid_tgid: unique, and right across preemption and
- * migration. Any other context cannot sleep or migrate and nests by level,
- * so it keys by CPU and those bits. preempt_count is the per-CPU
- * __preempt_count (6.1, and 6.15+ where it is an unsigned long whose low
- * word holds the counts) or pcpu_hot.preempt_count (6.2-6.14); both found
- * through kallsyms (typeless ksyms) and __per_cpu_offset[cpu]. Above the
- * preemption count (bits 0-7) every bit is an interrupt or disable count
- * (include/linux/preempt.h; 7.x added hardirq-disable bits 16-23 and moved
- * hardirq and NMI up), except x86's inverted NEED_RESCHED in bit 31 of the
- * int (6.x).
- */
-/*
  * Kernel variables by address, from /proc/kallsyms, 0 where the kernel has
  * none (or hides addresses): set by user space before load from the one
- * read of kallsyms it makes anyway (the engine's set_common_rodata()).
+ * read of kallsyms it makes anyway (struct family_rodata, set through the
+ * skeleton: FAMILY_SKELETON()).
  * Typeless __ksym externs would do the same, but libbpf reads all of
  * kallsyms again for every object that has one: seconds under TCG.
  */
@@ -80,8 +63,8 @@ const volatile __u64 dmaw_io_tlb_default_mem_addr;
 const volatile __s32 dmaw_pcpu_hot_pc_off = -1;
 
 /* --detail (set before load): the per-mapping extras (timing, processes).
- * Off, their code is dead and the verifier drops it (issue 10: one lean
- * program per mapping). */
+ * Off, their code is dead and the verifier drops it: by default one lean
+ * program runs per mapping (docs/kernel-internals.md, section 4.3). */
 const volatile bool dmaw_detail;
 
 #define DMAW_PREEMPT_MASK 0xffUL
@@ -108,6 +91,25 @@ static __always_inline __u32 irq_context_bits(__u32 cpu)
 	return count & ~(DMAW_PREEMPT_MASK | DMAW_NEED_RESCHED_6X);
 }
 
+/*
+ * The key of a call in flight, from an entry probe to its return probe.
+ * pid_tgid alone is not one: an interrupt on an idle CPU runs as pid 0 on
+ * every CPU, and a softirq or hardirq that interrupts a task mid-call runs
+ * with that task's pid_tgid, so two calls in flight share the key and the
+ * return probes credit the wrong one or none.
+ *
+ * Task context (no interrupt, softirq or irq-disable bits in the CPU's
+ * preempt_count) keys by pid_tgid: unique, and right across preemption and
+ * migration. Any other context cannot sleep or migrate and nests by level,
+ * so it keys by CPU and those bits. preempt_count is the per-CPU
+ * __preempt_count (6.1, and 6.15+ where it is an unsigned long whose low
+ * word holds the counts) or pcpu_hot.preempt_count (6.2-6.14); both found
+ * through kallsyms (typeless ksyms) and __per_cpu_offset[cpu]. Above the
+ * preemption count (bits 0-7) every bit is an interrupt or disable count
+ * (include/linux/preempt.h; 7.x added hardirq-disable bits 16-23 and moved
+ * hardirq and NMI up), except x86's inverted NEED_RESCHED in bit 31 of the
+ * int (6.x).
+ */
 static __always_inline __u64 call_key(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -123,7 +125,7 @@ static __always_inline __u64 call_key(void)
 /*
  * floor(log2(v)) for v below 2^32, 0 for 0, without a branch: a binary
  * search whose steps are arithmetic, (X - v) >> 63 being 1 where v > X
- * (v below 2^63). It runs on every mapping (issue 10), and under the lab's
+ * (v below 2^63). It runs on every mapping, and under the lab's
  * TCG each conditional jump ends a translated block: the compare-and-shift
  * form took 14 of them. No __builtin_clzll: clang 14 (Debian 12) crashes
  * selecting it for BPF. At most 31.
@@ -227,17 +229,15 @@ struct io_tlb_mem___v61 {
 	struct io_tlb_slot *slots;
 } __attribute__((preserve_access_index));
 
-/* track_hiwater_enabled (dmaw_track_hiwater_enabled_addr) is set by
- * swiotlb=...,track_hiwater where the kernel has it (7.x): a static
- * variable, found through kallsyms. */
-
 /*
  * Are io_tlb_mem's total_used and used_hiwater kept up to date? The fields
  * exist with CONFIG_DEBUG_FS since 6.6; up to 6.x swiotlb_find_slots()
  * always updates them. 7.x updates them through a static call that
  * does nothing unless booted with swiotlb=...,track_hiwater
- * (swiotlb_inc_used / inc_used_and_hiwater_real, track_hiwater_enabled),
- * and mem_used() then sums the areas instead. Decided by BTF and kallsyms.
+ * (swiotlb_inc_used / inc_used_and_hiwater_real), and mem_used() then
+ * sums the areas instead. The switch, track_hiwater_enabled, is a static
+ * variable found through kallsyms (dmaw_track_hiwater_enabled_addr).
+ * Decided by BTF and kallsyms.
  */
 static __always_inline bool pool_counters_live(void)
 {
@@ -328,26 +328,22 @@ static __always_inline void pool_usage(const struct device *dev, __u32 *total, _
 /*
  * The per-device stats of a family: a per-CPU hash keyed by the struct
  * device pointer (cheap to hash), whose value starts with the device and
- * driver names, read from the kernel only when the device is first seen.
- * zero_map is a one-entry per-CPU array of the value type: values are too
- * big to build on the BPF stack. Evaluates to a value pointer or NULL.
+ * driver names (struct dmaw_names), read from the kernel only when the
+ * device is first seen; zero is the value's `static const` zero. A value
+ * pointer, or NULL when the map is full.
  */
-#define DEVICE_STATS(map, zero_map, type, device)                                \
-	({                                                                       \
-		__u64 key_ = (__u64)(device);                                    \
-		__u32 zero_ = 0;                                                 \
-		type *st_ = bpf_map_lookup_elem(&map, &key_);                    \
-		if (!st_) {                                                      \
-			st_ = bpf_map_lookup_elem(&zero_map, &zero_);            \
-			if (st_) {                                               \
-				bpf_map_update_elem(&map, &key_, st_, BPF_NOEXIST); \
-				st_ = bpf_map_lookup_elem(&map, &key_);          \
-			}                                                        \
-			if (st_ && !st_->names.dev[0])                           \
-				read_names(device, &st_->names);                 \
-		}                                                                \
-		st_;                                                             \
-	})
+static __always_inline void *device_stats(void *map, const struct device *dev, const void *zero)
+{
+	__u64 key = (__u64)dev;
+	struct dmaw_names *names = bpf_map_lookup_elem(map, &key);
+
+	if (names)
+		return names;
+	names = lookup_or_try_init(map, &key, zero);
+	if (names && !names->dev[0])
+		read_names(dev, names);
+	return names;
+}
 
 /*
  * The one sampling policy for events of repeating failures: of n
@@ -392,12 +388,13 @@ static __always_inline struct dmaw_event *event_reserve(__u32 kind, __u32 source
 static __always_inline void proc_account(__u64 bytes)
 {
 	__u32 pid = bpf_get_current_pid_tgid() >> 32;
-	struct dmaw_proc_stats *ps, zero = {};
+	struct dmaw_proc_stats *ps, first = {};
 
+	/* Not lookup_or_try_init(): the first value carries the comm. */
 	ps = bpf_map_lookup_elem(&proc_stats, &pid);
 	if (!ps) {
-		bpf_get_current_comm(zero.comm, sizeof(zero.comm));
-		bpf_map_update_elem(&proc_stats, &pid, &zero, BPF_NOEXIST);
+		bpf_get_current_comm(first.comm, sizeof(first.comm));
+		bpf_map_update_elem(&proc_stats, &pid, &first, BPF_NOEXIST);
 		ps = bpf_map_lookup_elem(&proc_stats, &pid);
 		if (!ps)
 			return;

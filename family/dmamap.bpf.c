@@ -4,7 +4,9 @@
  * sg entry) and __dma_map_sg_attrs() (behind dma_map_sg_attrs() and
  * dma_map_sgtable(), what block and GPU drivers call). For scatterlists it
  * records the segment sizes the driver built: a segment larger than
- * swiotlb_max_mapping_size() is the seed thread's bug, whoever maps it.
+ * swiotlb_max_mapping_size() can never be bounced (the mapping fails every
+ * time it is tried, and a block request built of it is requeued forever),
+ * whoever maps it.
  */
 #include "common.bpf.h"
 #include "dmamap.h"
@@ -20,13 +22,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct dmaw_dmamap_stats);
 } dmamap_devs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dmaw_dmamap_stats);
-} dmamap_zero SEC(".maps");
 
 struct call {
 	const struct device *dev;
@@ -47,7 +42,12 @@ struct {
 	__type(value, struct call);
 } calls SEC(".maps");
 
-#define dev_stats(dev) DEVICE_STATS(dmamap_devs, dmamap_zero, struct dmaw_dmamap_stats, dev)
+static const struct dmaw_dmamap_stats dmamap_zero;
+
+static __always_inline struct dmaw_dmamap_stats *dev_stats(const struct device *dev)
+{
+	return device_stats(&dmamap_devs, dev, &dmamap_zero);
+}
 
 /* ---- dma_map_page_attrs ---------------------------------------------- */
 

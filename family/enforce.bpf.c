@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Enforce: segment caps on every bio at submission (include/enforce.h has
- * the arithmetic). One program runs, chosen by user space:
- *  - enforce_deny, fmod_ret on should_fail_bio(): returning non-zero makes
- *    submit_bio_noacct() end the bio with BLK_STS_IOERR instead of queueing
- *    it. The kernel lets fmod_ret attach only to functions it marks
- *    ALLOW_ERROR_INJECTION, and only with CONFIG_FUNCTION_ERROR_INJECTION
- *    (bpf_check_attach_target() -> check_attach_modify_return()).
- *  - enforce_audit, fentry on should_fail_bio(): the same decisions, IO
- *    unchanged;
- * *  - enforce_tp, tp_btf block_bio_queue: audit where should_fail_bio
- *    has no BTF (Debian's 6.1 has only should_fail_bio.constprop.0).
+ * Enforce: segment caps on every bio at submission (family/enforce.h has
+ * the arithmetic). User space enables one mode's programs:
+ *  - deny: enforce_deny, fmod_ret on should_fail_bio(): returning non-zero
+ *    makes submit_bio_noacct() end the bio with BLK_STS_IOERR instead of
+ *    queueing it. The kernel lets fmod_ret attach only to functions it
+ *    marks ALLOW_ERROR_INJECTION, and only with
+ *    CONFIG_FUNCTION_ERROR_INJECTION (bpf_check_attach_target() ->
+ *    check_attach_modify_return()). Beside it enforce_seen, on
+ *    block_bio_queue, counts the ruled bios that reached the queue: the
+ *    witness that deny saw them all.
+ *  - audit: enforce_tp, tp_btf block_bio_queue, the same decisions with IO
+ *    unchanged, on every kernel (Debian's 6.1 has no BTF for
+ *    should_fail_bio, only should_fail_bio.constprop.0).
  *    submit_bio_noacct_nocheck() fires it once per bio, after
  *    should_fail_bio(): the same bios, the same decisions.
  * Only disks with a rule are looked at: a bio of any other disk costs one
@@ -22,6 +24,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "enforce.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -202,12 +205,8 @@ static __always_inline const struct dmaw_enf_rule *ruled(struct bio *bio, __u32 
 static __always_inline struct dmaw_enf_stats *disk_stats(__u32 *devt)
 {
 	static const struct dmaw_enf_stats zero;
-	struct dmaw_enf_stats *st = bpf_map_lookup_elem(&enf_stats, devt);
 
-	if (st)
-		return st;
-	bpf_map_update_elem(&enf_stats, devt, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&enf_stats, devt);
+	return lookup_or_try_init(&enf_stats, devt, &zero);
 }
 
 /* Returns the policy that fired, or 0. */

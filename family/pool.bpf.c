@@ -27,13 +27,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define EINVAL 22
-#define ENOENT 2
-#define EFAULT 14
-#define E2BIG 7
-
 /* io_tlb_default_mem has no BTF VAR on any lab kernel: its address comes
- * from kallsyms (dmaw_io_tlb_default_mem_addr, bpf/common.bpf.h), 0 when it
+ * from kallsyms (dmaw_io_tlb_default_mem_addr, family/common.bpf.h), 0 when it
  * is missing, which pool_scan reports (user space checks before loading). */
 
 /* Largest struct io_tlb_slot the segment buffer accepts (24 on both). */

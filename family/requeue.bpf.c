@@ -31,13 +31,9 @@ static __always_inline int count(struct request *rq)
 	if (disk)
 		key = (BPF_CORE_READ(disk, major) << DMAW_MINORBITS) |
 		      BPF_CORE_READ(disk, first_minor);
-	st = bpf_map_lookup_elem(&requeue_disks, &key);
-	if (!st) {
-		bpf_map_update_elem(&requeue_disks, &key, &zero, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&requeue_disks, &key);
-		if (!st)
-			return 0; /* DMAW_MAX_DISKS disks seen already */
-	}
+	st = lookup_or_try_init(&requeue_disks, &key, &zero);
+	if (!st)
+		return 0; /* DMAW_MAX_DISKS disks seen already */
 	/* Named on the CPU that saw the disk first. */
 	if (!st->disk[0] && disk)
 		bpf_probe_read_kernel_str(st->disk, sizeof(st->disk), disk->disk_name);

@@ -6,8 +6,9 @@
  * swiotlb_map(), so one hook sees them all, including the ones that fail.
  *
  * Each hook comes as fentry/fexit and as a kprobe/kretprobe twin, all
- * declared off (SEC("?...")); the engine enables one of the two after
- * trying the trampoline (user/swiotlb.c declares the hooks).
+ * declared off (SEC("?...")); the engine enables one of the two: fentry
+ * wherever BTF has the function, the kprobes where the kernel then refuses
+ * the trampoline, or with -K (family/swiotlb.c declares the hooks).
  *
  * The hot path is one program per mapping, which sees the arguments and
  * the result, so it counts successes, failures and over-limit attempts
@@ -27,7 +28,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /*
- * Where a device counts, without a hash lookup per mapping (issue 10): a
+ * Where a device counts, without a hash lookup per mapping: a
  * per-CPU array indexed by a hash of the struct device pointer, each slot
  * holding the device it counts for. A slot is claimed by the first device
  * that hashes there on that CPU; a second device hashing to a claimed slot
@@ -59,12 +60,7 @@ struct {
 
 /* All zero: the initial value for the overflow hash (too big for the
  * stack). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct dmaw_swiotlb_stats);
-} swiotlb_zero SEC(".maps");
+static const struct dmaw_swiotlb_stats swiotlb_zero;
 
 struct map_start {
 	__u64 ts;
@@ -96,16 +92,13 @@ static __always_inline struct dmaw_swiotlb_stats *overflow_stats(const struct de
 								  __u64 key)
 {
 	struct dmaw_swiotlb_stats *st = bpf_map_lookup_elem(&swiotlb_devs, &key);
-	__u32 zero = 0;
 
 	if (st)
 		return st;
-	st = bpf_map_lookup_elem(&swiotlb_zero, &zero);
-	if (!st)
-		return NULL;
-	/* Created here (not by another CPU in between): name it. User space
-	 * reads the hash's key, so the value's dev stays 0. */
-	if (!bpf_map_update_elem(&swiotlb_devs, &key, st, BPF_NOEXIST))
+	/* Not lookup_or_try_init(): created here (not by another CPU in
+	 * between), it is named. User space reads the hash's key, so the
+	 * value's dev stays 0. */
+	if (!bpf_map_update_elem(&swiotlb_devs, &key, &swiotlb_zero, BPF_NOEXIST))
 		first_seen(dev, key);
 	return bpf_map_lookup_elem(&swiotlb_devs, &key);
 }
@@ -256,7 +249,7 @@ static __always_inline __u64 slot_limit(struct dmaw_swiotlb_stats *st, const str
 /*
  * Nearly every mapping: a successful one, within the limit, of a device
  * counted in st (its limit is there: slot_limit()). It costs what
- * count_map() costs for it in the fewest steps (issue 10): no event, no
+ * count_map() costs for it in the fewest steps: no event, no
  * over-limit, and a bucket from 32 bits, since size is at most the limit.
  */
 static __always_inline void count_fast(struct dmaw_swiotlb_stats *st, __u64 size, __u32 dir)
@@ -344,8 +337,8 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
  * Kernels that trace the DMA API (6.12: dma:dma_map_page; 6.17 renamed it
  * dma:dma_map_phys, same arguments) fire one tracepoint per single mapping
  * with the device, size, direction and result: everything swiotlb_map()'s
- * fexit sees, for the least a program can cost there (issue 10: a raw
- * tracepoint costs about half a trampoline with fexit). raw_tp, not tp_btf:
+ * fexit sees, for the least a program can cost there (a raw tracepoint
+ * costs about half a trampoline with fexit: make bench). raw_tp, not tp_btf:
  * its arguments are plain numbers, so the device pointer hashes without
  * bpf_get_func_arg(). The lists (dma_map_sg) are swiotlb_map_sg's below.
  */
@@ -375,7 +368,6 @@ int swiotlb_dma_map_raw_tp(struct bpf_raw_tracepoint_args *ctx)
  * failed one; that one counts as a failure.
  */
 #define MAX_SG_WALK 4096
-#define EIO 5
 
 SEC("?fexit/__dma_map_sg_attrs")
 int BPF_PROG(swiotlb_map_sg_fexit, struct device *dev, struct scatterlist *sg, int nents,
@@ -494,7 +486,7 @@ static __always_inline int count_sync(const struct device *dev, __u64 key, __u64
  * The release and sync entry points were renamed when io_tlb_pool came in
  * (6.6: swiotlb_tbl_unmap_single became an inline wrapper around
  * __swiotlb_tbl_unmap_single, likewise the syncs); the leading arguments
- * are the same, so one program serves both names: user/swiotlb.c declares
+ * are the same, so one program serves both names: family/swiotlb.c declares
  * the names and the engine points the program at the one this kernel has
  * (bpf_program__set_attach_target; kprobes attach by name).
  */

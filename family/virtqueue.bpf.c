@@ -12,17 +12,13 @@
  * overwritten) by the time fexit runs. Entry stashes the walk per call (call_key()),
  * return accounts it with the result. Each function has an fentry/fexit
  * pair and a kprobe/kretprobe twin for kernels that cannot build the
- * trampoline; user/virtqueue.c enables one pair per function.
+ * trampoline; family/virtqueue.c enables one pair per function.
  */
 #include "common.bpf.h"
 #include "sgwalk.bpf.h"
 #include "virtqueue.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define EIO 5
-#define ENOMEM 12
-#define ENOSPC 28
 
 /* Walk bound. A 1 MiB virtio-blk request is at most 256 data entries plus
  * header and status; virtio-net adds at most MAX_SKB_FRAGS + 2. */
@@ -171,13 +167,14 @@ static __always_inline int vq_exit(void *ctx, int ret)
 
 	st = bpf_map_lookup_elem(&vq_stats, &key);
 	if (!st) {
-		struct dmaw_vq_stats zero = {};
+		/* Not lookup_or_try_init(): the first value carries the names. */
+		struct dmaw_vq_stats first = {};
 
 		dma = vq_dma_dev(vq, vdev);
 		if (dma)
-			read_dev_name(dma, zero.names.dev, sizeof(zero.names.dev));
-		read_driver_name(&vdev->dev, zero.names.driver, sizeof(zero.names.driver));
-		bpf_map_update_elem(&vq_stats, &key, &zero, BPF_NOEXIST);
+			read_dev_name(dma, first.names.dev, sizeof(first.names.dev));
+		read_driver_name(&vdev->dev, first.names.driver, sizeof(first.names.driver));
+		bpf_map_update_elem(&vq_stats, &key, &first, BPF_NOEXIST);
 		st = bpf_map_lookup_elem(&vq_stats, &key);
 		if (!st)
 			return 0;
