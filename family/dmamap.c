@@ -11,6 +11,7 @@
 #include "family/family.h"
 #include "out/prom.h"
 #include "out/report.h"
+#include "util.h"
 
 struct dmamap_state {
 	struct dmamap_bpf *skel; /* first: FAMILY_SKELETON */
@@ -19,7 +20,7 @@ struct dmamap_state {
 static const struct hook hooks[] = {
 	/* fexit sees the arguments too: no entry program with fexit. */
 	/* Every mapping a second time (swiotlb_map counts the bounced ones):
-	 * only with --detail (issue 10). */
+	 * only with --detail, which may cost more per mapping. */
 	{ .funcs = { "dma_map_page_attrs" }, .prog = "dma_map_page",
 	  .progs = HOOK_FEXIT | HOOK_KPROBES, .detail_only = true },
 	{ .funcs = { "__dma_map_sg_attrs" }, .prog = "dma_map_sg",
@@ -49,7 +50,7 @@ static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 	return 0;
 }
 
-static int dmamap_read(struct fam *f, struct snapshot *s)
+static int dmamap_read(struct family_run *f, struct snapshot *s)
 {
 	struct dmamap_state *st = f->state;
 
@@ -150,12 +151,10 @@ const struct family dmamap_family = {
 	.name = "dmamap",
 	.summary = "dma_map_page_attrs and dma_map_sg: segment sizes any driver maps",
 	.hooks = hooks,
-	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.nhooks = ARRAY_SIZE(hooks),
 	.state_size = sizeof(struct dmamap_state),
-	.open = dmamap_skel_open,
-	.load = dmamap_skel_load,
+	FAMILY_SKELETON_OPS(dmamap),
 	.read = dmamap_read,
-	.destroy = dmamap_skel_destroy,
 	.view = {
 		.json_device = json_device,
 		.text_device = text_device,

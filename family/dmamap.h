@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* DMA mapping API family (bpf/dmamap.bpf.c): dma_map_page_attrs() and
+/* DMA mapping API family (family/dmamap.bpf.c): dma_map_page_attrs() and
  * __dma_map_sg_attrs() (behind both dma_map_sg_attrs and dma_map_sgtable). */
 #ifndef DMAWATCH_DMAMAP_H
 #define DMAWATCH_DMAMAP_H

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Types and constants both halves of dmawatch share: included by every
- * bpf/ program (after vmlinux.h) and by user/. Per-family map values live in
- * the family's own header (swiotlb.h, dmamap.h, virtqueue.h, pool.h).
+ * family's BPF program (after vmlinux.h) and by the loader. Per-family map
+ * values live in the family's own header (swiotlb.h, dmamap.h,
+ * virtqueue.h, pool.h, requeue.h, enforce.h).
  */
 #ifndef DMAWATCH_H
 #define DMAWATCH_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Enforce family: what `dmawatch enforce` (user/enforce_cmd.c) decides,
+ * Enforce family: what `dmawatch enforce` (user/enforce/enforce.c) decides,
  * shown by stat, export and dmatop. The family attaches nothing: one
  * enforcer at a time holds should_fail_bio(), and stat or an exporter must
  * not become a second one. Each read finds the attached enforcer by its
@@ -25,6 +25,7 @@
 #include "out/json.h"
 #include "out/prom.h"
 #include "out/report.h"
+#include "out/stack.h"
 #include "top/canvas.h"
 #include "util.h"
 
@@ -170,13 +171,7 @@ bool enforcer_find(struct enf_found *x, bool counts)
 
 /* ---- the family ------------------------------------------------------------- */
 
-struct enforce_state {
-	struct enforce_bpf *skel; /* first: FAMILY_SKELETON */
-};
-
-FAMILY_SKELETON(enforce)
-
-static int enforce_read(struct fam *f, struct snapshot *s)
+static int enforce_read(struct family_run *f, struct snapshot *s)
 {
 	(void)f;
 	enforcer_find(SNAPSHOT_MINE(s, enforce), true);
@@ -388,11 +383,8 @@ static int top(struct canvas *c, int y, const struct snapshot *prev, const struc
 const struct family enforce_family = {
 	.name = "enforce",
 	.summary = "what 'dmawatch enforce' denies or audits, per disk (attaches nothing itself)",
-	.state_size = sizeof(struct enforce_state),
-	.open = enforce_skel_open,
-	.load = enforce_skel_load,
+	/* No BPF of its own: it reads the enforcer's, found by name. */
 	.read = enforce_read,
-	.destroy = enforce_skel_destroy,
 	.snap_size = FAMILY_SNAPSHOT(struct enf_found),
 	.view = {
 		.json = json,

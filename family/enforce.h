@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Enforce (bpf/enforce.bpf.c, user/enforce_cmd.c, shown by the enforce
- * family in user/enforce.c): segment caps checked on
+ * Enforce (family/enforce.bpf.c, user/enforce/enforce.c, shown by the enforce
+ * family in family/enforce.c): segment caps checked on
  * every bio at submission, in should_fail_bio() — the block layer's one
  * error-injection hook, called by submit_bio_noacct() before the bio is
  * split to the queue's limits. Deny (fmod_ret, kernels with

@@ -3,7 +3,7 @@
  * enforce`, or one pinned with --pin): found by its program's name among
  * the kernel's BPF links, its rules and counts read through the program's
  * maps. Nothing is pinned for this: a link lives exactly as long as its
- * enforcer. user/enforce.c. */
+ * enforcer. family/enforce.c. */
 #ifndef DMAWATCH_ENFORCER_H
 #define DMAWATCH_ENFORCER_H
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Pool family, user half. The scan (bpf/pool.bpf.c: pool_scan) is a raw_tp
+ * Pool family, user half. The scan (family/pool.bpf.c: pool_scan) is a raw_tp
  * program that is never attached: read() runs it once with
  * BPF_PROG_TEST_RUN and reads the result from its .bss map. Where
  * the kernel keeps no high-water mark of the pool, a small fexit (or
@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/ksyms.h"
 #include "family/family.h"
+#include "out/fmt.h"
 #include "out/prom.h"
 #include "out/report.h"
 #include "pool.skel.h"
@@ -29,7 +30,7 @@
 /* Is a vmlinux symbol in kallsyms with a usable address? From the
  * engine's one read of /proc/kallsyms (its kernel_vars[]). 0, -ENOENT
  * (absent), -EPERM (address hidden) or the errno of reading the file. */
-static int vmlinux_symbol(const struct fam *f, const char *sym)
+static int vmlinux_symbol(const struct family_run *f, const char *sym)
 {
 	uint64_t addr;
 
@@ -55,7 +56,7 @@ static int kptr_restrict(void)
 }
 
 /* The pool's own symbol: returns 0 or a negative errno, with why in buf. */
-static int pool_symbol(const struct fam *f, char *buf, size_t len)
+static int pool_symbol(const struct family_run *f, char *buf, size_t len)
 {
 	int err = vmlinux_symbol(f, POOL_SYM);
 
@@ -81,14 +82,15 @@ struct pool_state {
 /* Where the kernel keeps no high-water mark: our own, sampled after every
  * mapping. */
 static const struct hook hooks[] = {
-	/* After every mapping: only with --detail (issue 10). */
+	/* After every mapping: only with --detail, which may cost more per
+	 * mapping. */
 	{ .funcs = { "swiotlb_map" }, .prog = "pool_map", .progs = HOOK_FEXIT | HOOK_KRETPROBE,
 	  .detail_only = true },
 };
 
 FAMILY_SKELETON(pool)
 
-static struct bpf_object *pool_fail(struct fam *f, int err, const char *why)
+static struct bpf_object *pool_fail(struct family_run *f, int err, const char *why)
 {
 	fam_note(f, POOL_SYM, ATTACH_NONE, "%s", why);
 	snprintf(f->why, sizeof(f->why), "%s", why);
@@ -96,7 +98,7 @@ static struct bpf_object *pool_fail(struct fam *f, int err, const char *why)
 	return NULL;
 }
 
-static struct bpf_object *pool_open(struct fam *f)
+static struct bpf_object *pool_open(struct family_run *f)
 {
 	struct pool_state *st = f->state;
 	const struct btf *btf;
@@ -128,21 +130,21 @@ static struct bpf_object *pool_open(struct fam *f)
 	fam_note(f, POOL_SYM, ATTACH_RAW_TP, "slot scan on demand (raw_tp test run, bpf_loop)");
 	fam_note(f, "used_hiwater", ATTACH_NONE,
 		 st->kernel_hiwater ? "hiwater: the kernel's io_tlb_mem.used_hiwater"
-				    : opt_detail ? "hiwater: none kept by the kernel; own, after each "
+				    : f->e->opts.detail ? "hiwater: none kept by the kernel; own, after each "
 						   "swiotlb_map (below)"
 						 : "hiwater: none kept by the kernel; the highest of "
 						   "dmawatch's reads (-D: after each mapping)");
 	return st->skel->obj;
 }
 
-static bool pool_wants(struct fam *f, const struct hook *h)
+static bool pool_wants(struct family_run *f, const struct hook *h)
 {
 	(void)h;
 	return !((struct pool_state *)f->state)->kernel_hiwater;
 }
 
 /* Runs the scan once; fills s->pool. */
-static int pool_read(struct fam *f, struct snapshot *s)
+static int pool_read(struct family_run *f, struct snapshot *s)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	struct pool_bpf *skel = ((struct pool_state *)f->state)->skel;
@@ -320,13 +322,14 @@ const struct family pool_family = {
 	.name = "pool",
 	.summary = "occupancy, high-water mark and fragmentation of the default SWIOTLB pool",
 	.hooks = hooks,
-	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.nhooks = ARRAY_SIZE(hooks),
 	.state_size = sizeof(struct pool_state),
 	.open = pool_open,
 	.wants = pool_wants,
 	.load = pool_skel_load,
 	.read = pool_read,
 	.destroy = pool_skel_destroy,
+	.elf_bytes = pool_bpf__elf_bytes,
 	.view = {
 		.json = json,
 		.text_head = text_head,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Pool family (bpf/pool.bpf.c): occupancy and fragmentation of the default
+/* Pool family (family/pool.bpf.c): occupancy and fragmentation of the default
  * SWIOTLB pool, read from the kernel's own io_tlb_mem. */
 #ifndef DMAWATCH_POOL_H
 #define DMAWATCH_POOL_H

@@ -14,6 +14,7 @@
 #include "out/report.h"
 #include "requeue.skel.h"
 #include "top/canvas.h"
+#include "util.h"
 
 struct requeue_state {
 	struct requeue_bpf *skel; /* first: FAMILY_SKELETON */
@@ -49,7 +50,7 @@ static int add_disk(void *ctx, const void *key, const void *percpu, int ncpus)
 	return 0;
 }
 
-static int requeue_read(struct fam *f, struct snapshot *s)
+static int requeue_read(struct family_run *f, struct snapshot *s)
 {
 	struct requeue_state *st = f->state;
 
@@ -186,12 +187,10 @@ const struct family requeue_family = {
 	.name = "requeue",
 	.summary = "block requests taken back from their driver (block_rq_requeue), per disk",
 	.hooks = hooks,
-	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.nhooks = ARRAY_SIZE(hooks),
 	.state_size = sizeof(struct requeue_state),
-	.open = requeue_skel_open,
-	.load = requeue_skel_load,
+	FAMILY_SKELETON_OPS(requeue),
 	.read = requeue_read,
-	.destroy = requeue_skel_destroy,
 	.snap_size = FAMILY_SNAPSHOT(struct dmaw_requeue_snap),
 	.view = {
 		.json = json,

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Block requeue family (bpf/requeue.bpf.c): requests the block layer took
+/* Block requeue family (family/requeue.bpf.c): requests the block layer took
  * back because the driver could not queue them (block:block_rq_requeue). A
  * driver whose DMA mapping fails ("swiotlb buffer is full") returns a
  * resource status and its request comes back later: a pool exhausted for a
  * while shows as a burst of requeues, a request that can never fit as
- * requeues that never stop (the hang of seed thread 001). */
+ * requeues that never stop: the guest's IO hangs with no error. */
 #ifndef DMAWATCH_REQUEUE_H
 #define DMAWATCH_REQUEUE_H
 

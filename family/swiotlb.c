@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "family/family.h"
+#include "out/fmt.h"
 #include "out/prom.h"
 #include "out/report.h"
 #include "swiotlb.skel.h"
@@ -28,8 +29,7 @@ struct swiotlb_state {
 static const struct hook hooks[] = {
 	/* Where the kernel traces the DMA API (6.12+): a raw tracepoint per
 	 * single mapping, which sees its result, and a fexit per list
-	 * (bpf/swiotlb.bpf.c says why): no trampoline on every mapping
-	 * (issue 10). */
+	 * (family/swiotlb.bpf.c says why): no trampoline on every mapping. */
 	[HOOK_DMA_MAP] = { .tracepoints = { "dma/dma_map_phys", "dma/dma_map_page" },
 			   .prog = "swiotlb_dma_map", .progs = HOOK_RAW_TP, .required = true },
 	[HOOK_DMA_MAP_SG] = { .funcs = { "__dma_map_sg_attrs" }, .prog = "swiotlb_map_sg",
@@ -58,12 +58,12 @@ FAMILY_SKELETON(swiotlb)
  * tracepoint and a trampoline on __dma_map_sg_attrs (asked again after a
  * refusal), and no option needs swiotlb_map's own entry (the --latency
  * clock, -K's kprobes). */
-static bool dma_api_counts(struct fam *f)
+static bool dma_api_counts(struct family_run *f)
 {
 	const struct tp_probe *tp;
 	const struct func_probe *sg;
 
-	if (opt_detail || force_kprobes)
+	if (f->e->opts.detail || f->e->opts.kprobes)
 		return false;
 	tp = fam_tracepoint(f, &hooks[HOOK_DMA_MAP]);
 	if (!tp || !(tp->in_btf || tp->in_tracefs))
@@ -72,7 +72,7 @@ static bool dma_api_counts(struct fam *f)
 	return sg && sg->fentry_ok;
 }
 
-static bool swiotlb_wants(struct fam *f, const struct hook *h)
+static bool swiotlb_wants(struct family_run *f, const struct hook *h)
 {
 	size_t i = h - hooks;
 
@@ -139,7 +139,7 @@ static int add_overflow(void *ctx, const void *key, const void *percpu, int ncpu
 	return 0;
 }
 
-static int swiotlb_read(struct fam *f, struct snapshot *s)
+static int swiotlb_read(struct family_run *f, struct snapshot *s)
 {
 	struct swiotlb_state *st = f->state;
 	struct sw_read r = { .s = s, .names_fd = bpf_map__fd(st->skel->maps.swiotlb_names) };
@@ -352,13 +352,11 @@ const struct family swiotlb_family = {
 	.name = "swiotlb",
 	.summary = "every bounced mapping, its release and syncs, per device",
 	.hooks = hooks,
-	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.nhooks = ARRAY_SIZE(hooks),
 	.state_size = sizeof(struct swiotlb_state),
-	.open = swiotlb_skel_open,
-	.load = swiotlb_skel_load,
+	FAMILY_SKELETON_OPS(swiotlb),
 	.wants = swiotlb_wants,
 	.read = swiotlb_read,
-	.destroy = swiotlb_skel_destroy,
 	.view = {
 		.json_device = json_device,
 		.text_device = text_device,

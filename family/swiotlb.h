@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* SWIOTLB family (bpf/swiotlb.bpf.c): swiotlb_map(), the slot release and
+/* SWIOTLB family (family/swiotlb.bpf.c): swiotlb_map(), the slot release and
  * the sync bounces, per device. */
 #ifndef DMAWATCH_SWIOTLB_H
 #define DMAWATCH_SWIOTLB_H
@@ -9,7 +9,7 @@
 /* Per-CPU slots of the hot path: a device counts in the slot its pointer
  * hashes to (dev_stats()) on each CPU, claimed by the first device that
  * hashes there; a device whose slot another holds counts in the overflow hash
- * (bpf/swiotlb.bpf.c). A power of two. */
+ * (family/swiotlb.bpf.c). A power of two. */
 #define DMAW_DEV_SLOT_BITS 6
 #define DMAW_DEV_SLOTS (1u << DMAW_DEV_SLOT_BITS)
 
@@ -47,7 +47,7 @@ struct dmaw_swiotlb_stats {     /* per-CPU: a slot, or the overflow hash's value
 
 #ifndef __bpf__
 /* The user half's per-device arithmetic, which stat, dmatop and diagnose
- * share (user/swiotlb.c). */
+ * share (family/swiotlb.c). */
 struct dev_snapshot;
 struct snapshot;
 

@@ -8,8 +8,10 @@
 
 #include "engine/engine.h"
 #include "family/family.h"
+#include "out/fmt.h"
 #include "out/prom.h"
 #include "out/report.h"
+#include "util.h"
 #include "virtqueue.skel.h"
 
 struct virtqueue_state {
@@ -43,7 +45,7 @@ static int add_vq(void *ctx, const void *key, const void *percpu, int ncpus)
 	return 0;
 }
 
-static int virtqueue_read(struct fam *f, struct snapshot *s)
+static int virtqueue_read(struct family_run *f, struct snapshot *s)
 {
 	struct virtqueue_state *st = f->state;
 
@@ -187,13 +189,11 @@ const struct family virtqueue_family = {
 	.name = "virtqueue",
 	.summary = "virtqueue_add_*: submissions, failures and never-fitting requests per queue",
 	.hooks = hooks,
-	.nhooks = sizeof(hooks) / sizeof(hooks[0]),
+	.nhooks = ARRAY_SIZE(hooks),
 	.needs_a_hook = true,
 	.state_size = sizeof(struct virtqueue_state),
-	.open = virtqueue_skel_open,
-	.load = virtqueue_skel_load,
+	FAMILY_SKELETON_OPS(virtqueue),
 	.read = virtqueue_read,
-	.destroy = virtqueue_skel_destroy,
 	.view = {
 		.json = json,
 		.text_tail = text_tail,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Virtqueue family (bpf/virtqueue.bpf.c): virtqueue_add_{sgs,outbuf,inbuf}. */
+/* Virtqueue family (family/virtqueue.bpf.c): virtqueue_add_{sgs,outbuf,inbuf}. */
 #ifndef DMAWATCH_VIRTQUEUE_H
 #define DMAWATCH_VIRTQUEUE_H
 

@@ -1,21 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The subcommands: each lives in its own user/<name>.c with its own help. */
+/* The subcommands: stat, trace, probe and export in user/cmd/<name>.c,
+ * top in user/top/, diagnose in user/diagnose/, enforce in user/enforce/;
+ * each with its own help. */
 #ifndef DMAWATCH_COMMANDS_H
 #define DMAWATCH_COMMANDS_H
 
+struct engine_opts;
+
+/* A command runs with the engine's options dmawatch took before it (-v,
+ * -K, -D, -F); argv[0] is the command name. */
+typedef int (*command_fn)(const struct engine_opts *o, int argc, char **argv);
+
 struct command {
 	const char *name;
-	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+	command_fn run;
 	const char *summary;
 };
 
-int cmd_probe(int argc, char **argv);
-int cmd_stat(int argc, char **argv);
-int cmd_trace(int argc, char **argv);
-int cmd_top(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_diagnose(int argc, char **argv);
-int cmd_enforce(int argc, char **argv);
+int cmd_probe(const struct engine_opts *o, int argc, char **argv);
+int cmd_stat(const struct engine_opts *o, int argc, char **argv);
+int cmd_trace(const struct engine_opts *o, int argc, char **argv);
+int cmd_top(const struct engine_opts *o, int argc, char **argv);
+int cmd_export(const struct engine_opts *o, int argc, char **argv);
+int cmd_diagnose(const struct engine_opts *o, int argc, char **argv);
+int cmd_enforce(const struct engine_opts *o, int argc, char **argv);
 
 struct loop_opts;
 /* [INTERVAL [COUNT]] positional arguments, shared by the periodic commands. */

@@ -61,14 +61,10 @@ static const char *base_name(const char *path)
 
 /* The global options, parsed once, before the command ("+": stop at the
  * first non-option, which is the command). */
-static int parse_global(int argc, char **argv)
+static int parse_global(struct engine_opts *eo, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "kprobes", no_argument, NULL, 'K' },
-		{ "detail", no_argument, NULL, 'D' },
-		{ "latency", no_argument, NULL, 'L' },
-		{ "families", required_argument, NULL, 'F' },
+		ENGINE_LONG_OPTIONS,
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -77,8 +73,8 @@ static int parse_global(int argc, char **argv)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:vKDLF:Vh", opts, NULL)) != -1) {
-		int r = engine_option(c, optarg);
+	while ((c = getopt_long(argc, argv, "+:" ENGINE_SHORTOPTS "Vh", opts, NULL)) != -1) {
+		int r = engine_option(eo, c, optarg);
 
 		if (r < 0)
 			return 2;
@@ -90,13 +86,13 @@ static int parse_global(int argc, char **argv)
 		case ':':
 			engine_family_names(names, sizeof(names));
 			if (optopt == 'F')
-				warnx_("-F/--families needs a list of probe families, e.g. "
+				dmaw_warn("-F/--families needs a list of probe families, e.g. "
 				       "'-F swiotlb,pool' (families: %s)", names);
 			else
-				warnx_("option '%s' needs a value", argv[optind - 1]);
+				dmaw_warn("option '%s' needs a value", argv[optind - 1]);
 			return 2;
 		default:
-			warnx_("unknown option '%s' (see 'dmawatch --help')", argv[optind - 1]);
+			dmaw_warn("unknown option '%s' (see 'dmawatch --help')", argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -105,6 +101,7 @@ static int parse_global(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	struct engine_opts eo = {};
 	const char *name;
 	int rc;
 
@@ -114,13 +111,13 @@ int main(int argc, char **argv)
 		argv[0] = "top";
 		name = "top";
 	} else {
-		rc = parse_global(argc, argv);
+		rc = parse_global(&eo, argc, argv);
 		if (rc >= 0)
 			return rc;
 		argc -= optind;
 		argv += optind;
 		if (argc < 1) {
-			warnx_("no command given (see 'dmawatch --help')");
+			dmaw_warn("no command given (see 'dmawatch --help')");
 			return 2;
 		}
 		name = argv[0];
@@ -134,7 +131,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(commands[i].name, name))
-			return commands[i].run(argc, argv);
-	warnx_("unknown command '%s' (see 'dmawatch --help')", name);
+			return commands[i].run(&eo, argc, argv);
+	dmaw_warn("unknown command '%s' (see 'dmawatch --help')", name);
 	return 2;
 }

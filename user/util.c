@@ -9,14 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
-
-bool verbose;
-bool force_kprobes;
-const char *only_families;
-bool opt_detail;
 
 bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -48,7 +44,30 @@ bool parse_seconds(const char *s, double max_s, double *out)
 	return true;
 }
 
-void warnx_(const char *fmt, ...)
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double mono_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+double wall_s(void)
+{
+	return clock_s(CLOCK_REALTIME);
+}
+
+double mono_to_wall(double mono)
+{
+	return wall_s() - (mono_s() - mono);
+}
+
+void dmaw_warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,14 +76,6 @@ void warnx_(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-void test_stop_at(const char *point)
-{
-	const char *at = getenv("DMAWATCH_TEST_STOP_AT");
-
-	if (at && !strcmp(at, point))
-		raise(SIGSTOP);
 }
 
 bool have_cap(int cap)
@@ -96,14 +107,14 @@ int bad_option(const char *cmd, int c, char **argv)
 	bool is_long = !strncmp(word, "--", 2);
 
 	if (c == ':')
-		warnx_("%s: option '%s' needs a value (see 'dmawatch %s --help')", cmd, word, cmd);
+		dmaw_warn("%s: option '%s' needs a value (see 'dmawatch %s --help')", cmd, word, cmd);
 	else if (is_long && optopt && eq)
-		warnx_("%s: option '%.*s' takes no value (see 'dmawatch %s --help')", cmd,
+		dmaw_warn("%s: option '%.*s' takes no value (see 'dmawatch %s --help')", cmd,
 		       (int)(eq - word), word, cmd);
 	else if (is_long)
-		warnx_("%s: unknown option '%s' (see 'dmawatch %s --help')", cmd, word, cmd);
+		dmaw_warn("%s: unknown option '%s' (see 'dmawatch %s --help')", cmd, word, cmd);
 	else	/* optopt: the unknown letter, even inside a cluster (-jx) */
-		warnx_("%s: unknown option '-%c' (see 'dmawatch %s --help')", cmd, optopt, cmd);
+		dmaw_warn("%s: unknown option '-%c' (see 'dmawatch %s --help')", cmd, optopt, cmd);
 	return 2;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Small helpers every subcommand uses: strict number parsing, errors. */
+/* Small helpers every part of the loader uses: strict number parsing,
+ * small file reads, one-line errors, capability checks. */
 #ifndef DMAWATCH_UTIL_H
 #define DMAWATCH_UTIL_H
 
@@ -8,16 +9,6 @@
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-extern bool verbose;
-/* -K: use the kprobe twins even where fentry attaches (to compare them). */
-extern bool force_kprobes;
-/* -F: comma-separated probe families to load; NULL: all. */
-extern const char *only_families;
-/* --detail (-L, --latency too): the per-mapping extras, releases,
- * processes, DMA-API page calls, timing and sync copies. Off by default:
- * they put more programs, and more work, on every mapping (issue 10). */
-extern bool opt_detail;
 
 /* Parse a whole decimal (or 0x) unsigned number in [min, max]; false on
  * trailing junk, overflow or range. */
@@ -31,8 +22,14 @@ bool parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 bool read_text_file(const char *path, char *buf, size_t len);
 /* A file holding one unsigned number. */
 bool read_u64_file(const char *path, uint64_t *out);
+/* Seconds on CLOCK_MONOTONIC (every interval and timestamp of a run) and
+ * on the wall clock (what a person or Prometheus reads); mono_to_wall()
+ * turns a CLOCK_MONOTONIC time into the wall time it was, now. */
+double mono_s(void);
+double wall_s(void);
+double mono_to_wall(double mono);
 /* "dmawatch: " + message to stderr; printf-like. */
-void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dmaw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A subcommand's bad option, getopt_long() having returned c ('?' or ':',
  * with opterr 0 and ':' leading the option string): one line naming it and
@@ -46,14 +43,5 @@ bool have_cap(int cap);
  * or CAP_SYS_ADMIN for both) this process lacks: "CAP_BPF", "CAP_PERFMON",
  * "CAP_BPF and CAP_PERFMON", or NULL when it has them. */
 const char *bpf_caps_missing(void);
-
-/* The lab's SIGKILL points: with DMAWATCH_TEST_STOP_AT=POINT in the
- * environment, the process stops itself (SIGSTOP) when it reaches POINT
- * ("load": one family loaded, nothing attached; "attach": one family
- * attached, the others not; "read": halfway through reading the maps;
- * "textfile": a new .prom written, not yet renamed; "running": everything
- * attached), so a test can kill it there and look for what it left behind,
- * or hold it there (the event consumer) while the kernel works. */
-void test_stop_at(const char *point);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* enforce's arithmetic (include/enforce.h, user/enforce_disk.c) against
+/* enforce's arithmetic (family/enforce.h, user/enforce/enforce_disk.c) against
  * hand-computed cases: how a bio's pieces become segments and requests,
  * the slots swiotlb rounds each segment to, which policy fires, and the
  * limits --max-segment auto and --apply-queue-limits use. */

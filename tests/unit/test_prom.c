@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The Prometheus text of `dmawatch export` (user/prom.c), from fabricated
+/* The Prometheus text of `dmawatch export` (user/out/prom.c), from fabricated
  * snapshots: names, labels, values, histogram buckets, escaping, and
  * counters that never go down between two renders. */
 #include <setjmp.h>

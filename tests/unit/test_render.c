@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Rendering the metrics into memory when the stream fails: the stream is
- * closed and nothing is left allocated. export used to skip fclose() when
- * prom_render() failed (issue 9, defect 4). Linked with
+ * closed and nothing is left allocated (export once skipped fclose() when
+ * prom_render() failed). Linked with
  * --wrap=open_memstream,--wrap=fclose: the stream handed out can be one
  * that fails every write (/dev/full, unbuffered), and closes are counted.
  */

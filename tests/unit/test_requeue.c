@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The requeue family's pieces (user/requeue.c), from a fabricated part of
+/* The requeue family's pieces (family/requeue.c), from a fabricated part of
  * a snapshot: stat's JSON and table, the exporter's counters (which never
  * go down), dmatop's line; all through the outputs' family loops. */
 #include <setjmp.h>

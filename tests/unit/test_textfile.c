@@ -70,7 +70,7 @@ static void test_write_replaces_the_file(void **state)
 	char path[128], buf[64];
 
 	(void)state;
-	assert_int_equal(textfile_open(&t, dir), 0);
+	assert_int_equal(textfile_open(&t, dir, false), 0);
 	assert_int_equal(entries(), 0); /* the probe file is gone again */
 	assert_int_equal(textfile_write(&t, "a 1\n", 4), 0);
 	assert_int_equal(textfile_write(&t, "b 2\n", 4), 0);
@@ -101,7 +101,7 @@ static void test_stale_temporary_files_are_removed(void **state)
 	fd = open(path, O_WRONLY | O_CREAT, 0644);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(textfile_open(&t, dir), 0);
+	assert_int_equal(textfile_open(&t, dir, false), 0);
 	assert_int_equal(access(path, F_OK), 0);
 	snprintf(path, sizeof(path), "%s/.dmawatch.prom.4194305.tmp", dir);
 	assert_int_equal(access(path, F_OK), -1);
@@ -115,7 +115,7 @@ static void test_missing_directory_is_refused(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/nonexistent", dir);
-	assert_int_equal(textfile_open(&t, path), -ENOENT);
+	assert_int_equal(textfile_open(&t, path, false), -ENOENT);
 	textfile_close(&t);
 }
 

@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /* dmatop's model without a terminal: rows from snapshots (rates, the
  * never-fit requests of virtqueues, the share of the pool), filtering,
- * sorting; and the kind of guest from what the kernel exposes. */
+ * sorting, the event ring, the ranked processes and which of them are
+ * shown; the device table as drawn; and the kind of guest from what the
+ * kernel exposes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "cc.h"
+#include "top/canvas.h"
+#include "top/top.h"
 #include "top/topmodel.h"
 
 static struct snapshot prev, cur;
@@ -161,6 +166,177 @@ static void test_sorting(void **state)
 	assert_string_equal(top_sort_name(TOP_SORT_TO), "TO/s");
 }
 
+static void test_selection_follows_the_device(void **state)
+{
+	size_t n = top_rows(&prev, &cur, NULL, rows, sizeof(rows) / sizeof(rows[0]));
+	char selected[DMAW_DEV_NAME_LEN] = "0000:00:04.0";
+
+	(void)state;
+	top_sort_rows(rows, n, TOP_SORT_BYTES);
+	assert_int_equal(top_find_selected(rows, n, selected), 2);
+	top_sort_rows(rows, n, TOP_SORT_FAIL);
+	assert_int_equal(top_find_selected(rows, n, selected), 0);
+	/* Filtered away: the first row is the selection now. */
+	n = top_rows(&prev, &cur, "virtio", rows, sizeof(rows) / sizeof(rows[0]));
+	top_sort_rows(rows, n, TOP_SORT_BYTES);
+	assert_int_equal(top_find_selected(rows, n, selected), 0);
+	assert_string_equal(selected, "0000:00:03.0");
+	assert_int_equal(top_find_selected(rows, 0, selected), 0);
+	assert_string_equal(selected, "0000:00:03.0");
+}
+
+static void test_event_ring(void **state)
+{
+	static struct top_events e;
+	struct timespec mono = { .tv_sec = 1000 }, real = { .tv_sec = 1700000000 };
+	struct dmaw_event ev = {};
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	/* 2.5 s before the clocks were read, by CLOCK_MONOTONIC. */
+	ev.ts_ns = 997500000000ULL;
+	ev.kind = DMAW_EV_OVER_LIMIT;
+	ev.stack_len = 64;
+	memset(ev.dev, 'x', sizeof(ev.dev));
+	top_events_add(&e, &ev, &mono, &real);
+	assert_int_equal(e.n, 1);
+	assert_true(top_event(&e, 0)->wall == 1700000000 - 2.5);
+	assert_int_equal(top_event(&e, 0)->ev.stack_len, 0);
+	assert_int_equal(strlen(top_event(&e, 0)->ev.dev), sizeof(ev.dev) - 1);
+	assert_int_equal(e.by_kind[DMAW_EV_OVER_LIMIT], 1);
+	/* Each kind is counted by kind; an unknown one (TOP_EVENT_KINDS) only
+	 * in the total. */
+	for (__u32 k = DMAW_EV_OVER_LIMIT; k <= TOP_EVENT_KINDS; k++) {
+		ev.kind = k;
+		top_events_add(&e, &ev, &mono, &real);
+	}
+	assert_int_equal(e.n, 1 + TOP_EVENT_KINDS);
+	assert_int_equal(e.by_kind[DMAW_EV_OVER_LIMIT], 2);
+	assert_int_equal(e.by_kind[DMAW_EV_VQ_FAILED], 1);
+	/* The ring keeps the latest TOP_EVENT_RING. */
+	assert_int_equal(top_events_oldest(TOP_EVENT_RING), 0);
+	for (int i = 0; i < TOP_EVENT_RING; i++) {
+		ev.size = i;
+		top_events_add(&e, &ev, &mono, &real);
+	}
+	assert_int_equal(top_events_oldest(e.n), e.n - TOP_EVENT_RING);
+	assert_int_equal(top_event(&e, e.n - 1)->ev.size, TOP_EVENT_RING - 1);
+	assert_int_equal(top_event(&e, top_events_oldest(e.n))->ev.size, 0);
+}
+
+static void add_proc(struct snapshot *s, __u32 pid, const char *comm, __u64 bytes)
+{
+	struct proc_snapshot *p = snapshot_proc(s);
+
+	p->pid = pid;
+	snprintf(p->st.comm, sizeof(p->st.comm), "%s", comm);
+	p->st.bytes = bytes;
+}
+
+static __u32 asked[8];
+static size_t nasked;
+
+/* Pids from 900 on have exited. */
+static bool fake_exited(__u32 pid)
+{
+	if (nasked < sizeof(asked) / sizeof(asked[0]))
+		asked[nasked] = pid;
+	nasked++;
+	return pid >= 900;
+}
+
+static void test_processes(void **state)
+{
+	static struct top_procs tp;
+
+	(void)state;
+	memset(&tp, 0, sizeof(tp));
+	tp.exited = fake_exited;
+	nasked = 0;
+	add_proc(&prev, 100, "dd", 1 << 20);
+	add_proc(&prev, 901, "gone", 1 << 20);
+	add_proc(&prev, 300, "reused", 8 << 20);
+	add_proc(&cur, 100, "dd", 5 << 20);      /* +4 MiB in 2 s */
+	add_proc(&cur, 200, "new", 2 << 20);     /* +2 MiB: from zero */
+	add_proc(&cur, 901, "gone", 1 << 20);    /* nothing, and exited */
+	add_proc(&cur, 300, "reused", 3 << 20);  /* went back: another process */
+	add_proc(&cur, 400, "idle", 0);
+	top_procs_rank(&tp, &prev, &cur);
+	assert_int_equal(tp.n, 5);
+	/* By the interval's bytes, then since start. */
+	assert_int_equal(tp.rank[0].p.pid, 100);
+	assert_true(tp.Bps[0] == (4 << 20) / 2.0);
+	assert_int_equal(tp.rank[1].p.pid, 200);
+	assert_int_equal(tp.rank[2].p.pid, 300);
+	assert_true(tp.Bps[2] == 0);
+	assert_int_equal(tp.rank[3].p.pid, 901);
+	assert_int_equal(tp.rank[4].p.pid, 400);
+	/* Only the idle are asked about, once each per ranking. */
+	assert_true(top_proc_shown(&tp, 0));
+	assert_true(top_proc_shown(&tp, 2));
+	assert_false(top_proc_shown(&tp, 3));
+	assert_false(top_proc_shown(&tp, 3));
+	assert_int_equal(nasked, 2);
+	assert_int_equal(asked[0], 300);
+	assert_int_equal(asked[1], 901);
+	/* A pid found gone is not asked about again. */
+	top_procs_rank(&tp, &prev, &cur);
+	assert_false(top_proc_shown(&tp, 3));
+	assert_true(top_proc_shown(&tp, 4));
+	assert_int_equal(nasked, 3);
+	assert_int_equal(asked[2], 400);
+	/* Without a previous snapshot: since start only, no rates. */
+	top_procs_rank(&tp, NULL, &cur);
+	assert_int_equal(tp.rank[0].p.pid, 100);
+	assert_int_equal(tp.rank[1].p.pid, 300);
+	assert_true(tp.Bps[0] == 0);
+}
+
+/* The row of canvas c that starts with text, or -1. */
+static int row_starting(const struct canvas *c, const char *text)
+{
+	for (int y = 0; y < c->rows; y++)
+		if (!strncmp(&c->ch[y * c->cols], text, strlen(text)))
+			return y;
+	return -1;
+}
+
+/* Each number ends under the end of its column's header. */
+static void test_device_table(void **state)
+{
+	struct top *t = calloc(1, sizeof(*t));
+	int y;
+
+	(void)state;
+	assert_non_null(t);
+	t->prev = &prev;
+	t->cur = &cur;
+	t->have_prev = t->have_cur = true;
+	snprintf(t->selected, sizeof(t->selected), "0000:00:02.0");
+	assert_int_equal(canvas_resize(&t->cv, 24, 80), 0);
+	top_draw_screen(t, &t->cv);
+	y = row_starting(&t->cv, "DEVICE");
+	assert_true(y > 0);
+	assert_memory_equal(&t->cv.ch[y * 80],
+			    "DEVICE       DRIVER      TO/s* FROM/s* MAPS/s  AVG  MAX"
+			    "  FAIL/s OVER NOFIT POOL%",
+			    80);
+	assert_memory_equal(&t->cv.ch[(y + 1) * 80],
+			    "0000:00:03.0 virtio-pci     0    3.0M      48  64K    0"
+			    "       0    3     7   0.0",
+			    80);
+	assert_int_equal(t->cv.pt[y * 80 + 29], P_SORT);  /* TO/s's marker */
+	assert_int_equal(t->cv.pt[(y + 1) * 80 + 67], P_WARN);  /* OVER */
+	assert_int_equal(t->cv.pt[(y + 1) * 80 + 73], P_BAD);   /* NOFIT */
+	assert_int_equal(t->cv.pt[(y + 1) * 80 + 62], P_NORMAL); /* no failure */
+	assert_int_equal(t->cv.pt[(y + 2) * 80], P_SEL);
+	canvas_free(&t->cv);
+	assert_null(t->cv.ch);
+	assert_null(t->cv.pt);
+	assert_int_equal(t->cv.rows, 0);
+	free(t);
+}
+
 static void test_guest_kind(void **state)
 {
 	struct cc_state cc;
@@ -193,6 +369,10 @@ int main(void)
 		cmocka_unit_test_setup(test_rows_rates_and_pool, setup),
 		cmocka_unit_test_setup(test_filter, setup),
 		cmocka_unit_test_setup(test_sorting, setup),
+		cmocka_unit_test_setup(test_selection_follows_the_device, setup),
+		cmocka_unit_test(test_event_ring),
+		cmocka_unit_test_setup(test_processes, setup),
+		cmocka_unit_test_setup(test_device_table, setup),
 		cmocka_unit_test(test_guest_kind),
 	};
 

@@ -50,8 +50,6 @@ static void export_help(FILE *out)
 		"\nSee dmawatch-export(8) for the metric names.\n");
 }
 
-/* ---- the textfile --------------------------------------------------------- */
-
 /* ---- the exporter ---------------------------------------------------------- */
 
 struct export_ctx {
@@ -68,22 +66,6 @@ struct export_ctx {
 	bool once, failed;
 };
 
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double real_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The loop's input callback: whatever the epoll set has ready. */
 static int http_on_input(void *ctx)
 {
@@ -99,12 +81,12 @@ static void fill_health(struct export_ctx *x, struct prom_health *h, const struc
 	memset(h, 0, sizeof(*h));
 	h->up = up;
 	/* The snapshot's read time, on the wall clock. */
-	h->collected_at = real_s() - (clock_s(CLOCK_MONOTONIC) - cur->time_s);
+	h->collected_at = mono_to_wall(cur->time_s);
 	h->started_at = x->started_at;
 	h->version = DMAWATCH_VERSION;
-	for (size_t i = 0; i < x->e->nfams && i < PROM_MAX_FAMILIES; i++) {
-		h->families[i].name = x->e->fams[i].ops->name;
-		h->families[i].attached = x->e->fams[i].running;
+	for (size_t i = 0; i < x->e->nruns && i < PROM_MAX_FAMILIES; i++) {
+		h->families[i].name = x->e->runs[i].ops->name;
+		h->families[i].attached = x->e->runs[i].running;
 		h->nfamilies++;
 	}
 	h->notes = x->e->notes;
@@ -121,24 +103,24 @@ static int export_tick(void *ctx, const struct snapshot *prev, const struct snap
 	int err;
 
 	(void)prev;
-	*x->work = *cur;
+	snapshot_copy(x->work, cur);
 	if (x->have_last)
 		prom_keep_monotonic(x->work, x->last);
 	/* Stopped by a signal: the file left behind says so. */
 	fill_health(x, &h, cur, !(final && loop_stopping()));
 	err = prom_render_text(x->work, &h, &text, &len);
 	if (err) {
-		warnx_("export: cannot render the metrics: %s", strerror(-err));
+		dmaw_warn("export: cannot render the metrics: %s", strerror(-err));
 		x->failed = true;
 		return x->once;
 	}
 	if (x->have_tf) {
 		err = textfile_write(&x->tf, text, len);
 		if (err && err != -x->tf.last_err)
-			warnx_("cannot write %s/" PROM_FILE ": %s%s", x->tf.path, strerror(-err),
+			dmaw_warn("cannot write %s/" PROM_FILE ": %s%s", x->tf.path, strerror(-err),
 			       x->once ? "" : " (keeps trying every interval)");
 		else if (!err && x->tf.last_err)
-			warnx_("writing %s/" PROM_FILE " works again", x->tf.path);
+			dmaw_warn("writing %s/" PROM_FILE " works again", x->tf.path);
 		x->tf.last_err = -err;
 		if (err)
 			x->failed = true;
@@ -148,12 +130,12 @@ static int export_tick(void *ctx, const struct snapshot *prev, const struct snap
 	x->text_len = len;
 	/* Clients past their deadline are closed by the server's own timer. */
 	http_set_text(&x->http, text, len);
-	*x->last = *x->work;
+	snapshot_copy(x->last, x->work);
 	x->have_last = true;
 	return 0;
 }
 
-int cmd_export(int argc, char **argv)
+int cmd_export(const struct engine_opts *eo, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "textfile-dir", required_argument, NULL, 'd' },
@@ -185,30 +167,30 @@ int cmd_export(int argc, char **argv)
 		return 2;
 	if (interval) {
 		if (optind < argc) {
-			warnx_("interval given twice ('--interval %s' and '%s')", interval,
+			dmaw_warn("interval given twice ('--interval %s' and '%s')", interval,
 			       argv[optind]);
 			return 2;
 		}
 		if (!parse_seconds(interval, 86400, &o.interval_s)) {
-			warnx_("bad interval '%s': seconds, e.g. 15 or 0.5", interval);
+			dmaw_warn("bad interval '%s': seconds, e.g. 15 or 0.5", interval);
 			return 2;
 		}
 	}
 	if (x.once) {
 		if (o.count > 1) {
-			warnx_("--once and a COUNT of %llu contradict each other",
+			dmaw_warn("--once and a COUNT of %llu contradict each other",
 			       (unsigned long long)o.count);
 			return 2;
 		}
 		o.count = 1;
 	}
 	if (!dir && !listen_spec) {
-		warnx_("export: say where to: --textfile-dir DIR and/or --listen [ADDR:]PORT "
+		dmaw_warn("export: say where to: --textfile-dir DIR and/or --listen [ADDR:]PORT "
 		       "(see 'dmawatch export --help')");
 		return 2;
 	}
 	if (listen_spec && http_parse_listen(listen_spec, &ss, &sslen)) {
-		warnx_("bad --listen address '%s': PORT, ADDR:PORT or [ADDR6]:PORT with a "
+		dmaw_warn("bad --listen address '%s': PORT, ADDR:PORT or [ADDR6]:PORT with a "
 		       "numeric address, e.g. 9435 or 127.0.0.1:9435", listen_spec);
 		return 2;
 	}
@@ -216,16 +198,16 @@ int cmd_export(int argc, char **argv)
 	/* Everything that can fail for the user's reasons fails before the
 	 * probes are loaded, which takes seconds. */
 	x.e = &e;
-	x.started_at = real_s();
+	x.started_at = wall_s();
 	memset(&e, 0, sizeof(e));
 	x.last = calloc(1, sizeof(*x.last));
 	x.work = calloc(1, sizeof(*x.work));
 	if (!x.last || !x.work) {
-		warnx_("export: out of memory");
+		dmaw_warn("export: out of memory");
 		goto out_nostop;
 	}
 	if (dir) {
-		if (textfile_open(&x.tf, dir))
+		if (textfile_open(&x.tf, dir, eo->verbose))
 			goto out_nostop;
 		x.have_tf = true;
 	}
@@ -243,7 +225,7 @@ int cmd_export(int argc, char **argv)
 	 * whoever waits that the probes are in). --once: only after one
 	 * interval, so the counters cover a real window. */
 	o.tick_at_start = !x.once;
-	err = engine_start(&e, NULL, NULL);
+	err = engine_start(&e, eo, NULL, NULL);
 	if (!err)
 		err = run_loop(&e, &o, export_tick);
 	rc = err ? 1 : x.once && x.failed ? 1 : 0;

@@ -134,7 +134,7 @@ static void print_table(const struct engine *e, const struct features *tp,
 		       attach_kind_name(e->notes[i].kind), e->notes[i].detail);
 }
 
-int cmd_probe(int argc, char **argv)
+int cmd_probe(const struct engine_opts *eo, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -155,11 +155,11 @@ int cmd_probe(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		warnx_("probe: unexpected argument '%s'", argv[optind]);
+		dmaw_warn("probe: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 	cc_detect(&cc);
-	err = engine_plan(&e);
+	err = engine_plan(&e, eo);
 	if (!err && !(err = calibrate_begin(&tps, NULL, false))) {
 		for (size_t i = 0; i < sizeof(reference_tps) / sizeof(reference_tps[0]); i++)
 			calibrate_tp(&tps, reference_tps[i]);

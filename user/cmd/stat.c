@@ -46,29 +46,29 @@ static int stat_tick(void *ctx, const struct snapshot *prev, const struct snapsh
 }
 
 /* Parses [INTERVAL [COUNT]] after the options; shared with export and top. */
-int parse_interval_args(int argc, char **argv, int optind_, struct loop_opts *o)
+int parse_interval_args(int argc, char **argv, int first, struct loop_opts *o)
 {
 	uint64_t count;
 
-	if (optind_ < argc && !parse_seconds(argv[optind_], 86400, &o->interval_s)) {
-		warnx_("bad interval '%s': seconds, e.g. 1 or 0.5", argv[optind_]);
+	if (first < argc && !parse_seconds(argv[first], 86400, &o->interval_s)) {
+		dmaw_warn("bad interval '%s': seconds, e.g. 1 or 0.5", argv[first]);
 		return -1;
 	}
-	if (optind_ + 1 < argc) {
-		if (!parse_u64(argv[optind_ + 1], 1, UINT64_MAX, &count)) {
-			warnx_("bad count '%s': a whole number of reports", argv[optind_ + 1]);
+	if (first + 1 < argc) {
+		if (!parse_u64(argv[first + 1], 1, UINT64_MAX, &count)) {
+			dmaw_warn("bad count '%s': a whole number of reports", argv[first + 1]);
 			return -1;
 		}
 		o->count = count;
 	}
-	if (optind_ + 2 < argc) {
-		warnx_("unexpected argument '%s'", argv[optind_ + 2]);
+	if (first + 2 < argc) {
+		dmaw_warn("unexpected argument '%s'", argv[first + 2]);
 		return -1;
 	}
 	return 0;
 }
 
-int cmd_stat(int argc, char **argv)
+int cmd_stat(const struct engine_opts *eo, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -93,7 +93,7 @@ int cmd_stat(int argc, char **argv)
 	/* The first, all-zero report says "attached" to whoever waits for it. */
 	o.tick_at_start = true;
 	loop_install_signals();
-	err = engine_start(&e, NULL, NULL);
+	err = engine_start(&e, eo, NULL, NULL);
 	if (!err)
 		err = run_loop(&e, &o, stat_tick);
 	engine_stop(&e);

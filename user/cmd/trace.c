@@ -11,8 +11,10 @@
 #include "engine/ksyms.h"
 #include "engine/loop.h"
 #include "family/family.h"
+#include "out/fmt.h"
 #include "out/json.h"
 #include "out/report.h"
+#include "out/stack.h"
 #include "util.h"
 
 static void trace_help(FILE *out)
@@ -101,7 +103,7 @@ static int trace_tick(void *arg, const struct snapshot *prev, const struct snaps
 	return 0;
 }
 
-int cmd_trace(int argc, char **argv)
+int cmd_trace(const struct engine_opts *eo, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -123,12 +125,12 @@ int cmd_trace(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		warnx_("trace: unexpected argument '%s'", argv[optind]);
+		dmaw_warn("trace: unexpected argument '%s'", argv[optind]);
 		return 2;
 	}
 	json_init(&ctx.j, stdout);
 	loop_install_signals();
-	err = engine_start(&e, print_event, &ctx);
+	err = engine_start(&e, eo, print_event, &ctx);
 	if (!err) {
 		ctx.ks = e.ksyms;
 		fprintf(stderr, "dmawatch: tracing; Ctrl-C to stop\n");

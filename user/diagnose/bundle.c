@@ -152,7 +152,7 @@ static void open_error(struct bundle *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(b->error, sizeof(b->error), fmt, ap);
 	va_end(ap);
-	warnx_("%s", b->error);
+	dmaw_warn("%s", b->error);
 }
 
 int bundle_open(struct bundle *b, const char *replay, const char *save_dir)
@@ -245,13 +245,13 @@ int bundle_close(struct bundle *b, bool complete)
 		if (complete)
 			save_text(b, "unreadable", b->unreadable ? b->unreadable : "");
 		if (complete && b->save_err) {
-			warnx_("--save-bundle %s: writing %s: %s; nothing saved", b->save_final,
+			dmaw_warn("--save-bundle %s: writing %s: %s; nothing saved", b->save_final,
 			       b->save_err_path, strerror(b->save_err));
 			complete = false;
 			ret = -1;
 		}
 		if (complete && rename(b->save, b->save_final)) {
-			warnx_("--save-bundle %s: cannot rename %s into place: %s", b->save_final,
+			dmaw_warn("--save-bundle %s: cannot rename %s into place: %s", b->save_final,
 			       b->save, strerror(errno));
 			complete = false;
 			ret = -1;

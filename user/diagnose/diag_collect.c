@@ -28,6 +28,16 @@ void diag_copy_line(char *dst, size_t len, const char *line)
 }
 
 /* Reads a whole unsigned number from PATH; false if missing or not one. */
+/* Copies the line at p into buf, NUL-terminated and cut to fit; returns
+ * the next line (the end of the text: ""). */
+static const char *diag_next_line(const char *p, char *buf, size_t len)
+{
+	const char *end = strchrnul(p, '\n');
+
+	diag_copy_line(buf, len, p);
+	return *end ? end + 1 : end;
+}
+
 static bool read_u64(struct bundle *b, const char *path, uint64_t *out)
 {
 	char *text = bundle_read(b, path, 64, false), *end;
@@ -327,14 +337,6 @@ void diag_collect_tasks(struct bundle *b, struct diag_facts *facts)
 		free(stat);
 	}
 	bundle_free_list(names);
-}
-
-const char *diag_next_line(const char *p, char *buf, size_t len)
-{
-	const char *end = strchrnul(p, '\n');
-
-	diag_copy_line(buf, len, p);
-	return *end ? end + 1 : end;
 }
 
 /* Sets the kind, its evidence and whether memory is encrypted. */

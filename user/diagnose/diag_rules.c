@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * diagnose, step 2: findings from the facts alone. Each rule names the
- * failure mode of ../notes (F1 pool exhausted, F2/F3 over the limit, F4/F5
- * boot sizing, F7 bypass, F10 leak, F11 implausible debugfs) it judges.
+ * diagnose, step 2: findings from the facts alone, one rule per failure
+ * mode (pool exhausted or fragmented, over the limit, boot sizing, a
+ * device that bypasses the DMA API, a leak, implausible debugfs figures;
+ * the verdicts dmawatch-diagnose(8) lists).
  */
 #include <inttypes.h>
 #include <stdarg.h>

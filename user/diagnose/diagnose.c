@@ -169,11 +169,12 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 
 /* Runs the probes for SECONDS; returns the window's text (see
  * docs/diagnose-bundle.md), or a "not-run" line saying why. */
-static char *run_window(double seconds)
+static char *run_window(const struct engine_opts *eo, double seconds)
 {
 	struct window_ctx w = {};
 	struct loop_opts o = { .interval_s = 0.5, .input_fd = -1, .ctx = &w,
 			       .tick_at_start = true };
+	struct engine_opts opts;
 	struct engine e;
 	char *why;
 	int err;
@@ -184,8 +185,9 @@ static char *run_window(double seconds)
 	loop_install_signals();
 	/* A one-shot window: the releases (who holds slots) are worth their
 	 * cost here, whatever -D said. */
-	opt_detail = true;
-	err = engine_start(&e, window_event, &w);
+	opts = *eo;
+	opts.detail = true;
+	err = engine_start(&e, &opts, window_event, &w);
 	if (err) {
 		engine_stop(&e);
 		if (asprintf(&why, "not-run the probes did not load (%s): findings from files and "
@@ -446,7 +448,7 @@ static int fail_json(bool json, bool said, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	if (!said)
-		warnx_("%s", why);
+		dmaw_warn("%s", why);
 	if (json) {
 		json_init(&j, stdout);
 		json_object_begin(&j, NULL);
@@ -459,7 +461,7 @@ static int fail_json(bool json, bool said, const char *fmt, ...)
 	return 2;
 }
 
-int cmd_diagnose(int argc, char **argv)
+int cmd_diagnose(const struct engine_opts *eo, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "window", required_argument, NULL, 'w' },
@@ -509,7 +511,7 @@ int cmd_diagnose(int argc, char **argv)
 	facts = calloc(1, sizeof(*facts));
 	report = calloc(1, sizeof(*report));
 	if (!facts || !report) {
-		warnx_("out of memory");
+		dmaw_warn("out of memory");
 		bundle_close(&b, false);
 		return 2;
 	}
@@ -528,7 +530,7 @@ int cmd_diagnose(int argc, char **argv)
 	else if (no_bpf)
 		window = strdup("not-run --no-bpf\n");
 	else
-		window = run_window(window_s);
+		window = run_window(eo, window_s);
 	if (window) {
 		if (!replay)
 			bundle_put(&b, "window", window);
@@ -548,7 +550,7 @@ int cmd_diagnose(int argc, char **argv)
 	else
 		print_text(stdout, facts, report, &b, unknown);
 	if (unknown)
-		warnx_("could not diagnose: neither the kernel log nor the pool could be read "
+		dmaw_warn("could not diagnose: neither the kernel log nor the pool could be read "
 		       "(run as root; 'not read' says why)");
 	ret = unknown ? 2 : !strcmp(verdict(report, false), "healthy") ? 0 : 1;
 	if (bundle_close(&b, true))

@@ -244,9 +244,6 @@ bool diag_restricted_total(const struct diag_pool *p, uint64_t total);
 void diag_dev_limit(struct diag_dev *d);
 /* The window's saved text into facts->window and the devices. */
 void diag_parse_window(struct diag_facts *facts, const char *text);
-/* Copies the line at p into buf, NUL-terminated and cut to fit; returns
- * the next line (the end of the text: ""). */
-const char *diag_next_line(const char *p, char *buf, size_t len);
 /* The device row of NAME, added if new (NULL when full). */
 struct diag_dev *diag_dev(struct diag_facts *facts, const char *name);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dmawatch enforce: segment caps on every bio at submission
- * (bpf/enforce.bpf.c; the arithmetic in include/enforce.h, a disk's facts
- * in enforce_disk.c, finding an attached enforcer in enforce.c). Deny fails a bio that can never be bounced with EIO
+ * (family/enforce.bpf.c; the arithmetic in family/enforce.h, a disk's
+ * facts in enforce/enforce_disk.c, finding an attached enforcer in
+ * family/enforce.c). Deny fails a bio that can never be bounced with EIO
  * instead of letting its driver requeue it forever; audit counts the same
  * decisions and changes nothing. The programs go with the process (its
  * link is an fd), unless --pin keeps them in bpffs.
@@ -11,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +30,17 @@
 #include "enforce/enforce_disk.h"
 #include "engine/engine.h"
 #include "engine/ksyms.h"
+#include "engine/lab_faults.h"
+#include "engine/loop.h"
 #include "family/enforce_find.h"
 #include "out/json.h"
 #include "out/report.h"
+#include "out/stack.h"
 #include "util.h"
 
 #define SWIOTLB_DEBUGFS "/sys/kernel/debug/swiotlb"
 #define EI_LIST "/sys/kernel/debug/error_injection/list"
 #define HOOK "should_fail_bio"
-#define BPF_FS_MAGIC_ 0xcafe4a11
 
 struct opts {
 	bool deny, json, apply_limits, keep_limits, status;
@@ -57,15 +61,9 @@ struct enforcer {
 	const char *prog;       /* the one attached */
 	struct ksyms *ksyms;
 	struct json j;
+	bool verbose;           /* -v: libbpf's messages */
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(FILE *out)
 {
@@ -174,11 +172,11 @@ static int pick_disks(struct enforcer *e)
 			struct enf_disk *d = &e->disks[e->ndisks];
 
 			if (!enf_disk_read(e->o.devices[i], d, why, sizeof(why))) {
-				warnx_("enforce: %s", why);
+				dmaw_warn("enforce: %s", why);
 				return -1;
 			}
 			if (d->bypass)
-				warnx_("enforce: %s (%s) bypasses the DMA API: it never bounces, "
+				dmaw_warn("enforce: %s (%s) bypasses the DMA API: it never bounces, "
 				       "its rule will not fire", d->name, d->driver);
 			e->ndisks++;
 		}
@@ -189,7 +187,7 @@ static int pick_disks(struct enforcer *e)
 	struct dirent *de;
 
 	if (!dir) {
-		warnx_("enforce: cannot list /sys/block: %s", strerror(errno));
+		dmaw_warn("enforce: cannot list /sys/block: %s", strerror(errno));
 		return -1;
 	}
 	while (e->ndisks < DMAW_ENF_MAX_DISKS && (de = readdir(dir))) {
@@ -200,7 +198,7 @@ static int pick_disks(struct enforcer *e)
 	}
 	closedir(dir);
 	if (!e->ndisks) {
-		warnx_("enforce: no disk here does DMA through the DMA API (name one with --device)");
+		dmaw_warn("enforce: no disk here does DMA through the DMA API (name one with --device)");
 		return -1;
 	}
 	return 0;
@@ -224,7 +222,7 @@ static int apply_limits(struct enforcer *e)
 		if (kb >= d->max_sectors_kb)
 			continue;
 		if (!enf_disk_set_max_sectors(d, kb, why, sizeof(why))) {
-			warnx_("enforce: %s", why);
+			dmaw_warn("enforce: %s", why);
 			return -1;
 		}
 		fprintf(stderr, "enforce: %s: max_sectors_kb %llu -> %llu (requests fit the pool "
@@ -254,7 +252,7 @@ static void restore_limits(struct enforcer *e)
 			fprintf(stderr, "enforce: %s: max_sectors_kb restored to %llu\n", d->name,
 				(unsigned long long)was);
 		else
-			warnx_("enforce: %s", why);
+			dmaw_warn("enforce: %s", why);
 	}
 }
 
@@ -411,13 +409,13 @@ static int unpin(const char *dir)
 	snprintf(path, sizeof(path), "%s/link", dir);
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
-		warnx_("enforce: no pinned enforcer in %s (%s: %s)", dir, path, strerror(errno));
+		dmaw_warn("enforce: no pinned enforcer in %s (%s: %s)", dir, path, strerror(errno));
 		return 1;
 	}
 	/* Only ever remove our own. */
 	if (bpf_obj_get_info_by_fd(fd, &li, &len) || (pfd = bpf_prog_get_fd_by_id(li.prog_id)) < 0 ||
 	    bpf_obj_get_info_by_fd(pfd, &pi, &plen)) {
-		warnx_("enforce: %s is not a BPF link dmawatch can read: left alone", path);
+		dmaw_warn("enforce: %s is not a BPF link dmawatch can read: left alone", path);
 		close(fd);
 		return 1;
 	}
@@ -425,18 +423,18 @@ static int unpin(const char *dir)
 	close(fd);
 	snprintf(name, sizeof(name), "%s", pi.name);
 	if (strncmp(name, "enforce_", 8)) {
-		warnx_("enforce: %s holds program '%s', not dmawatch enforce's: left alone", path, name);
+		dmaw_warn("enforce: %s holds program '%s', not dmawatch enforce's: left alone", path, name);
 		return 1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(pin_files); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, pin_files[i]);
 		if (unlink(path) && errno != ENOENT) {
-			warnx_("enforce: cannot remove %s: %s", path, strerror(errno));
+			dmaw_warn("enforce: cannot remove %s: %s", path, strerror(errno));
 			return 1;
 		}
 	}
 	if (rmdir(dir) && errno != ENOTEMPTY)
-		warnx_("enforce: %s left in place: %s", dir, strerror(errno));
+		dmaw_warn("enforce: %s left in place: %s", dir, strerror(errno));
 	printf("enforce: unpinned %s (program %s id %u detached)\n", dir, name, li.prog_id);
 	return 0;
 }
@@ -450,11 +448,11 @@ static int pin(struct enforcer *e, const char *dir)
 	size_t done = 0;
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
-		warnx_("enforce: cannot make %s: %s", dir, strerror(errno));
+		dmaw_warn("enforce: cannot make %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (statfs(dir, &fs) || (unsigned long)fs.f_type != BPF_FS_MAGIC_) {
-		warnx_("enforce: %s is not on bpffs: pin under /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)",
+	if (statfs(dir, &fs) || (unsigned long)fs.f_type != BPF_FS_MAGIC) {
+		dmaw_warn("enforce: %s is not on bpffs: pin under /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)",
 		       dir);
 		rmdir(dir);
 		return -1;
@@ -470,7 +468,7 @@ static int pin(struct enforcer *e, const char *dir)
 					   path);
 	}
 	if (err) {
-		warnx_("enforce: cannot pin in %s: %s", dir, strerror(-err));
+		dmaw_warn("enforce: cannot pin in %s: %s", dir, strerror(-err));
 		for (size_t i = 0; i < done; i++) {
 			snprintf(path, sizeof(path), "%s/%s", dir, pin_files[i]);
 			unlink(path);
@@ -515,7 +513,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (!strcmp(optarg, "auto")) {
 				o->req.segment_auto = true;
 			} else if (!parse_size(optarg, 4096, 1ULL << 40, &o->req.seg_cap)) {
-				warnx_("enforce: --max-segment takes 'auto' or a size of at least 4096 "
+				dmaw_warn("enforce: --max-segment takes 'auto' or a size of at least 4096 "
 				       "bytes (K, M, G suffixes), not '%s'", optarg);
 				return 2;
 			}
@@ -523,7 +521,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_BYTES:
 			o->req.policies |= DMAW_ENF_MAX_BYTES;
 			if (!parse_size(optarg, 512, 1ULL << 40, &o->req.bytes_cap)) {
-				warnx_("enforce: --max-bytes takes a size of at least 512 bytes "
+				dmaw_warn("enforce: --max-bytes takes a size of at least 512 bytes "
 				       "(K, M, G suffixes), not '%s'", optarg);
 				return 2;
 			}
@@ -532,7 +530,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_AUDIT: audit = true; break;
 		case 'd':
 			if (o->ndevices == DMAW_ENF_MAX_DISKS) {
-				warnx_("enforce: at most %d disks", DMAW_ENF_MAX_DISKS);
+				dmaw_warn("enforce: at most %d disks", DMAW_ENF_MAX_DISKS);
 				return 2;
 			}
 			o->devices[o->ndevices++] = optarg;
@@ -548,24 +546,24 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc) {
-		warnx_("enforce: unexpected argument '%s' (see 'dmawatch enforce --help')", argv[optind]);
+		dmaw_warn("enforce: unexpected argument '%s' (see 'dmawatch enforce --help')", argv[optind]);
 		return 2;
 	}
 	if (o->deny && audit) {
-		warnx_("enforce: --deny and --audit exclude each other");
+		dmaw_warn("enforce: --deny and --audit exclude each other");
 		return 2;
 	}
 	if ((o->status || o->unpin) && (o->req.policies || o->pin || o->apply_limits)) {
-		warnx_("enforce: --status and --unpin take no policy");
+		dmaw_warn("enforce: --status and --unpin take no policy");
 		return 2;
 	}
 	if (!o->status && !o->unpin && !o->req.policies) {
-		warnx_("enforce: no policy given: --never-fit, --max-segment BYTES|auto or "
+		dmaw_warn("enforce: no policy given: --never-fit, --max-segment BYTES|auto or "
 		       "--max-bytes BYTES (see 'dmawatch enforce --help')");
 		return 2;
 	}
 	if (o->keep_limits && !o->apply_limits) {
-		warnx_("enforce: --keep-limits goes with --apply-queue-limits");
+		dmaw_warn("enforce: --keep-limits goes with --apply-queue-limits");
 		return 2;
 	}
 	return -1;
@@ -605,7 +603,7 @@ static int fill_rules(struct enforcer *e)
 
 		enf_rule_fill(&e->disks[i], &e->o.req, e->pool_slots, &r);
 		if (bpf_map_update_elem(fd, &e->disks[i].devt, &r, BPF_ANY)) {
-			warnx_("enforce: cannot set the rule of %s: %s", e->disks[i].name, strerror(errno));
+			dmaw_warn("enforce: cannot set the rule of %s: %s", e->disks[i].name, strerror(errno));
 			return -1;
 		}
 	}
@@ -629,31 +627,31 @@ static int run(struct enforcer *e)
 	int err;
 
 	if (enforcer_find(&other, false)) {
-		warnx_("enforce: another enforcer is attached (program %s id %u, link %u): stop it, "
+		dmaw_warn("enforce: another enforcer is attached (program %s id %u, link %u): stop it, "
 		       "or remove a pinned one with 'dmawatch enforce --unpin DIR'", other.prog,
 		       other.prog_id, other.link_id);
 		return 1;
 	}
 	if (!pool_slots(&e->pool_slots, why, sizeof(why))) {
-		warnx_("enforce: %s", why);
+		dmaw_warn("enforce: %s", why);
 		return 1;
 	}
 	if (e->o.deny && !deny_possible(why, sizeof(why))) {
-		warnx_("enforce: --deny impossible: %s; --audit counts what it would deny, "
+		dmaw_warn("enforce: --deny impossible: %s; --audit counts what it would deny, "
 		       "--apply-queue-limits makes requests fit", why);
 		return 1;
 	}
 	if (pick_disks(e))
 		return 1;
 
-	engine_libbpf_messages();
+	engine_libbpf_messages(e->verbose);
 	e->skel = enforce_bpf__open();
 	if (!e->skel) {
-		warnx_("enforce: cannot open the BPF object: %s", strerror(errno));
+		dmaw_warn("enforce: cannot open the BPF object: %s", strerror(errno));
 		return 1;
 	}
 	e->skel->rodata->dmaw_enf_mode = e->o.deny ? DMAW_ENF_DENY : DMAW_ENF_AUDIT;
-	/* Audit on the tracepoint right after the hook: see bpf/enforce.bpf.c. */
+	/* Audit on the tracepoint right after the hook: see family/enforce.bpf.c. */
 	prog = e->o.deny ? e->skel->progs.enforce_deny : e->skel->progs.enforce_tp;
 	e->prog = bpf_program__name(prog);
 	bpf_program__set_autoload(prog, true);
@@ -661,8 +659,8 @@ static int run(struct enforcer *e)
 		bpf_program__set_autoload(e->skel->progs.enforce_seen, true);
 	err = enforce_bpf__load(e->skel);
 	if (err) {
-		warnx_("enforce: loading %s failed: %s%s", e->prog, strerror(-err),
-		       verbose ? "" : " (-v shows the verifier's log)");
+		dmaw_warn("enforce: loading %s failed: %s%s", e->prog, strerror(-err),
+		       e->verbose ? "" : " (-v shows the verifier's log)");
 		return 1;
 	}
 	if (e->o.apply_limits && apply_limits(e))
@@ -673,12 +671,12 @@ static int run(struct enforcer *e)
 	e->link = bpf_program__attach(prog);
 	if (!e->link) {
 		err = -errno;
-		warnx_("enforce: attaching %s to %s failed: %s", e->prog,
+		dmaw_warn("enforce: attaching %s to %s failed: %s", e->prog,
 		       prog == e->skel->progs.enforce_tp ? "block_bio_queue" : HOOK, strerror(-err));
 		goto fail;
 	}
 	if (e->o.deny && !(e->seen = bpf_program__attach(e->skel->progs.enforce_seen))) {
-		warnx_("enforce: attaching enforce_seen to block_bio_queue failed: %s",
+		dmaw_warn("enforce: attaching enforce_seen to block_bio_queue failed: %s",
 		       strerror(errno));
 		goto fail;
 	}
@@ -692,21 +690,16 @@ static int run(struct enforcer *e)
 	}
 	rb = ring_buffer__new(bpf_map__fd(e->skel->maps.enf_events), on_event, e, NULL);
 	if (!rb) {
-		warnx_("enforce: cannot open the event buffer: %s", strerror(errno));
+		dmaw_warn("enforce: cannot open the event buffer: %s", strerror(errno));
 		goto fail;
 	}
 	e->ksyms = ksyms_load(NULL);
 	fprintf(stderr, "enforce: %s attached (%s); Ctrl-C ends it\n", e->prog,
 		prog == e->skel->progs.enforce_tp ? "tracepoint block_bio_queue" : HOOK);
 	test_stop_at("running");
-	while (!stop) {
-		err = ring_buffer__poll(rb, 200);
-		if (err < 0 && err != -EINTR) {
-			warnx_("enforce: reading events: %s", strerror(-err));
-			break;
-		}
-	}
-	ring_buffer__consume(rb);
+	err = loop_ring(rb);
+	if (err)
+		dmaw_warn("enforce: reading events: %s", strerror(-err));
 	ring_buffer__free(rb);
 	for (int i = 0; i < e->ndisks; i++) {
 		struct enf_disk_counts c = { .devt = e->disks[i].devt };
@@ -715,7 +708,7 @@ static int run(struct enforcer *e)
 		print_counts(&e->j, e->o.json, e->o.deny ? "deny" : "audit", e->disks[i].name,
 			     e->disks[i].devt, &c);
 		if (e->o.deny && c.queued > c.checked)
-			warnx_("enforce: %s: the block layer queued %llu bios but should_fail_bio() "
+			dmaw_warn("enforce: %s: the block layer queued %llu bios but should_fail_bio() "
 			       "checked only %llu: the hook did not run for some (inlined into its "
 			       "caller?), so deny missed them", e->disks[i].name,
 			       (unsigned long long)c.queued, (unsigned long long)c.checked);
@@ -729,21 +722,21 @@ fail:
 	return 1;
 }
 
-int cmd_enforce(int argc, char **argv)
+int cmd_enforce(const struct engine_opts *eo, int argc, char **argv)
 {
 	struct enforcer *e = calloc(1, sizeof(*e));
-	struct sigaction sa = { .sa_handler = on_signal };
 	int rc;
 
 	if (!e) {
-		warnx_("enforce: out of memory");
+		dmaw_warn("enforce: out of memory");
 		return 1;
 	}
+	e->verbose = eo->verbose;
 	rc = parse(argc, argv, &e->o);
 	if (rc >= 0)
 		goto out;
 	if (bpf_caps_missing()) {
-		warnx_("enforce: needs %s (run as root)", bpf_caps_missing());
+		dmaw_warn("enforce: needs %s (run as root)", bpf_caps_missing());
 		rc = 1;
 		goto out;
 	}
@@ -756,9 +749,7 @@ int cmd_enforce(int argc, char **argv)
 		rc = unpin(e->o.unpin);
 		goto out;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	loop_install_signals();
 	rc = run(e);
 out:
 	detach(e);

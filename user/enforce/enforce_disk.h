@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* enforce's view of a disk: what sysfs and debugfs say of it, its DMA
- * device and the SWIOTLB pool, turned into the rule bpf/enforce.bpf.c
+ * device and the SWIOTLB pool, turned into the rule family/enforce.bpf.c
  * checks; and the queue limits --apply-queue-limits sets and restores. */
 #ifndef DMAWATCH_ENFORCE_DISK_H
 #define DMAWATCH_ENFORCE_DISK_H

@@ -11,6 +11,7 @@
 
 #include "engine/calibrate.h"
 #include "engine/ksyms.h"
+#include "engine/lab_faults.h"
 
 const char *kernel_strerror(int err)
 {
@@ -132,7 +133,7 @@ static const struct btf *module_btf(struct features *f, const char *module, int 
  * in the module's BTF, else -1. */
 static void try_fentry(struct func_probe *p, int fd)
 {
-	p->fentry_err = calibrate_test_refuses(p->name) ? 524 /* ENOTSUPP */
+	p->fentry_err = test_refuses_fentry(p->name) ? 524 /* ENOTSUPP */
 							: -trial_fentry(fd, p->btf_id);
 	p->fentry_tried = true;
 	p->fentry_ok = !p->fentry_err;
@@ -246,13 +247,6 @@ const struct func_probe *calibrate_func(struct features *f, const char *name,
 	p->module = module;
 	probe_func(f, p);
 	return p;
-}
-
-bool calibrate_test_refuses(const char *name)
-{
-	const char *which = getenv("DMAWATCH_TEST_REFUSE_FENTRY");
-
-	return which && !strcmp(which, name);
 }
 
 bool calibrate_refused(struct features *f, const char *name)

@@ -3,10 +3,13 @@
  * Feature calibration: what the running kernel offers, found at start and
  * consulted everywhere (never the version number). Functions are calibrated
  * on demand, once each, and only those some loaded family hooks: looked up
- * in BTF (vmlinux, then the module that may hold it), in kallsyms, and, for
- * fentry, by a trial load and attach, because BTF alone does not say
- * whether the trampoline can be built (6.1 x86 builds none for more than 6
- * arguments). Where BTF has no such function, no trial is made.
+ * in BTF (vmlinux, then the module that may hold it) and in kallsyms.
+ * fentry is taken on trust where BTF has the function (engine_start());
+ * a trial load and attach decides it only for probe (trials) and after a
+ * family failed to attach (calibrate_refused()), because BTF alone does
+ * not say whether the trampoline can be built (6.1 x86 builds none for
+ * more than 6 arguments). Where BTF has no such function, no trial is
+ * made.
  */
 #ifndef DMAWATCH_CALIBRATE_H
 #define DMAWATCH_CALIBRATE_H
@@ -55,7 +58,7 @@ struct features {
 	 * refuses tracing programs to everyone). Nothing attaches then. */
 	int bpf_err;
 	/* offsetof(struct pcpu_hot, preempt_count) from vmlinux BTF, or -1
-	 * (bpf/common.bpf.h: dmaw_pcpu_hot_pc_off). */
+	 * (family/common.bpf.h: dmaw_pcpu_hot_pc_off). */
 	int pcpu_hot_pc_off;
 	struct func_probe funcs[CALIB_MAX_FUNCS];
 	int nfuncs;
@@ -87,11 +90,6 @@ const struct func_probe *calibrate_func(struct features *f, const char *name,
  * also after calibrate_end(). true: fentry is refused there (fentry_ok is
  * now false, fentry_err says why). */
 bool calibrate_refused(struct features *f, const char *name);
-/* DMAWATCH_TEST_REFUSE_FENTRY=FUNCTION: the lab's stand-in for a kernel
- * that refuses fentry there (ENOTSUPP at attach and at the trial, as 6.1
- * does for 7 arguments), to walk the re-open path where every hook
- * takes fentry. */
-bool calibrate_test_refuses(const char *name);
 /* The tracepoint ("group/event"), looked up on first use. */
 const struct tp_probe *calibrate_tp(struct features *f, const char *name);
 /* Frees what calibrate_begin() opened; again is harmless. */

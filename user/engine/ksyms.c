@@ -12,7 +12,6 @@ struct ksyms {
 	size_t count, cap;
 	char *strings;
 	size_t strings_len, strings_cap;
-	bool nonzero;
 	/* ksyms_load_with()'s names: the caller's strings, found or not. */
 	const char *const *data;
 	size_t ndata;
@@ -183,8 +182,6 @@ struct ksyms *ksyms_read_with(FILE *f, const char *const *data, size_t ndata)
 		ks->syms[ks->count].name = (const char *)(uintptr_t)name_off;
 		ks->syms[ks->count].module = (const char *)(intptr_t)mod_off;
 		ks->count++;
-		if (addr)
-			ks->nonzero = true;
 	}
 	for (size_t i = 0; i < ks->count; i++) {
 		intptr_t mod_off = (intptr_t)ks->syms[i].module;
@@ -249,11 +246,6 @@ const struct ksym *ksyms_find_name(const struct ksyms *ks, const char *name)
 		if (ks->syms[i].name[0] == name[0] && !strcmp(ks->syms[i].name, name))
 			return &ks->syms[i];
 	return NULL;
-}
-
-bool ksyms_hidden(const struct ksyms *ks)
-{
-	return !ks->nonzero;
 }
 
 /* No function is this long: an address further past the nearest symbol is

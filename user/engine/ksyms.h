@@ -34,8 +34,6 @@ void ksyms_free(struct ksyms *ks);
 const struct ksym *ksyms_find_addr(const struct ksyms *ks, uint64_t addr);
 /* A text symbol by exact name, or NULL. */
 const struct ksym *ksyms_find_name(const struct ksyms *ks, const char *name);
-/* True when all addresses read as zero (no CAP_SYSLOG or kptr_restrict). */
-bool ksyms_hidden(const struct ksyms *ks);
 /* "name+0xoff [module]" into buf. */
 void ksyms_format(const struct ksyms *ks, uint64_t addr, char *buf, size_t len);
 

@@ -7,7 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 #include "engine/loop.h"
+#include "util.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -31,12 +34,21 @@ bool loop_stopping(void)
 	return stop_signal != 0;
 }
 
-static double now_s(void)
+int loop_ring(struct ring_buffer *rb)
 {
-	struct timespec ts;
+	struct epoll_event ev;
+	int fd = ring_buffer__epoll_fd(rb), n;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	while (!stop_signal) {
+		/* No timeout: a signal interrupts the wait (no SA_RESTART). */
+		if (epoll_wait(fd, &ev, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+		n = ring_buffer__consume(rb);
+		if (n < 0 && n != -EINTR)
+			return n;
+	}
+	n = ring_buffer__consume(rb);
+	return n < 0 && n != -EINTR ? n : 0;
 }
 
 enum { SRC_EVENTS = 1, SRC_INPUT = 2 };
@@ -69,7 +81,7 @@ fail:
 static int wait_until(struct engine *e, const struct loop_opts *o, int epfd, double deadline)
 {
 	for (;;) {
-		double left = deadline - now_s();
+		double left = deadline - mono_s();
 		struct epoll_event evs[2];
 		int n;
 
@@ -112,7 +124,7 @@ int run_loop(struct engine *e, const struct loop_opts *o, tick_fn tick)
 		if (tick(o->ctx, NULL, prev, false))
 			goto out;
 	}
-	next = now_s() + o->interval_s;
+	next = mono_s() + o->interval_s;
 	for (;;) {
 		int w = wait_until(e, o, epfd, next);
 		bool final;
@@ -132,8 +144,8 @@ int run_loop(struct engine *e, const struct loop_opts *o, tick_fn tick)
 		have_prev = true;
 		next += o->interval_s;
 		/* A slow tick (a stalled terminal) skips, it does not burst. */
-		if (next < now_s())
-			next = now_s() + o->interval_s;
+		if (next < mono_s())
+			next = mono_s() + o->interval_s;
 	}
 out:
 	close(epfd);

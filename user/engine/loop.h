@@ -2,7 +2,9 @@
 /* The one interval loop stat, trace, top and export run on: wait out an
  * interval in one epoll set (the ring buffer, the command's input fd)
  * while delivering events, read a snapshot, hand over (previous, current),
- * stop on SIGINT/SIGTERM/SIGHUP or after `count` intervals. */
+ * stop on SIGINT/SIGTERM/SIGHUP or after `count` intervals. And the one
+ * stop path: the same signals end loop_ring(), enforce's loop over its own
+ * ring buffer. */
 #ifndef DMAWATCH_LOOP_H
 #define DMAWATCH_LOOP_H
 
@@ -29,5 +31,9 @@ int run_loop(struct engine *e, const struct loop_opts *o, tick_fn tick);
 /* Installs the handlers run_loop stops on; true once one fired. */
 void loop_install_signals(void);
 bool loop_stopping(void);
+/* Delivers rb's events as they come until one of those signals: 0, or
+ * -errno when the ring buffer cannot be read. */
+struct ring_buffer;
+int loop_ring(struct ring_buffer *rb);
 
 #endif

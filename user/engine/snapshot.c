@@ -21,6 +21,40 @@ static void unnamed(char *buf, size_t len, __u64 key)
 	snprintf(buf, len, "unnamed-%08llx", (unsigned long long)(h >> 32));
 }
 
+void snapshot_reset(struct snapshot *s)
+{
+	size_t mine_size[FAMILY_IDS];
+
+	memcpy(mine_size, s->mine_size, sizeof(mine_size));
+	for (size_t i = 0; i < FAMILY_IDS; i++)
+		memset(s->mine[i], 0, mine_size[i] < SNAP_FAMILY_BYTES ? mine_size[i]
+								       : SNAP_FAMILY_BYTES);
+	/* The rows are zeroed as they are added (snapshot_dev() ...). */
+	memset(s, 0, offsetof(struct snapshot, devs));
+}
+
+void snapshot_copy(struct snapshot *dst, const struct snapshot *src)
+{
+	memcpy(dst, src, offsetof(struct snapshot, devs));
+	memcpy(dst->devs, src->devs, src->ndevs * sizeof(src->devs[0]));
+	memcpy(dst->vqs, src->vqs, src->nvqs * sizeof(src->vqs[0]));
+	memcpy(dst->procs, src->procs, src->nprocs * sizeof(src->procs[0]));
+	for (size_t i = 0; i < FAMILY_IDS; i++)
+		memcpy(dst->mine[i], src->mine[i], src->mine_size[i] < SNAP_FAMILY_BYTES
+							  ? src->mine_size[i]
+							  : SNAP_FAMILY_BYTES);
+}
+
+size_t snapshot_used_bytes(const struct snapshot *s)
+{
+	size_t n = offsetof(struct snapshot, devs) + s->ndevs * sizeof(s->devs[0]) +
+		   s->nvqs * sizeof(s->vqs[0]) + s->nprocs * sizeof(s->procs[0]);
+
+	for (size_t i = 0; i < FAMILY_IDS; i++)
+		n += s->mine_size[i] < SNAP_FAMILY_BYTES ? s->mine_size[i] : SNAP_FAMILY_BYTES;
+	return n;
+}
+
 struct dev_snapshot *snapshot_dev(struct snapshot *s, const struct dmaw_names *names, __u64 key)
 {
 	char name[DMAW_DEV_NAME_LEN];
@@ -77,32 +111,109 @@ struct proc_snapshot *snapshot_proc(struct snapshot *s)
 	return &s->procs[s->nprocs++];
 }
 
-static int cmp_proc_bytes(const void *a, const void *b)
+static int cmp_pid(const void *a, const void *b)
 {
 	const struct proc_snapshot *x = a, *y = b;
 
-	if (x->st.bytes != y->st.bytes)
-		return x->st.bytes < y->st.bytes ? 1 : -1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* q's bytes in prev: looked up in by_pid (prev's rows sorted by pid) or,
+ * when there was no memory for that copy, by walking prev's rows. */
+static __u64 bytes_before(const struct snapshot *prev, const struct proc_snapshot *by_pid,
+			  const struct proc_snapshot *q)
+{
+	const struct proc_snapshot *b = NULL;
+
+	if (by_pid)
+		b = bsearch(q, by_pid, prev->nprocs, sizeof(*by_pid), cmp_pid);
+	for (size_t i = 0; !by_pid && prev && i < prev->nprocs && !b; i++)
+		if (prev->procs[i].pid == q->pid)
+			b = &prev->procs[i];
+	return b ? b->st.bytes : 0;
+}
+
+/* Bytes bounced since the previous snapshot. None when the counter went
+ * back: the table evicted a process and its pid came back as another. */
+static __u64 bytes_since(const struct proc_rank *r)
+{
+	return r->p.st.bytes > r->bytes_before ? r->p.st.bytes - r->bytes_before : 0;
+}
+
+/* Largest first (compared, never subtracted). */
+static int cmp_proc_rank(const void *a, const void *b)
+{
+	const struct proc_rank *x = a, *y = b;
+	__u64 dx = bytes_since(x), dy = bytes_since(y);
+
+	if (dx != dy)
+		return dx < dy ? 1 : -1;
+	if (x->p.st.bytes != y->p.st.bytes)
+		return x->p.st.bytes < y->p.st.bytes ? 1 : -1;
+	return x->p.pid < y->p.pid ? -1 : x->p.pid > y->p.pid;
+}
+
+/* Every row of s, ranked, into all (room for s->nprocs). */
+static void rank_all(const struct snapshot *prev, const struct snapshot *s, struct proc_rank *all)
+{
+	size_t nb = prev ? prev->nprocs : 0;
+	struct proc_snapshot *by_pid = nb ? malloc(nb * sizeof(*by_pid)) : NULL;
+
+	if (by_pid) {
+		memcpy(by_pid, prev->procs, nb * sizeof(*by_pid));
+		qsort(by_pid, nb, sizeof(*by_pid), cmp_pid);
+	}
+	for (size_t i = 0; i < s->nprocs; i++) {
+		all[i].p = s->procs[i];
+		all[i].bytes_before = bytes_before(prev, by_pid, &s->procs[i]);
+	}
+	qsort(all, s->nprocs, sizeof(*all), cmp_proc_rank);
+	free(by_pid);
+}
+
+size_t snapshot_rank_procs(const struct snapshot *prev, const struct snapshot *s,
+			   struct proc_rank *out, size_t max)
+{
+	size_t n = s->nprocs < max ? s->nprocs : max;
+	struct proc_rank *all;
+
+	if (!n)
+		return 0;
+	/* With room for every row, out is where they are ranked. */
+	all = n < s->nprocs ? malloc(s->nprocs * sizeof(*all)) : out;
+	if (!all) {
+		/* Unsorted is better than nothing. */
+		for (size_t i = 0; i < n; i++) {
+			out[i].p = s->procs[i];
+			out[i].bytes_before = bytes_before(prev, NULL, &s->procs[i]);
+		}
+		return n;
+	}
+	rank_all(prev, s, all);
+	if (all != out) {
+		memcpy(out, all, n * sizeof(*out));
+		free(all);
+	}
+	return n;
 }
 
 size_t snapshot_top_procs(const struct snapshot *s, struct proc_snapshot *out, size_t max)
 {
-	struct proc_snapshot *all;
 	size_t n = s->nprocs < max ? s->nprocs : max;
+	struct proc_rank *ranked;
 
 	if (!n)
 		return 0;
-	all = malloc(s->nprocs * sizeof(*all));
-	if (!all) {
+	ranked = malloc(n * sizeof(*ranked));
+	if (!ranked) {
 		/* Unsorted is better than nothing. */
 		memcpy(out, s->procs, n * sizeof(*out));
 		return n;
 	}
-	memcpy(all, s->procs, s->nprocs * sizeof(*all));
-	qsort(all, s->nprocs, sizeof(*all), cmp_proc_bytes);
-	memcpy(out, all, n * sizeof(*out));
-	free(all);
+	n = snapshot_rank_procs(NULL, s, ranked, n);
+	for (size_t i = 0; i < n; i++)
+		out[i] = ranked[i].p;
+	free(ranked);
 	return n;
 }
 

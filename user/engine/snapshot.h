@@ -3,8 +3,12 @@
  * One reading of every BPF table, the form report, prom and top consume.
  * A snapshot has room for every row the tables can hold (DMAW_MAX_*), so
  * no row is left out before sorting; device rows are merged by name from
- * the families that count per device. Pure data and arithmetic: nothing
- * here touches BPF, so the unit tests build snapshots by hand.
+ * the families that count per device. Only the rows in use and the
+ * families' parts in use are ever written, cleared or copied
+ * (snapshot_reset(), snapshot_copy()): the room a snapshot does not use
+ * is never touched, so it costs address space, not memory or time. Pure
+ * data and arithmetic: nothing here touches BPF, so the unit tests build
+ * snapshots by hand.
  */
 #ifndef DMAWATCH_SNAPSHOT_H
 #define DMAWATCH_SNAPSHOT_H
@@ -24,7 +28,7 @@
 #define SNAP_MAX_VQS DMAW_MAX_VQS
 #define SNAP_MAX_PROCS DMAW_MAX_PROCS
 
-/* Every family by the line it has in user/families.h: FAMILY_ID_swiotlb... */
+/* Every family by the line it has in family/families.h: FAMILY_ID_swiotlb... */
 enum family_id {
 #define FAMILY(name) FAMILY_ID_##name,
 #include "family/families.h"
@@ -56,12 +60,7 @@ struct proc_snapshot {
 
 struct snapshot {
 	double time_s;          /* CLOCK_MONOTONIC */
-	struct dev_snapshot devs[SNAP_MAX_DEVS];
-	size_t ndevs;
-	struct vq_snapshot vqs[SNAP_MAX_VQS];
-	size_t nvqs;
-	struct proc_snapshot procs[SNAP_MAX_PROCS];
-	size_t nprocs;
+	size_t ndevs, nvqs, nprocs; /* rows in use of devs, vqs, procs */
 	/* Rows that found no room. 0 unless a table outgrew its DMAW_MAX_*;
 	 * reported, never silent. */
 	__u64 rows_cut;
@@ -77,11 +76,26 @@ struct snapshot {
 	 * processes, DMA-API page calls, latency and sync copies. Without
 	 * it those figures are left out, not zeros. */
 	bool detail;
+	/* Bytes in use of each family's part (mine): its snap_size, set by the
+	 * engine before the family reads; 0 where it did not run. */
+	size_t mine_size[FAMILY_IDS];
+
+	/* The rows; those past ndevs, nvqs and nprocs hold anything. */
+	struct dev_snapshot devs[SNAP_MAX_DEVS];
+	struct vq_snapshot vqs[SNAP_MAX_VQS];
+	struct proc_snapshot procs[SNAP_MAX_PROCS];
 	/* The figures of families that keep their own, by family id: read and
-	 * shown only by that family's code (SNAPSHOT_MINE). A snapshot is
-	 * copied by value, so this is room, not pointers. */
+	 * shown only by that family's code (SNAPSHOT_MINE). Room, not
+	 * pointers, so that a copy stands alone. */
 	_Alignas(8) unsigned char mine[FAMILY_IDS][SNAP_FAMILY_BYTES];
 };
+
+/* Empties s: no rows, no figures; touches only what s used. */
+void snapshot_reset(struct snapshot *s);
+/* Makes dst a copy of src, writing only what src uses. */
+void snapshot_copy(struct snapshot *dst, const struct snapshot *src);
+/* The bytes snapshot_copy() moves for s. */
+size_t snapshot_used_bytes(const struct snapshot *s);
 
 /* The part of snapshot s that family `name` keeps: a const void * when s
  * is const, a void * when not. */
@@ -104,8 +118,21 @@ const struct dev_snapshot *snapshot_find_dev(const struct snapshot *s, const cha
 struct vq_snapshot *snapshot_vq(struct snapshot *s);
 struct proc_snapshot *snapshot_proc(struct snapshot *s);
 
-/* The max processes with the most bounced bytes, largest first (ties by
- * pid), out of all of s's rows. Returns how many were written to out. */
+/* A process as snapshot_rank_procs() ranks it: its row, and the bytes it
+ * had bounced at the previous snapshot. */
+struct proc_rank {
+	struct proc_snapshot p;
+	__u64 bytes_before;  /* 0 without a previous snapshot, or when it lacks the pid */
+};
+
+/* s's processes, largest first: by bytes bounced since prev (since start
+ * without prev), then since start, ties by pid, so the list is stable
+ * between refreshes. Writes the first max of all of s's rows to out;
+ * returns how many. */
+size_t snapshot_rank_procs(const struct snapshot *prev, const struct snapshot *s,
+			   struct proc_rank *out, size_t max);
+/* The max processes with the most bounced bytes since start, ranked as
+ * above without a previous snapshot. Returns how many were written to out. */
 size_t snapshot_top_procs(const struct snapshot *s, struct proc_snapshot *out, size_t max);
 
 /*

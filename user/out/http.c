@@ -21,14 +21,6 @@
 /* epoll ids: 0 the listening socket, 1..HTTP_CLIENTS the clients. */
 #define ID_TIMER (HTTP_CLIENTS + 1)
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int http_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *sslen)
 {
 	char host[64] = DEFAULT_PORT_ADDR;
@@ -92,7 +84,7 @@ int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen
 	    bind(h->lfd, (const struct sockaddr *)ss, sslen) || listen(h->lfd, 64)) {
 		int err = errno;
 
-		warnx_("cannot listen on %s: %s", spec, strerror(err));
+		dmaw_warn("cannot listen on %s: %s", spec, strerror(err));
 		return -err;
 	}
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -100,7 +92,7 @@ int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen
 	if (h->epfd < 0 || h->tfd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->lfd, &ev)) {
 		int err = errno;
 
-		warnx_("cannot listen on %s: epoll: %s", spec, strerror(err));
+		dmaw_warn("cannot listen on %s: epoll: %s", spec, strerror(err));
 		return -err;
 	}
 	/* Deadlines wake the loop themselves: a silent client is closed on
@@ -109,7 +101,7 @@ int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen
 	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->tfd, &ev)) {
 		int err = errno;
 
-		warnx_("cannot listen on %s: timerfd: %s", spec, strerror(err));
+		dmaw_warn("cannot listen on %s: timerfd: %s", spec, strerror(err));
 		return -err;
 	}
 	return 0;
@@ -362,7 +354,7 @@ void http_serve(struct http *h)
 			uint64_t ticks;
 
 			if (read(h->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-				warnx_("metrics server timer: %s", strerror(errno));
+				dmaw_warn("metrics server timer: %s", strerror(errno));
 			continue;
 		}
 		c = &h->clients[id - 1];

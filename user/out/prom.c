@@ -3,7 +3,7 @@
  * The text of `dmawatch export`: dmawatch's own health, then every probe
  * family's metric families (its view's prom piece, table order), dmawatch_up
  * last; and the counters kept monotonic between renders. The writers are
- * in user/promtext.c. Conventions (prometheus.io, "metric
+ * in user/out/promtext.c. Conventions (prometheus.io, "metric
  * and label naming"): dmawatch_ prefix, base units in the name (bytes,
  * seconds), _total on counters, a HELP and a TYPE line per family, label
  * sets bounded by the devices and virtqueues of the machine (no pids).

@@ -33,7 +33,7 @@ struct prom_health {
 };
 
 /* ---- writers for the families' pieces (struct family_view.prom) ------------
- * Conventions: see user/prom.c. */
+ * Conventions: see user/out/prom.c. */
 
 #define PROM_LABELS_LEN 512 /* the largest label set, escaped */
 #define PROM_MAX_ROWS (SNAP_MAX_DEVS > SNAP_MAX_VQS ? SNAP_MAX_DEVS : SNAP_MAX_VQS)
@@ -95,8 +95,9 @@ int prom_render_text(const struct snapshot *s, const struct prom_health *h, char
 		     size_t *len);
 
 /* Prometheus counters may only go down on a restart. The BPF maps are
- * cumulative, but a row can miss a read (the snapshot's row limits) or
- * come back lower (two struct devices with one name: the engine keeps
+ * cumulative, but a row can miss a read (an entry deleted between two
+ * reads of the map, or a table past its DMAW_MAX_*, counted in rows_cut)
+ * or come back lower (two struct devices with one name: the engine keeps
  * one). So the exporter renders cur raised to at least last, the snapshot
  * it rendered before: every counter is max(cur, last), and rows of last
  * that cur lacks are carried over while there is room. Gauges (the pool)

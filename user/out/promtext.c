@@ -2,7 +2,7 @@
 /*
  * The Prometheus text format's writers (version 0.0.4): escaping, HELP and
  * TYPE lines, samples, histograms, and the per-device metric families the
- * probe families' pieces are made of. user/prom.c puts the document
+ * probe families' pieces are made of. user/out/prom.c puts the document
  * together from them.
  */
 #include <errno.h>

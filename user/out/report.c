@@ -4,30 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/ksyms.h"
 #include "out/report.h"
-
-const char *event_kind_name(__u32 kind)
-{
-	switch (kind) {
-	case DMAW_EV_OVER_LIMIT: return "over-limit";
-	case DMAW_EV_MAP_FAILED: return "map-failed";
-	case DMAW_EV_NEVER_FIT: return "never-fit";
-	case DMAW_EV_VQ_FAILED: return "vq-failed";
-	default: return "unknown";
-	}
-}
-
-const char *event_source_name(__u32 source)
-{
-	switch (source) {
-	case DMAW_SRC_SWIOTLB_MAP: return "swiotlb_map";
-	case DMAW_SRC_DMA_MAP_SG: return "dma_map_sg";
-	case DMAW_SRC_VIRTQUEUE: return "virtqueue_add";
-	case DMAW_SRC_DMA_MAP: return "dma_map_page";
-	default: return "?";
-	}
-}
 
 double report_interval(const struct snapshot *prev, const struct snapshot *cur)
 {
@@ -37,36 +14,6 @@ double report_interval(const struct snapshot *prev, const struct snapshot *cur)
 double report_rate(__u64 now, __u64 before, double dt)
 {
 	return dt > 0 && now >= before ? (now - before) / dt : 0;
-}
-
-void fmt_bytes(char *buf, size_t len, double bytes)
-{
-	static const char units[] = "KMGT";
-	int u = -1;
-
-	while (bytes >= 1024 && u < 3) {
-		bytes /= 1024;
-		u++;
-	}
-	if (u < 0)
-		snprintf(buf, len, "%.0f", bytes);
-	else
-		snprintf(buf, len, bytes < 10 ? "%.1f%c" : "%.0f%c", bytes, units[u]);
-}
-
-void fmt_bytes4(char *buf, size_t len, double v)
-{
-	static const char units[] = "KMGTP";
-	int u = -1;
-
-	while (v >= 999.5 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u < 0)
-		snprintf(buf, len, "%.0f", v);
-	else
-		snprintf(buf, len, v < 9.95 ? "%.1f%c" : "%.0f%c", v, units[u]);
 }
 
 void json_hist(struct json *j, const char *key, const __u64 *hist)
@@ -175,34 +122,4 @@ void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *
 			(unsigned long long)cur->rows_cut);
 	fputc('\n', out);
 	fflush(out);
-}
-
-int stack_depth(__s32 stack_len)
-{
-	int depth = stack_len > 0 ? stack_len / (int)sizeof(__u64) : 0;
-
-	return depth > DMAW_STACK_DEPTH ? DMAW_STACK_DEPTH : depth;
-}
-
-void json_stack(struct json *j, const char *key, const struct ksyms *ks, const __u64 *stack,
-		int depth)
-{
-	char sym[160];
-
-	json_array_begin(j, key);
-	for (int i = 0; i < depth; i++) {
-		ksyms_format(ks, stack[i], sym, sizeof(sym));
-		json_string(j, NULL, sym);
-	}
-	json_array_end(j);
-}
-
-void text_stack(FILE *out, const struct ksyms *ks, const __u64 *stack, int depth)
-{
-	char sym[160];
-
-	for (int i = 0; i < depth; i++) {
-		ksyms_format(ks, stack[i], sym, sizeof(sym));
-		fprintf(out, "    %s\n", sym);
-	}
 }

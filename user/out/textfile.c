@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/lab_faults.h"
 #include "out/textfile.h"
 #include "util.h"
 
@@ -63,10 +64,10 @@ static void remove_stale_tmp(struct textfile *t)
 		if (pid == getpid() || (kill(pid, 0) && errno == ESRCH) ||
 		    now - st.st_mtime > TMP_STALE_S) {
 			if (unlinkat(t->dirfd, de->d_name, 0) && errno != ENOENT)
-				warnx_("cannot remove stale %s/%s: %s", t->path, de->d_name,
+				dmaw_warn("cannot remove stale %s/%s: %s", t->path, de->d_name,
 				       strerror(errno));
-			else if (verbose)
-				warnx_("removed stale %s/%s", t->path, de->d_name);
+			else if (t->verbose)
+				dmaw_warn("removed stale %s/%s", t->path, de->d_name);
 		}
 	}
 	closedir(d);
@@ -116,18 +117,19 @@ int textfile_write(struct textfile *t, const char *text, size_t len)
 
 /* Opens DIR and proves it writable by creating and removing our temporary
  * file: access() says yes to root on a read-only file system. */
-int textfile_open(struct textfile *t, const char *dir)
+int textfile_open(struct textfile *t, const char *dir, bool verbose)
 {
 	int fd;
 
 	t->path = dir;
+	t->verbose = verbose;
 	t->last_err = 0;
 	snprintf(t->tmp, sizeof(t->tmp), TMP_PREFIX "%ld" TMP_SUFFIX, (long)getpid());
 	t->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (t->dirfd < 0) {
 		int err = errno;
 
-		warnx_("textfile directory %s: %s%s", dir, strerror(err),
+		dmaw_warn("textfile directory %s: %s%s", dir, strerror(err),
 		       err == ENOENT ? " (create it, or point --textfile-dir at node_exporter's "
 				       "--collector.textfile.directory)" : "");
 		return -err;
@@ -137,7 +139,7 @@ int textfile_open(struct textfile *t, const char *dir)
 	if (fd < 0) {
 		int err = errno;
 
-		warnx_("cannot write in textfile directory %s: %s", dir, strerror(err));
+		dmaw_warn("cannot write in textfile directory %s: %s", dir, strerror(err));
 		close(t->dirfd);
 		t->dirfd = -1;
 		return -err;

@@ -10,6 +10,7 @@
 #ifndef DMAWATCH_TEXTFILE_H
 #define DMAWATCH_TEXTFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PROM_FILE "dmawatch.prom"
@@ -19,10 +20,12 @@ struct textfile {
 	int dirfd;
 	char tmp[64];     /* TMP_PREFIX <pid> TMP_SUFFIX */
 	int last_err;     /* errno of the last failed write, to warn once */
+	bool verbose;     /* say which stale temporary files were removed */
 };
 
-/* Opens DIR and proves it writable; prints why not. 0 or a negative errno. */
-int textfile_open(struct textfile *t, const char *dir);
+/* Opens DIR and proves it writable; prints why not. 0 or a negative errno.
+ * verbose: say which stale temporary files it removed. */
+int textfile_open(struct textfile *t, const char *dir, bool verbose);
 /* Replaces DIR/dmawatch.prom with text. Returns 0 or a negative errno;
  * never leaves the temporary file behind. */
 int textfile_write(struct textfile *t, const char *text, size_t len);

@@ -31,6 +31,13 @@ int canvas_resize(struct canvas *c, int rows, int cols)
 	return 0;
 }
 
+void canvas_free(struct canvas *c)
+{
+	free(c->ch);
+	free(c->pt);
+	*c = (struct canvas){};
+}
+
 int cput(struct canvas *c, int y, int x, int w, int paint, const char *s)
 {
 	if (y < 0 || y >= c->rows)

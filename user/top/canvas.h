@@ -31,6 +31,8 @@ struct canvas {
 
 /* Sizes the canvas and blanks it. 0 or -ENOMEM. */
 int canvas_resize(struct canvas *c, int rows, int cols);
+/* Frees the cells: the canvas is empty again, as before its first resize. */
+void canvas_free(struct canvas *c);
 /* Writes s at (y, x), at most w characters (w < 0: to the edge); returns
  * the column after it. Control characters become '?'. */
 int cput(struct canvas *c, int y, int x, int w, int paint, const char *s);

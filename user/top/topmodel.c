@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* dmatop's model: rows, filtering and sorting (top.h), without a terminal. */
+/* dmatop's model (topmodel.h), without a terminal: rows, filtering and
+ * sorting; the event ring; the processes worth a line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "out/report.h"
 #include "top/topmodel.h"
+#include "util.h"
 
 static struct top_row *row_for(struct top_row *rows, size_t *n, size_t max, const char *name)
 {
@@ -135,4 +137,96 @@ void top_sort_rows(struct top_row *rows, size_t n, enum top_sort key)
 {
 	sort_key = key;
 	qsort(rows, n, sizeof(*rows), cmp_rows);
+}
+
+int top_find_selected(const struct top_row *rows, size_t n, char *selected)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(rows[i].name, selected))
+			return i;
+	if (n)
+		memcpy(selected, rows[0].name, sizeof(rows[0].name));
+	return 0;
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+void top_events_add(struct top_events *e, const struct dmaw_event *ev,
+		    const struct timespec *mono, const struct timespec *real)
+{
+	struct top_event *slot = &e->ring[e->n % TOP_EVENT_RING];
+
+	/* ts_ns is bpf_ktime_get_ns(): CLOCK_MONOTONIC. */
+	slot->wall = real->tv_sec + real->tv_nsec / 1e9 -
+		     (mono->tv_sec + mono->tv_nsec / 1e9 - ev->ts_ns / 1e9);
+	memcpy(&slot->ev, ev, offsetof(struct dmaw_event, stack));
+	slot->ev.stack_len = 0;
+	slot->ev.comm[sizeof(slot->ev.comm) - 1] = 0;
+	slot->ev.dev[sizeof(slot->ev.dev) - 1] = 0;
+	slot->ev.driver[sizeof(slot->ev.driver) - 1] = 0;
+	slot->ev.vq[sizeof(slot->ev.vq) - 1] = 0;
+	e->n++;
+	if (ev->kind < TOP_EVENT_KINDS)
+		e->by_kind[ev->kind]++;
+}
+
+__u64 top_events_oldest(__u64 upto)
+{
+	return upto > TOP_EVENT_RING ? upto - TOP_EVENT_RING : 0;
+}
+
+const struct top_event *top_event(const struct top_events *e, __u64 i)
+{
+	return &e->ring[i % TOP_EVENT_RING];
+}
+
+/* ---- processes ------------------------------------------------------------ */
+
+void top_procs_rank(struct top_procs *tp, const struct snapshot *prev,
+		    const struct snapshot *cur)
+{
+	double dt = report_interval(prev, cur);
+
+	tp->n = snapshot_rank_procs(prev, cur, tp->rank, SNAP_MAX_PROCS);
+	for (size_t i = 0; i < tp->n; i++) {
+		tp->Bps[i] = report_rate(tp->rank[i].p.st.bytes, tp->rank[i].bytes_before, dt);
+		tp->shown[i] = -1;
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The table keeps exited processes until LRU eviction: once they bounce
+ * nothing they only crowd the list. Asked only of rows about to be shown,
+ * once per ranking; a pid found gone is remembered (if it is reused and
+ * bounces, its rate shows it), so a long table costs no syscalls. */
+bool top_proc_shown(struct top_procs *tp, size_t i)
+{
+	__u32 pid = tp->rank[i].p.pid;
+
+	if (tp->shown[i] >= 0)
+		return tp->shown[i];
+	tp->shown[i] = 1;
+	if (tp->Bps[i] > 0)
+		return true;
+	if (tp->ndead && bsearch(&pid, tp->dead, tp->ndead, sizeof(tp->dead[0]), cmp_u32)) {
+		tp->shown[i] = 0;
+	} else if (tp->exited(pid)) {
+		size_t k = 0;
+
+		if (tp->ndead == ARRAY_SIZE(tp->dead))
+			tp->ndead = 0;
+		while (k < tp->ndead && tp->dead[k] < pid)
+			k++;
+		memmove(&tp->dead[k + 1], &tp->dead[k], (tp->ndead - k) * sizeof(tp->dead[0]));
+		tp->dead[k] = pid;
+		tp->ndead++;
+		tp->shown[i] = 0;
+	}
+	return tp->shown[i];
 }

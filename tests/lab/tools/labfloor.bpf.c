@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The floor of issue 10's benchmark: on each hook a mapping can be seen
+ * The floor of make bench: on each hook a mapping can be seen
  * from, a program that only increments a per-CPU counter. What it costs is
  * the least any program on that hook can cost; dmawatch's own programs are
  * measured against it. All declared off; labfloor enables the one asked for.

@@ -7,7 +7,7 @@
  * page from it. labio can back its buffer with a hugetlb page instead: a
  * 2 MiB physically contiguous buffer lets a driver that ignores
  * dma_max_mapping_size() build one segment larger than SWIOTLB can map,
- * which is the failure the seed thread is about.
+ * the mapping that can never be bounced.
  *
  *   labio write|read DEVICE TOTAL_BYTES BLOCK_BYTES [hugetlb]
  *   labio peak FILE PID
