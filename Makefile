@@ -64,7 +64,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-fdebug-prefix-map=$(CURDIR)=. -Ivmlinux/$(ARCH)
 
 .PHONY: FORCE install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
-.PHONY: all static deps deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs fei-initramfs test unit lab-test lab demo \
+.PHONY: all static lint deps deps-lint deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs fei-initramfs test unit lab-test lab demo \
 	bench bench-snapshot lab-soak lab-endure vmlinux-h clean distclean clean-cache help prometheus-test top-keys
 .DELETE_ON_ERROR:
 
@@ -106,14 +106,16 @@ DEB_LAB := qemu-system-x86 qemu-utils busybox-static cpio kmod xz-utils zstd gzi
 DEB_PROM := prometheus prometheus-node-exporter
 
 DEB_PKG := debhelper lintian dpkg-dev mmdebstrap debian-archive-keyring
+DEB_LINT := shellcheck clang-format git
 
-deps: deps-build deps-lab deps-prom deps-pkg
+deps: deps-lint deps-build deps-lab deps-prom deps-pkg
+deps-lint: PACKAGES = $(DEB_LINT)
 deps-build: PACKAGES = $(DEB_BUILD)
 deps-lab: PACKAGES = $(DEB_LAB)
 deps-prom: PACKAGES = $(DEB_PROM)
 deps-pkg: PACKAGES = $(DEB_PKG)
 # Only calls apt-get when something is missing, so it is cheap to depend on.
-deps-build deps-lab deps-prom deps-pkg:
+deps-lint deps-build deps-lab deps-prom deps-pkg:
 	@missing=$$(for p in $(PACKAGES); do \
 		dpkg-query -W -f='$${db:Status-Abbrev}\n' $$p 2>/dev/null | grep -q '^ii' || echo $$p; \
 	done); \
@@ -215,6 +217,12 @@ HOST_TESTS = tests/lab/test-cache.sh; tests/lab/test-console.sh; \
 
 unit: deps-build all $(UNIT_BINS) $(BUILD)/tests/prom-sample
 	@tests/run-tap.sh unit $(UNIT_BINS) -- sh -c '$(HOST_TESTS)'
+
+# The fast tier, before anything is built: shellcheck on every shell script,
+# clang-format (.clang-format) on every C file (tests/lint.sh). The
+# compiler's own checks (WARN) run in every build.
+lint: deps-lint
+	@tests/run-tap.sh lint -- tests/lint.sh $(BUILD)
 
 # ---- fuzzing and sanitizers -------------------------------------------------
 
@@ -364,11 +372,12 @@ bench: deps initramfs
 # the Prometheus tools, the package.
 # The lab's own kernel builds in the background meanwhile (minutes on a
 # fresh machine; tests/lab/background-make.sh), its scenarios run last.
-test: deps all $(UNIT_BINS) $(BUILD)/tests/prom-sample $(FUZZ_BINS) san-build initramfs deb
+# lint and unit first (in this order: make stops at the first that fails),
+# so a style or unit failure shows in a minute, before the lab is set up.
+test: lint unit deps all $(FUZZ_BINS) san-build initramfs deb
 	@tests/lab/background-make.sh start $(BUILD)/lab/fei-build -C $(CURDIR) -s \
 		BUILD=$(BUILD) FEI_KERNEL="$(FEI_KERNEL)" fei-initramfs
-	@tests/run-tap.sh all $(UNIT_BINS) -- sh -c '$(HOST_TESTS); \
-		$(SANITIZE_CMD); $(VALGRIND_CMD); \
+	@tests/run-tap.sh all -- sh -c '$(SANITIZE_CMD); $(VALGRIND_CMD); \
 		$(FUZZ_CMD:$(FUZZ_SECONDS)=$(FUZZ_TEST_SECONDS)); \
 		tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); \
 		tests/lab/background-make.sh wait $(BUILD)/lab/fei-build && \

@@ -17,6 +17,7 @@ size=$(wc -c < "$dir/dmesg")
 # The address space dmawatch needs for nothing (its libraries), plus 32 MiB.
 limit_kb=98304
 start=$(date +%s%N)
+# shellcheck disable=SC3045 # ulimit -v: dash, bash and busybox sh all have it
 out=$(ulimit -v $limit_kb; "$build/dmawatch" diagnose --bundle "$dir" --json 2>"$dir/err")
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))

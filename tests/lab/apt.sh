@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The lab's private apt configuration per Debian release (sourced by
 # fetch-kernel.sh and build-kernel.sh after cache.sh): apt_setup DIST
 # points apt_opts at CACHE/apt/DIST/ (its own sources, lists, status and

@@ -7,7 +7,7 @@
 # hook dmawatch's default set counts mappings on, as the guest names it:
 # the DMA API's raw tracepoint where the kernel has it, else swiotlb_map's
 # fexit).
-# Issue 10's goals: default <= 0.33 of tracefs, <= 2 of the floor. Then the
+# The goals: default <= 0.33 of tracefs, <= 2 of the floor. Then the
 # O_DIRECT throughput with and without dmawatch. Exits 1 when the guest
 # failed, or when a mode could not run in some round (figures printed).
 # BENCH_GUEST_ENV: the guest's settings (guest/bench.sh), passed on its
@@ -77,7 +77,7 @@ awk -v label="$3" -v floor="${floor:+floor-$floor}" '
 		if (!(b > a) || !(f > a))
 			printf "  added cost of tracefs or the floor not measurable in this run\n"
 		else
-			printf "  goal (issue 10): default <= 0.33 of tracefs (%.2f), <= 2 of %s (%.2f)\n", (med["default"] - a) / (b - a), floor, (med["default"] - a) / (f - a)
+			printf "  goal: default <= 0.33 of tracefs (%.2f), <= 2 of %s (%.2f)\n", (med["default"] - a) / (b - a), floor, (med["default"] - a) / (f - a)
 		for (m in nio) {
 			for (i = 1; i <= nio[m]; i++) v["io_" m, i] = io[m, i]
 			mb[m] = median("io_" m, nio[m]); iol[m] = lo; ioh[m] = hi

@@ -15,6 +15,7 @@
 #                                 what building a module needs),
 #                                 root/lib/modules/KVER, kernel.env
 # OUT_ENV gets what fetch-kernel.sh writes for a stock kernel.
+# shellcheck disable=SC2154 # apt_dir and apt_opts: set by apt_setup (apt.sh)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cache.sh"
@@ -51,8 +52,8 @@ fi
 
 apt_setup "$dist"
 echo "build-kernel: $source_pkg $version with kernel/fei.config (a few minutes)" >&2
+# shellcheck disable=SC2086 # $apt_opts is a list of apt-get options (apt.sh)
 (cd "$apt_dir/archives" &&
-	# shellcheck disable=SC2086
 	apt-get $apt_opts -qq download "$source_pkg=$version")
 deb=$(ls "$apt_dir/archives/${source_pkg}_$(echo "$version" | sed 's/:/%3a/')"_*.deb)
 
@@ -61,7 +62,7 @@ trap 'rm -f "$stock_env"; rm -rf "$tmp"' EXIT
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards '*.tar.xz'
 mkdir "$tmp/src"
 tar -x -J -C "$tmp/src" --strip-components=1 -f "$tmp"/usr/src/"$source_pkg".tar.xz
-rm -rf "$tmp/usr"
+rm -rf "${tmp:?}/usr"
 
 cd "$tmp/src"
 make -s tinyconfig
@@ -73,6 +74,7 @@ missing=$(grep '^CONFIG_' "$config" | while read -r want; do
 	grep -qx "$want" .config || echo "$want"
 done)
 [ -z "$missing" ] || {
+	# shellcheck disable=SC2086 # unquoted: the options on one line
 	echo "build-kernel: olddefconfig dropped:" $missing >&2
 	exit 1
 }

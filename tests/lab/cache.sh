@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The lab's cache of downloads and builds (sourced by the lab's scripts).
 #
 # Entries are named by their content (the package and version they unpack,

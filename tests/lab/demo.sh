@@ -4,7 +4,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(mktemp -d)
-guest= follower=
+guest='' follower=''
 cleanup() {
 	rc=$?
 	[ -n "$guest" ] && kill "$guest" 2>/dev/null

@@ -1,7 +1,7 @@
 #!/bin/sh
 # endure.sh BUILD MINUTES KERNEL...
 #
-# The endurance run of issue 13 (`make lab-endure`): per kernel, one guest
+# The endurance run (`make lab-endure`): per kernel, one guest
 # (guest/endure.sh) runs the exporter and dmatop -b for MINUTES under mixed
 # traffic. Passes when both ran to the end and exited 0, their RSS and open
 # files stayed flat after the first two minutes (RSS growth at most 1 MiB
@@ -22,6 +22,7 @@ max_devs=$(sed -n 's/^#define DMAW_MAX_DEVS \([0-9]*\).*/\1/p' "$here/../../fami
 for kernel in "$@"; do
 	out=$build/lab/$kernel/runs/endure
 	rm -rf "$out"
+	# shellcheck disable=SC2034 # tap_prefix: read by tap.sh's pass and fail
 	tap_prefix="$kernel endure: "
 	"$here/run-guest.sh" -s endure -p force -t $((minutes * 60 + 400)) -o "$out" \
 		-a "dmawatch.minutes=$minutes" "$build/lab/$kernel/kernel.env" \
@@ -66,8 +67,8 @@ for kernel in "$@"; do
 		frame=$(r "top_frame_$m")
 		p=$(printf '%s' "$frame" | jq .processes) || frames_ok=no
 		d=$(printf '%s' "$frame" | jq '.devices | length') || frames_ok=no
-		[ "${p:-0}" -gt $procs ] 2> /dev/null && procs=$p
-		[ "${d:-0}" -gt $devs ] 2> /dev/null && devs=$d
+		[ "${p:-0}" -gt "$procs" ] 2> /dev/null && procs=$p
+		[ "${d:-0}" -gt "$devs" ] 2> /dev/null && devs=$d
 		m=$((m + 1))
 	done
 	expect_eq "every minute had a dmatop frame" "$frames_ok" yes

@@ -23,6 +23,7 @@
 # host; else "DIST HEADERS VERSION" for make-buildroot.sh, because the
 # kernel's kbuild tools cannot run here (trixie's need a newer glibc than
 # bookworm's), and KDIR is a path inside that root.
+# shellcheck disable=SC2154 # apt_dir and apt_opts: set by apt_setup (apt.sh)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cache.sh"
@@ -87,7 +88,7 @@ fi
 
 echo "fetch-kernel: $flavour -> $image $version ($packages)"
 cd "$apt_dir/archives"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046 # lists of words: apt options, PACKAGE=VERSION
 apt-get $apt_opts -qq download $(for p in $packages; do echo "$p=$version"; done)
 
 tmp=$(cache_tmp "$entry")
@@ -109,7 +110,7 @@ done
 [ -n "${vmlinuz:-}" ] || { echo "fetch-kernel: no vmlinuz in $packages" >&2; exit 1; }
 depmod -b "$tmp/root${mod_base:+/$mod_base}" "$kver"
 
-buildroot_for= kdir=$entry/root/usr/src/linux-headers-$kver
+buildroot_for='' kdir=$entry/root/usr/src/linux-headers-$kver
 if [ "$host_headers" = 1 ]; then
 	# Debian's per-flavour headers Makefile includes the common tree by
 	# its absolute /usr/src path; point it at our unpacked copy instead.

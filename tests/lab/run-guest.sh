@@ -28,7 +28,7 @@
 # ended without the scenario's end marker) or "qemu-failed N".
 # QEMU is killed on every way out; exit status 0 only for "ok".
 set -eu
-scenario=shell swiotlb=force limit=180 out= extra= bypass=
+scenario=shell swiotlb=force limit=180 out='' extra='' bypass=''
 while getopts s:p:t:o:a:b opt; do
 	case $opt in
 	b) bypass=1 ;;

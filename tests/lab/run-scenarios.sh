@@ -40,8 +40,9 @@ for kernel in "$@"; do
 		selected "$name" || continue
 		out=$build/lab/$kernel/runs/$name
 		rm -rf "$out"
+		# shellcheck disable=SC2034 # tap_prefix: read by tap.sh's pass and fail
 		tap_prefix="$kernel $name: "
-		# shellcheck disable=SC2086 # the options are words
+		# shellcheck disable=SC2086,SC2046 # the options are words
 		"$here/run-guest.sh" -s "$name" -p "$pool" -t "$limit" -o "$out" \
 			$([ "$opts" = - ] || echo "$opts") "$env" "$initrd"
 		status=$(cat "$out/status")
@@ -50,6 +51,7 @@ for kernel in "$@"; do
 		expect_clean_console "$out/console.log"
 		results "$out/results"
 		expect_eq "scenario script exited 0" "$(r scenario_exit)" 0
+		# shellcheck source=/dev/null # checks/NAME.sh: linted on its own
 		. "$here/checks/$name.sh"
 	done
 done

@@ -1,9 +1,11 @@
+# shellcheck shell=sh
 # TAP assertions for the host side of the lab scenarios (sourced).
 # Each check prints "ok - NAME" or "not ok - NAME" with the values it saw,
 # so a failure names what the kernel reported.
 #
 # results FILE: the guest's "key value" lines; r KEY prints one value.
 
+# shellcheck disable=SC2154 # tap_prefix and build: set by the sourcing script
 tap_results=
 results() { tap_results=$1; }
 # The guest's serial port turns \n into \r\n.
@@ -64,7 +66,7 @@ expect_same_replay() { # bundle-key exit-key json-key
 		replay_json=$("$build/dmawatch" diagnose --json --bundle "$replay_dir/bundle")
 		replay_exit=$?
 	else
-		replay_json= replay_exit="no bundle"
+		replay_json='' replay_exit="no bundle"
 	fi
 	expect_eq "diagnose --bundle on the host: the guest's exit status" "$replay_exit" "$(r "$2")"
 	expect_eq "diagnose --bundle on the host: the guest's JSON" "$replay_json" "$(r "$3")"

@@ -5,6 +5,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/tap.sh"
 . "$here/cache.sh"
+# shellcheck disable=SC2034 # tap_prefix: read by tap.sh's pass and fail
 tap_prefix="cache: "
 DMAWATCH_CACHE=$(mktemp -d)
 trap 'rm -rf "$DMAWATCH_CACHE"' EXIT
@@ -12,7 +13,7 @@ export DMAWATCH_CACHE
 entry=$(cache_root)/things/a_1
 
 expect_eq "cache_root follows DMAWATCH_CACHE" "$(cache_root)" "$DMAWATCH_CACHE"
-expect_eq "XDG_CACHE_HOME default" "$(DMAWATCH_CACHE= XDG_CACHE_HOME=/x cache_root)" /x/dmawatch
+expect_eq "XDG_CACHE_HOME default" "$(DMAWATCH_CACHE='' XDG_CACHE_HOME=/x cache_root)" /x/dmawatch
 if cache_valid "$entry"; then fail "a missing entry is not valid"; else pass "a missing entry is not valid"; fi
 
 tmp=$(cache_tmp "$entry")

@@ -31,6 +31,7 @@ for line in \
 	expect_eq "fails on: ${line#*] }" "$(verdict "$clean
 $line")" not
 done
+# shellcheck disable=SC2034 # tap_prefix: read by tap.sh's pass and fail
 tap_prefix="console: "
 : > "$dir/console.log"
 expect_eq "an empty console log fails" "$(expect_clean_console "$dir/console.log" | head -n 1 | cut -d' ' -f1)" not

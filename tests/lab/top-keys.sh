@@ -1,7 +1,7 @@
 #!/bin/sh
 # top-keys.sh KERNEL_ENV INITRAMFS [LABEL]
 #
-# Issue 4 acceptance, the interactive view, driven for real: boots a lab
+# dmatop, the interactive view, driven for real: boots a lab
 # guest (make lab's shell) with its serial console in a detached 80x24 tmux
 # pane, types /lab/top-keys.sh at the prompt and drives dmatop with
 # send-keys, asserting on capture-pane after every key. The guest script
@@ -31,7 +31,7 @@ command -v tmux > /dev/null || {
 work=$(mktemp -d)
 started=$(date +%s)
 sock=dmatop-keys-$$
-qemu_pid= watchdog= socket=
+qemu_pid='' watchdog='' socket=''
 tm() { tmux -L "$sock" "$@"; }
 cleanup() {
 	rc=$?

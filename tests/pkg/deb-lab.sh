@@ -20,6 +20,7 @@ for f in "$pkgroot"/*; do set -- "$@" "$f=pkg/$(basename "$f")"; done
 	exit 1
 "$here/lab/run-guest.sh" -s package -t 240 -o "$out" "$env" "$out/initramfs.gz"
 results "$out/results"
+# shellcheck disable=SC2034 # tap_prefix: read by tap.sh's pass and fail
 tap_prefix="deb: $kernel guest: "
 expect_eq "guest ran the scenario and powered off" "$(cat "$out/status")" ok
 expect_clean_console "$out/console.log"

@@ -41,6 +41,7 @@ mmdebstrap --quiet --mode=root --variant=apt --include=man-db,systemd,bash-compl
 	> "$res/mmdebstrap.log" 2>&1
 echo "# package test root: $(($(date +%s) - start)) s"
 rd() { cat "$res/$1" 2>/dev/null; }
+# shellcheck disable=SC2034 # tap_prefix: read by tap.sh's pass and fail
 tap_prefix="deb: "
 expect_eq "mmdebstrap ran every step" "$(tail -n 1 "$res/mmdebstrap.log" | grep -c 'error')" 0
 expect_eq "apt installs the package and its Depends" "$(rd install_exit)" 0

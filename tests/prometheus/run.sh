@@ -184,6 +184,7 @@ if [ -x "$dw" ]; then
 	: > "$work/tf/other.prom"
 	timeout 60 "$dw" export --textfile-dir "$work/tf" --once --interval 0.1 \
 		> /dev/null 2> "$work/ex.err"
+	# shellcheck disable=SC2010 # the test's own file names: no blanks
 	expect_eq "stale temporary files removed, others kept" \
 		"$(cd "$work/tf" && ls -A | grep -v '^dmawatch\.prom$' | sort | tr '\n' ' ')" \
 		".dmawatch.prom.1.tmp .dmawatch.prom.x.tmp other.prom "
@@ -202,7 +203,7 @@ fi
 # random ones until one serves.
 mkdir "$work/textfile"
 port=
-for attempt in 1 2 3 4 5 6 7 8; do
+for _ in 1 2 3 4 5 6 7 8; do
 	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
 	"$ne" --web.listen-address="127.0.0.1:$p" --collector.disable-defaults \
 		--collector.textfile --collector.textfile.directory="$work/textfile" \
@@ -260,7 +261,8 @@ expect_eq "a truncated file makes node_textfile_scrape_error 1" \
 	"$(curl -sf "http://127.0.0.1:$port/metrics" | sed -n 's/^node_textfile_scrape_error //p')" 1
 
 if [ $# -eq 0 ]; then
-	set -- $(ls "$build"/lab/*/runs/export/*.prom 2>/dev/null)
+	set -- "$build"/lab/*/runs/export/*.prom
+	[ -e "$1" ] || set --
 	[ $# -gt 0 ] || echo "# no lab export files in $build/lab/*/runs/export (make lab-test)"
 fi
 for f in "$@"; do

@@ -51,8 +51,8 @@ static void test_snapshot_dev_finds_and_bounds(void **state)
 	assert_non_null(snapshot_find_dev(&s, "d5"));
 }
 
-/* Defect 7: devices whose dev_name() could not be read all had the name ""
- * and overwrote each other's row. Each gets its own row, stable per key. */
+/* Devices whose dev_name() could not be read once all had the name "" and
+ * overwrote each other's row. Each gets its own row, stable per key. */
 static void test_unnamed_devices_keep_their_own_rows(void **state)
 {
 	static struct snapshot s;
@@ -74,7 +74,7 @@ static void test_unnamed_devices_keep_their_own_rows(void **state)
 	assert_int_equal(b->sw.maps[DMAW_DIR_TO_DEVICE], 5);
 }
 
-/* Defect 1: the snapshot kept the first 512 processes in hash order, so
+/* The snapshot once kept the first 512 processes in hash order, so
  * after one 8 MiB writer and 3,000 short 4 KiB dd's the writer was gone
  * from top_processes while the BPF table still held it. */
 static void test_top_processes_come_from_every_row(void **state)

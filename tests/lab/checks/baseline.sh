@@ -1,4 +1,5 @@
-# Scenario (a): forced bounce baseline (guest/baseline.sh). Sourced by
+# shellcheck shell=sh
+# Forced bounce baseline (guest/baseline.sh). Sourced by
 # run-scenarios.sh with the guest's results loaded.
 mib16=16777216
 expect_eq "write moved 16 MiB" "$(r write_bytes)" $mib16
@@ -18,7 +19,7 @@ else
 fi
 expect_match "probe: says where the pool's high-water mark comes from" "$(r probe_hiwater)" 'hiwater: '
 
-# A family that fails to load is left out; the others run (issue 9).
+# A family that fails to load is left out; the others run.
 deg=$(r degraded_final)
 dev_field() { printf '%s' "$deg" | jq -r --arg d "$(r vda_dma_dev)" ".devices[] | select(.device == \$d) | $1"; }
 expect_eq "a family failing to load: stat still exits 0" "$(r degraded_exit)" 0

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # dmawatch diagnose, step by step (guest/diagnose.sh): each step's verdict
 # and the evidence it quotes against the kernel's own lines and figures.
 nslabs=$(r nslabs)

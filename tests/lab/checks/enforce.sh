@@ -1,3 +1,5 @@
+# shellcheck shell=sh
+# shellcheck disable=SC2154 # kernel: set by run-scenarios.sh, which sources this
 # Scenario: dmawatch enforce (guest/enforce.sh), swiotlb=512,force. On the
 # lab's own kernel (KERNEL-fei, with CONFIG_FUNCTION_ERROR_INJECTION) deny
 # must fail the never-fitting write at submission; on Debian's kernels it

@@ -1,4 +1,5 @@
-# Issue 5 acceptance (guest/export.sh): the exporter's file against
+# shellcheck shell=sh
+# The exporter (guest/export.sh): the exporter's file against
 # `dmawatch stat --json` for the same quiet window, promtool on every text
 # the guest produced, growth between two writes, /metrics, SIGTERM, the
 # hammer and --once. The guest's .prom files are kept in the run directory

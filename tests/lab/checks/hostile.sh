@@ -1,4 +1,5 @@
-# Issue 13, hostile environments (guest/hostile.sh). Sourced by
+# shellcheck shell=sh
+# Hostile environments (guest/hostile.sh). Sourced by
 # run-scenarios.sh with the guest's results loaded. Every case: a clear
 # one-line error or a degraded run that says what it left out, and no BPF
 # program left behind.

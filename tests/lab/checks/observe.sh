@@ -1,4 +1,5 @@
-# Issue 3 acceptance (guest/observe.sh): dmawatch's numbers against what
+# shellcheck shell=sh
+# Counting (guest/observe.sh): dmawatch's numbers against what
 # the kernel itself reported (tracefs swiotlb_bounced, the workload's bytes).
 vda=$(r vda_dma_dev)
 expect_match "the kernel's DMA-API tracepoints checked" "$(r dma_tp)" '^(yes|no)$'
@@ -66,9 +67,9 @@ if [ "$(r hiwater_file)" = no ]; then
 		"$(r refused_d_hooks)" 2
 fi
 
-# A mapping in softirq while another is in flight on the same CPU (defect 2
-# of issue 9): 200 outer 4 KiB and 200 inner 2 KiB mappings, each counted
-# once, against tracefs.
+# A mapping in softirq while another is in flight on the same CPU (a nested
+# call, keyed apart by call_key()): 200 outer 4 KiB and 200 inner 2 KiB
+# mappings, each counted once, against tracefs.
 for mode in fentry kprobe; do
 	tap_prefix="${tap_prefix}nested $mode: "
 	final=$(r ${mode}_nested_final)
@@ -113,7 +114,7 @@ expect_gt "largest sg segment exceeds 256 KiB" "$(lab_dev .dma_api.sg_largest_se
 expect_gt "dma_map_sg errors counted" "$(lab_dev .dma_api.sg_errors)" 0
 expect_ge "every over-limit refusal counted" "$(lab_dev .over_limit)" 99
 
-# Top processes from the whole table (defect 1 of issue 9): the process
+# Top processes from the whole table (not the first rows in hash order): the process
 # that mapped 8 MiB first, though 600 short ones came after it.
 procs=$(r stat_procs)
 echo "# 600 short mappers took $(r small_mappers_s) s"

@@ -1,4 +1,5 @@
-# Scenario (c): over the SWIOTLB limit (guest/over-limit.sh).
+# shellcheck shell=sh
+# Over the SWIOTLB limit (guest/over-limit.sh).
 expect_eq "test module loaded" "$(r insmod_exit)" 0
 expect_eq "128 KiB dma_map_single maps" "$(r map_128k_exit)" 0
 expect_ne "512 KiB dma_map_single is refused" "$(r map_512k_exit)" 0

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Pool fragmentation (guest/pool-frag.sh), swiotlb=force: dmawatch's pool
 # view against debugfs swiotlb/ and the test module's mapping results.
 pool() { # report-key jq-path
@@ -55,6 +56,7 @@ if [ "$(r kernel_hiwater)" = none ]; then
 	expect_eq "no kernel used_hiwater: dmawatch keeps its own" \
 		"$(printf '%s' "$final" | jq -r .pool.hiwater_from_kernel)" false
 elif [ "$(r frag_kernel_hiwater)" -lt "$(r frag_used)" ]; then
+	# shellcheck disable=SC2154 # tap_prefix: set by run-scenarios.sh
 	echo "# $tap_prefix kernel's used_hiwater is not kept ($(r frag_kernel_hiwater) < io_tlb_used $(r frag_used))"
 	expect_eq "kernel used_hiwater not kept: dmawatch keeps its own" \
 		"$(printf '%s' "$final" | jq -r .pool.hiwater_from_kernel)" false

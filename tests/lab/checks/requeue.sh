@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Scenario: the requeue family (guest/requeue.sh), swiotlb=512,force: a
 # burst of requeues while the test module holds most of the pool, against
 # the kernel's block_rq_requeue events over the same window.

@@ -1,4 +1,5 @@
-# Issue 4 acceptance, dmatop -b (guest/top-batch.sh), booted with
+# shellcheck shell=sh
+# dmatop -b (guest/top-batch.sh), booted with
 # swiotlb=512,force: the disk's row against the workload that ran, and the
 # request that can never fit the 512-slot pool on the same row and as an event.
 dev=$(r vda_dma_dev)
@@ -40,6 +41,7 @@ expect_gt "text: labio among the top processes" "$(r text_labio_rows)" 0
 # refresh, under TCG emulation (many times slower than a real CPU).
 ticks=$(r text_cpu_ticks)
 window=$(r text_cpu_window_cs)
+# shellcheck disable=SC2154 # tap_prefix: set by run-scenarios.sh
 echo "# $tap_prefix dmatop -b -d 1: $ticks ticks of $(r hz) Hz in $window cs; RSS $(r text_rss_kb) kB; first frame $(r text_first_frame_cs) cs after start"
 expect_le "text: dmatop used under 2% of a CPU (TCG)" "$((${ticks:-999} * 10000 / $(r hz) / ${window:-1}))" 2
 

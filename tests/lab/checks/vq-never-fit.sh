@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Scenario: a virtqueue request that can never fit the pool
 # (guest/vq-never-fit.sh), booted with swiotlb=512,force; booted with a pool
 # that holds the request (swiotlb=force) the same checks turn into the

@@ -1,12 +1,13 @@
 #!/bin/sh
-# Scenario (a), forced-bounce baseline: a known O_DIRECT workload on the
+# Forced-bounce baseline: a known O_DIRECT workload on the
 # virtio disk must move io_tlb_used and produce swiotlb_bounced events.
+# shellcheck disable=SC2154 # swiotlb_dir and tracing: set by lib.sh
 . /lab/lib.sh
 mib=16
 dev=$(dma_dev_of vda)
 emit vda_dma_dev "$dev"
-emit nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
-emit used_before "$(cat $swiotlb_dir/io_tlb_used)"
+emit nslabs "$(cat "$swiotlb_dir/io_tlb_nslabs")"
+emit used_before "$(cat "$swiotlb_dir/io_tlb_used")"
 
 trace_swiotlb_start
 labio write /dev/vda $((mib << 20)) 1048576 > /tmp/w.out &
@@ -20,12 +21,13 @@ emit read_exit $?
 emit read_bytes "$(sed -n 's/^bytes //p' /tmp/r.out)"
 trace_swiotlb_stop
 
+# shellcheck disable=SC2046 # the sum's four fields, an argument each
 set -- $(trace_swiotlb_sum "$dev")
 emit trace_events "$1"
 emit trace_bytes "$2"
-emit used_after "$(cat $swiotlb_dir/io_tlb_used)"
-[ -f $swiotlb_dir/io_tlb_used_hiwater ] &&
-	emit used_hiwater "$(cat $swiotlb_dir/io_tlb_used_hiwater)"
+emit used_after "$(cat "$swiotlb_dir/io_tlb_used")"
+[ -f "$swiotlb_dir/io_tlb_used_hiwater" ] &&
+	emit used_hiwater "$(cat "$swiotlb_dir/io_tlb_used_hiwater")"
 emit full_lines "$(dmesg_count 'swiotlb buffer is full')"
 # What this kernel offers and which hook each probe family chose, and why
 # (kept in the console log; the checks read the hook that counts bounced
@@ -33,7 +35,7 @@ emit full_lines "$(dmesg_count 'swiotlb buffer is full')"
 dmawatch probe > /tmp/probe.txt 2>&1
 emit probe_exit $?
 cat /tmp/probe.txt
-dma_tp=$(ls -d $tracing/events/dma/dma_map_page $tracing/events/dma/dma_map_phys 2> /dev/null |
+dma_tp=$(ls -d "$tracing/events/dma/dma_map_page" "$tracing/events/dma/dma_map_phys" 2> /dev/null |
 	sed 's,.*/events/,,' | head -n 1)
 emit dma_tp "${dma_tp:-none}"
 emit probe_swiotlb_map "$(awk '$1 == "swiotlb" && $2 == "swiotlb_map" { print $3; exit }' /tmp/probe.txt)"
@@ -62,7 +64,7 @@ emit bpf_syms_after "$(bpf_progs)"
 # verdict, the figures it quotes, and the bundle it saves, which the host
 # replays (checks/baseline.sh) to the same JSON.
 emit sysfs_max_sectors_kb "$(cat /sys/block/vda/queue/max_sectors_kb)"
-emit diag_used_hiwater "$(cat $swiotlb_dir/io_tlb_used_hiwater 2> /dev/null || echo none)"
+emit diag_used_hiwater "$(cat "$swiotlb_dir/io_tlb_used_hiwater" 2> /dev/null || echo none)"
 dmawatch diagnose --json --save-bundle /tmp/bundle > /tmp/diag.json 2> /tmp/diag.err
 emit diag_exit $?
 emit diag_json "$(cat /tmp/diag.json)"

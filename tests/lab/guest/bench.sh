@@ -1,5 +1,5 @@
 #!/bin/sh
-# `make bench` (issue 10): the cost of watching, in one interleaved run.
+# `make bench`: the cost of watching, in one interleaved run.
 #
 # Per round, every mode in BENCH_MODES in turn (so TCG's drift hits all
 # alike), each measuring ns per 4 KiB bounced mapping (dma_map_single +
@@ -28,25 +28,26 @@
 # BENCH_CPU_SECONDS while 4 KiB O_DIRECT writes keep the maps changing,
 # as "cpu NAME UTIME STIME ELAPSED" (all in 1/100 s).
 # The host (tests/lab/bench.sh) takes medians and ratios.
+# shellcheck disable=SC2154 # spawned and tracing: set by lib.sh
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
 rounds=${BENCH_ROUNDS:-9}
 count=${BENCH_COUNT:-100000}
 io_bytes=${BENCH_IO_BYTES:-8388608}
 cpu_s=${BENCH_CPU_SECONDS:-30}
-if [ -d $tracing/events/dma/dma_map_page ] || [ -d $tracing/events/dma/dma_map_phys ]; then
-	floor=floor-raw_tp_dma
+if [ -d "$tracing/events/dma/dma_map_page" ] || [ -d "$tracing/events/dma/dma_map_phys" ]; then
+	floor="floor-raw_tp_dma"
 	modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf floor-raw_tp_dma default default-fexit swiotlb latency F-dmamap}
 else
-	floor=floor-fexit
+	floor="floor-fexit"
 	modes=${BENCH_MODES:-none tracefs floor-fexit floor-tp_btf default swiotlb latency F-dmamap}
 fi
 # "floor" in BENCH_MODES: this kernel's floor, whichever hook that is.
 modes=$(echo " $modes " | sed "s/ floor / $floor /; s/^ //; s/ \$//")
 emit floor $floor
 insmod /lab/dmawatch_lab.ko
-echo 0 > $tracing/tracing_on
-echo 4096 > $tracing/buffer_size_kb
+echo 0 > "$tracing/tracing_on"
+echo 4096 > "$tracing/buffer_size_kb"
 
 # "sample MODE MIN MEAN": ns per pair over the fastest chunk of the loop
 # (the steady figure: TCG and the host only add time) and over all of it.
@@ -71,16 +72,16 @@ start() { # ready-regex cmd...
 	[ -n "$ready" ] || return 0
 	j=0
 	while ! grep -q "$ready" /tmp/bg.out && [ $j -lt 600 ]; do
-		running $bg || break
+		running "$bg" || break
 		sleep 0.1
 		j=$((j + 1))
 	done
 	grep -q "$ready" /tmp/bg.out || {
 		st=running
-		running $bg || { wait $bg; st="exit $?"; }
+		running "$bg" || { wait "$bg"; st="exit $?"; }
 		emit error "$mode: $* not ready after $j polls ($st): $(head -c 300 /tmp/bg.err | tr '\n' '|')"
-		kill -TERM $bg 2> /dev/null
-		wait $bg
+		kill -TERM "$bg" 2> /dev/null
+		wait "$bg"
 		return 1
 	}
 }
@@ -89,8 +90,8 @@ start() { # ready-regex cmd...
 # programs (RCU, a workqueue, trampoline text pokes), which would
 # otherwise run during the next mode's loop.
 stop() {
-	kill -TERM $bg
-	wait $bg
+	kill -TERM "$bg"
+	wait "$bg"
 	bpf_progs_settled > /dev/null
 }
 
@@ -102,12 +103,12 @@ measure() { # mode
 		io none
 		;;
 	tracefs)
-		echo > $tracing/trace
-		echo 1 > $tracing/events/swiotlb/swiotlb_bounced/enable
-		echo 1 > $tracing/tracing_on
+		echo > "$tracing/trace"
+		echo 1 > "$tracing/events/swiotlb/swiotlb_bounced/enable"
+		echo 1 > "$tracing/tracing_on"
 		loop tracefs
-		echo 0 > $tracing/tracing_on
-		echo 0 > $tracing/events/swiotlb/swiotlb_bounced/enable
+		echo 0 > "$tracing/tracing_on"
+		echo 0 > "$tracing/events/swiotlb/swiotlb_bounced/enable"
 		;;
 	floor-*)
 		start '^attached' labfloor "${mode#floor-}" || return 0
@@ -124,7 +125,7 @@ measure() { # mode
 		latency) set -- --latency ;;
 		F-*) set -- -F "${mode#F-}" ;;
 		esac
-		[ $mode = default-fexit ] && export DMAWATCH_TEST_REFUSE_FENTRY=__dma_map_sg_attrs
+		[ "$mode" = default-fexit ] && export DMAWATCH_TEST_REFUSE_FENTRY=__dma_map_sg_attrs
 		started=0
 		start '^{' dmawatch "$@" stat --json 3600 || started=1
 		unset DMAWATCH_TEST_REFUSE_FENTRY
@@ -160,12 +161,14 @@ ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # Runs the background program (started and ready) for cpu_s seconds under
 # a steady write load, then emits its CPU time.
 cpu() { # name
-	set -- "$1" $(ticks $bg)
+	# shellcheck disable=SC2046 # utime and stime, an argument each
+	set -- "$1" $(ticks "$bg")
 	t0=$(now_cs)
 	(while :; do labio write /dev/vda 8388608 4096 > /dev/null; done) &
 	load=$!
 	sleep "$cpu_s"
-	set -- "$@" $(ticks $bg)
+	# shellcheck disable=SC2046 # utime and stime, an argument each
+	set -- "$@" $(ticks "$bg")
 	t1=$(now_cs)
 	kill $load
 	wait $load 2> /dev/null
@@ -178,7 +181,7 @@ mkdir -p /tmp/tf
 rm -f /tmp/tf/dmawatch.prom
 start '' dmawatch export --textfile-dir /tmp/tf --interval 1
 j=0
-while [ ! -s /tmp/tf/dmawatch.prom ] && [ $j -lt 600 ] && running $bg; do
+while [ ! -s /tmp/tf/dmawatch.prom ] && [ $j -lt 600 ] && running "$bg"; do
 	sleep 0.1
 	j=$((j + 1))
 done
@@ -186,8 +189,8 @@ if [ -s /tmp/tf/dmawatch.prom ]; then
 	cpu export
 else
 	emit error "cpu-export: no textfile after $j polls: $(head -c 300 /tmp/bg.err | tr '\n' '|')"
-	kill -TERM $bg 2> /dev/null
-	wait $bg
+	kill -TERM "$bg" 2> /dev/null
+	wait "$bg"
 fi
 mode=cpu-dmatop
 start '^dmatop' dmatop -b -d 1 && cpu dmatop

@@ -4,11 +4,12 @@
 # as it comes. Traffic starts after dmatop attached and stops before it
 # detaches: under TCG, patching a function's entry while another vCPU runs
 # it has oopsed the guest (int3 at dma_map_page_attrs+0x5).
+# shellcheck disable=SC2154 # swiotlb_dir: set by lib.sh
 . /lab/lib.sh
 seconds=${DEMO_SECONDS:-20}
 insmod /lab/dmawatch_lab.ko 2>/dev/null
 echo 8 > /proc/sys/vm/nr_hugepages
-echo "demo: $(uname -r), swiotlb pool $(cat $swiotlb_dir/io_tlb_nslabs) slots, $seconds s of traffic" >&3
+echo "demo: $(uname -r), swiotlb pool $(cat "$swiotlb_dir/io_tlb_nslabs") slots, $seconds s of traffic" >&3
 dmatop -D -b -d 1 > /tmp/top.out 2>&1 &
 top_pid=$!
 i=0

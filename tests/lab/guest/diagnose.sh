@@ -13,6 +13,7 @@
 #              watches with the probes
 #   aligned    the module again, with NVMe's min_align_mask: the limit
 #              diagnose judges its device by, read live
+# shellcheck disable=SC2154 # swiotlb_dir: set by lib.sh
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
 
@@ -23,10 +24,10 @@ features_bit33() { # block device
 
 # diagnose --no-bpf --json: its JSON and exit status under KEY.
 diagnose() { # key
-	dmawatch diagnose --no-bpf --json > /tmp/$1.json 2> /tmp/$1.err
-	emit $1_exit $?
-	emit $1_json "$(cat /tmp/$1.json)"
-	emit $1_err "$(head -c 300 /tmp/$1.err)"
+	dmawatch diagnose --no-bpf --json > "/tmp/$1.json" 2> "/tmp/$1.err"
+	emit "${1}_exit" $?
+	emit "${1}_json" "$(cat "/tmp/$1.json")"
+	emit "${1}_err" "$(head -c 300 "/tmp/$1.err")"
 }
 
 # The kernel's buffer-full lines for a device, first and last, without the
@@ -36,7 +37,7 @@ full_line() { # first|last device
 		if [ "$1" = first ]; then head -n 1; else tail -n 1; fi
 }
 
-nslabs=$(cat $swiotlb_dir/io_tlb_nslabs)
+nslabs=$(cat "$swiotlb_dir/io_tlb_nslabs")
 emit nslabs "$nslabs"
 emit vda_dev "$(dma_dev_of vda)"
 emit vdb_dev "$(dma_dev_of vdb)"
@@ -53,6 +54,7 @@ emit insmod_exit $?
 echo 4 > /proc/sys/vm/nr_hugepages
 # 31 of the 32 segments held (128 slots each): 128 slots left.
 echo "$((nslabs / 128 - 1)) 262144" > $ctl/hold
+# shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit hold_exit $?
 labio write /dev/vda 1048576 1048576 hugetlb > /tmp/w.out 2>&1 &
 wpid=$!
@@ -61,15 +63,16 @@ while [ -z "$(full_line first "$(dma_dev_of vda)")" ] && [ $i -lt 600 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-emit held_used "$(cat $swiotlb_dir/io_tlb_used)"
+emit held_used "$(cat "$swiotlb_dir/io_tlb_used")"
 echo "release all" > $ctl/hold
+# shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit release_exit $?
 wait $wpid
 emit write_exit $?
 emit write_bytes "$(sed -n 's/^bytes //p' /tmp/w.out)"
 emit transient_first "$(full_line first "$(dma_dev_of vda)")"
 emit transient_last "$(full_line last "$(dma_dev_of vda)")"
-emit transient_used "$(cat $swiotlb_dir/io_tlb_used)"
+emit transient_used "$(cat "$swiotlb_dir/io_tlb_used")"
 diagnose transient
 
 # The kernel rate-limits its buffer-full lines per call site, all devices
@@ -79,6 +82,7 @@ sleep 6
 
 # ---- over the limit: 512 KiB in one mapping
 echo 524288 > $ctl/map_single
+# shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit map_512k_exit $?
 emit over_first "$(full_line first dmawatch-lab)"
 diagnose over
@@ -86,8 +90,10 @@ diagnose over
 # ---- fragmented: 96 of every 128 slots held, then 256 KiB refused
 sleep 6 # the rate limit again (above)
 echo "$((nslabs / 128)) 196608" > $ctl/hold
+# shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit frag_hold_exit $?
 echo 262144 > $ctl/map_single
+# shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit map_256k_exit $?
 emit frag_line "$(dmesg | grep -F 'dmawatch-lab: swiotlb buffer is full (sz: 262144 bytes)' |
 	sed 's/^\[[^]]*\] *//' | tail -n 1)"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# `make lab-endure` (issue 13): the exporter and dmatop -b run for
+# `make lab-endure`: the exporter and dmatop -b run for
 # dmawatch.minutes= (kernel command line; default 30) under mixed traffic:
 # O_DIRECT writes and reads of the virtio disk, the test module's mappings
 # of every size (over the limit too), held and released mappings, and a
@@ -54,6 +54,7 @@ load=$!
 
 sample() { # minute
 	for p in "exp $exp" "top $top"; do
+		# shellcheck disable=SC2086 # $p is "NAME PID": two words
 		set -- "$1" $p
 		emit "${2}_rss_kb_$1" "$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$3/status")"
 		emit "${2}_fds_$1" "$(ls "/proc/$3/fd" | wc -l)"

@@ -14,10 +14,11 @@
 #     wedged: this step is last.
 # Where the kernel refuses fmod_ret (no CONFIG_FUNCTION_ERROR_INJECTION),
 # --deny must refuse in one line; the deny steps record that instead.
+# shellcheck disable=SC2154 # spawned, swiotlb_dir and tracing: set by lib.sh
 . /lab/lib.sh
 disk=vda
 ctl=/sys/kernel/debug/dmawatch_lab
-emit nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
+emit nslabs "$(cat "$swiotlb_dir/io_tlb_nslabs")"
 emit ei_list "$([ -r /sys/kernel/debug/error_injection/list ] &&
 	grep -c '^should_fail_bio[[:space:]]' /sys/kernel/debug/error_injection/list || echo none)"
 emit max_sectors_kb "$(cat /sys/block/$disk/queue/max_sectors_kb)"
@@ -32,11 +33,11 @@ enf_progs() { grep -c 'bpf_prog_[0-9a-f]*_enforce_' /proc/kallsyms; }
 start_enforce() {
 	spawn /tmp/enf.out /tmp/enf.err dmawatch enforce --json "$@"
 	epid=$spawned
-	wait_for /tmp/enf.err 'attached\|pinned' 60 $epid
+	wait_for /tmp/enf.err 'attached\|pinned' 60 "$epid"
 }
 stop_enforce() { # signal
-	kill -"${1:-INT}" $epid
-	wait $epid
+	kill -"${1:-INT}" "$epid"
+	wait "$epid"
 	erc=$?
 }
 # dmawatch trace (only the enforce family) in the background, to
@@ -44,13 +45,13 @@ stop_enforce() { # signal
 start_trace() {
 	spawn /tmp/trace.out /tmp/trace.err dmawatch -F enforce trace --json
 	tpid=$spawned
-	wait_for /tmp/trace.err tracing 60 $tpid
+	wait_for /tmp/trace.err tracing 60 "$tpid"
 	sleep 1.5 # its first read: decisions before it are not news
 }
 stop_trace() {
 	sleep 1.5 # one more read
-	kill -INT $tpid
-	wait $tpid
+	kill -INT "$tpid"
+	wait "$tpid"
 	trc=$?
 }
 tfield() { # key: of the first enforce record trace printed
@@ -75,10 +76,10 @@ io() { # name args...
 
 # ---- 1. deny on vda --------------------------------------------------------
 start_enforce --deny --never-fit --device $disk
-emit deny_running "$(running $epid && echo yes || echo no)"
+emit deny_running "$(running "$epid" && echo yes || echo no)"
 emit deny_err "$(head -n 1 /tmp/enf.err)"
 emit deny_progs "$(enf_progs)"
-if running $epid; then
+if running "$epid"; then
 	full0=$(dmesg_count 'swiotlb buffer is full')
 	start_trace
 	io big_deny write /dev/$disk 1048576 1048576 hugetlb
@@ -106,7 +107,7 @@ if running $epid; then
 	emit deny_missed_warning "$(grep -c 'did not run for some' /tmp/enf.err)"
 	emit deny_denied "$(field '"summary":' never-fit)"
 else
-	wait $epid
+	wait "$epid"
 	emit deny_exit $?
 	emit deny_err_lines "$(wc -l < /tmp/enf.err)"
 fi
@@ -122,8 +123,8 @@ failures() { sed -n 's/.*map_failures=\([0-9]*\).*/\1/p' $ctl/stats; }
 requests() { sed -n 's/.*requests=\([0-9]*\).*/\1/p' $ctl/stats; }
 for mode in audit deny; do
 	start_enforce --$mode --max-segment auto --device $lab
-	emit seg_${mode}_running "$(running $epid && echo yes || echo no)"
-	running $epid || { wait $epid; emit seg_${mode}_exit $?; continue; }
+	emit seg_${mode}_running "$(running "$epid" && echo yes || echo no)"
+	running "$epid" || { wait "$epid"; emit seg_${mode}_exit $?; continue; }
 	f0=$(failures) r0=$(requests)
 	io seg_big_$mode write /dev/$lab 1048576 1048576 hugetlb
 	emit seg_${mode}_map_failures $(($(failures) - f0))
@@ -142,7 +143,7 @@ done
 
 # ---- 3. --apply-queue-limits: the write fits -------------------------------
 start_enforce --audit --never-fit --device $disk --apply-queue-limits
-emit limits_running "$(running $epid && echo yes || echo no)"
+emit limits_running "$(running "$epid" && echo yes || echo no)"
 emit limits_set "$(cat /sys/block/$disk/queue/max_sectors_kb)"
 emit limits_msg "$(grep -m 1 'max_sectors_kb' /tmp/enf.err)"
 # Without the lowered limit this write would wedge vda: only with it.
@@ -172,16 +173,16 @@ emit pin_progs "$(enf_progs)"
 emit pin_files "$(ls /sys/fs/bpf/dmaw-enf | tr '\n' ' ')"
 # The attached enforcer's counts in stat and export, against the kernel's
 # own block_bio_queue events of the disk over the same writes.
-echo 0 > $tracing/tracing_on
-echo > $tracing/trace
-echo 1 > $tracing/events/block/block_bio_queue/enable
-echo 1 > $tracing/tracing_on
+echo 0 > "$tracing/tracing_on"
+echo > "$tracing/trace"
+echo 1 > "$tracing/events/block/block_bio_queue/enable"
+echo 1 > "$tracing/tracing_on"
 labio write /dev/$disk 262144 65536 > /dev/null 2>&1
 emit pinned_write_exit $?
-echo 0 > $tracing/tracing_on
-echo 0 > $tracing/events/block/block_bio_queue/enable
+echo 0 > "$tracing/tracing_on"
+echo 0 > "$tracing/events/block/block_bio_queue/enable"
 devc=$(tr : , < /sys/block/$disk/dev)
-emit trace_bios "$(grep -cE "block_bio_queue: $devc [WR]" $tracing/trace)"
+emit trace_bios "$(grep -cE "block_bio_queue: $devc [WR]" "$tracing/trace")"
 mkdir -p /tmp/prom
 dmawatch -F enforce export --textfile-dir /tmp/prom --once > /tmp/export.out 2>&1
 emit export_exit $?
@@ -206,7 +207,7 @@ emit unpin_dir "$([ -e /sys/fs/bpf/dmaw-enf ] && echo left || echo gone)"
 # ---- 5. audit on vda: the write hangs, the would-deny counted ---------------
 start_enforce --audit --never-fit --device $disk
 emit audit_err "$(head -n 1 /tmp/enf.err)"
-emit audit_running "$(running $epid && echo yes || echo no)"
+emit audit_running "$(running "$epid" && echo yes || echo no)"
 full0=$(dmesg_count 'swiotlb buffer is full')
 start_trace
 labio write /dev/$disk 1048576 1048576 hugetlb > /tmp/hang.out 2>&1 &
@@ -224,7 +225,7 @@ emit audit_trace_count "$(tfield count)"
 emit audit_trace_records "$(grep -c '"kind":"enforce-' /tmp/trace.out)"
 emit hang_writer "$(running $wpid && awk '{ print $3 }' /proc/$wpid/stat || echo exited)"
 emit hang_full_lines $(($(dmesg_count 'swiotlb buffer is full') - full0))
-emit hang_used "$(cat $swiotlb_dir/io_tlb_used)"
+emit hang_used "$(cat "$swiotlb_dir/io_tlb_used")"
 stop_enforce INT
 emit audit_stop_exit $erc
 emit audit_event "$(field '"event":' event)"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 5 acceptance, default pool: `dmawatch export` against `dmawatch stat
+# The exporter, default pool: `dmawatch export` against `dmawatch stat
 # --json` for the same window; its file growing between writes; /metrics
 # over HTTP (busybox wget and nc, including clients that misbehave); its
 # last file on SIGTERM; a reader hammering the file while the exporter
@@ -52,6 +52,7 @@ wait_for /tmp/tf/dmawatch.prom '^dmawatch_up 1' 60
 emit export_attached $?
 wait_for /tmp/stat.json '"devices"' 60
 emit stat_attached $?
+# shellcheck disable=SC2010 # ls -A: the dot files too; the names are the exporter's own
 emit stale_tmp_left "$(ls -A /tmp/tf | grep -c '^\.dmawatch\.prom\.4000000\.tmp$')"
 
 # A little traffic first, so the disk has series in both writes.
@@ -138,6 +139,7 @@ kill -TERM $hexp_pid
 wait $hexp_pid
 emit hammer_export_exit $?
 emit hammer_export_stderr "$(head -c 300 /tmp/hexp.err)"
+# shellcheck disable=SC2010 # ls -A: the dot files too; the names are the exporter's own
 emit hammer_tmp_left "$(ls -A /tmp/hf | grep -c 'tmp')"
 emit hammer_reads "$(ls /tmp/h | wc -l)"
 # Each read complete: only well-formed lines, the byte count of whole lines

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 13, hostile environments: dmawatch where the kernel's interfaces
+# Hostile environments: dmawatch where the kernel's interfaces
 # are missing, hidden or locked down, run by users without root, killed at
 # the worst moments, flooded with events, and writing to a directory that
 # fills up and turns read-only. Every case records the exit status, what
@@ -8,6 +8,7 @@
 # [bpf]; a link cannot outlive its program, so no program means no link).
 # The checks (checks/hostile.sh) judge; lockdown comes last: it cannot be
 # lifted again.
+# shellcheck disable=SC2154 # spawned, swiotlb_dir and tracing: set by lib.sh
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
 dev=$(dma_dev_of vda)
@@ -22,15 +23,15 @@ one_line() { head -c 600 "$1" | tr '\n' '|'; }
 stat_live() { # key [command prefix...]
 	key=$1
 	shift
-	spawn /tmp/$key.json /tmp/$key.err "$@" dmawatch -D stat --json 1
+	spawn "/tmp/$key.json" "/tmp/$key.err" "$@" dmawatch -D stat --json 1
 	pid=$spawned
-	wait_for /tmp/$key.json '"devices"' 150 $pid
-	running $pid && labio write /dev/vda 4194304 1048576 > /dev/null
-	kill -TERM $pid 2> /dev/null
-	wait $pid
+	wait_for "/tmp/$key.json" '"devices"' 150 "$pid"
+	running "$pid" && labio write /dev/vda 4194304 1048576 > /dev/null
+	kill -TERM "$pid" 2> /dev/null
+	wait "$pid"
 	emit "${key}_exit" $?
-	emit "${key}_err" "$(one_line /tmp/$key.err)"
-	emit "${key}_json" "$(tail -n 1 /tmp/$key.json)"
+	emit "${key}_err" "$(one_line "/tmp/$key.err")"
+	emit "${key}_json" "$(tail -n 1 "/tmp/$key.json")"
 	emit "${key}_progs" "$(bpf_progs_settled)"
 }
 
@@ -41,8 +42,8 @@ emit progs_at_start "$(bpf_progs)"
 umount /sys/kernel/debug/tracing 2> /dev/null
 umount /sys/kernel/debug
 umount /sys/kernel/tracing
-emit debugfs_gone "$([ -e $swiotlb_dir/io_tlb_nslabs ] && echo no || echo yes)"
-emit tracefs_gone "$([ -e $tracing/events ] && echo no || echo yes)"
+emit debugfs_gone "$([ -e "$swiotlb_dir/io_tlb_nslabs" ] && echo no || echo yes)"
+emit tracefs_gone "$([ -e "$tracing/events" ] && echo no || echo yes)"
 stat_live nofs
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing
@@ -80,7 +81,7 @@ emit bpfperf_probe "$(one_line /tmp/bpfperf-probe.out)"
 kill_at() { # point command...
 	point=$1
 	shift
-	DMAWATCH_TEST_STOP_AT=$point "$@" > /dev/null 2> /tmp/kill-$point.err &
+	DMAWATCH_TEST_STOP_AT=$point "$@" > /dev/null 2> "/tmp/kill-$point.err" &
 	pid=$!
 	i=0
 	while ! stopped $pid && running $pid && [ $i -lt 1500 ]; do sleep 0.1; i=$((i + 1)); done
@@ -96,6 +97,7 @@ kill_at attach dmawatch stat 1
 kill_at read dmawatch stat 1
 mkdir -p /tmp/tf
 kill_at textfile dmawatch export --textfile-dir /tmp/tf --interval 1
+# shellcheck disable=SC2010 # ls -A: the dot files too; the names are the exporter's own
 emit kill_textfile_tmp "$(ls -A /tmp/tf | grep -c '^\.dmawatch\.prom\.[0-9]*\.tmp$')"
 
 # ---- the textfile directory fills up, then turns read-only ---------------------------
@@ -103,6 +105,7 @@ emit kill_textfile_tmp "$(ls -A /tmp/tf | grep -c '^\.dmawatch\.prom\.[0-9]*\.tm
 mkdir -p /tmp/small
 mount -t tmpfs -o size=256k tmpfs /tmp/small
 cp -a /tmp/tf/. /tmp/small/
+# shellcheck disable=SC2010 # ls -A: the dot files too; the names are the exporter's own
 emit small_tmp_before "$(ls -A /tmp/small | grep -c '^\.dmawatch\.prom\.[0-9]*\.tmp$')"
 dmawatch export --textfile-dir /tmp/small --interval 1 > /dev/null 2> /tmp/exp.err &
 exp=$!
@@ -122,6 +125,7 @@ while ! grep -q '^dmawatch_up 1' /tmp/small/dmawatch.prom 2> /dev/null && [ $i -
 	i=$((i + 1))
 done
 emit small_first_write "$(grep -c '^dmawatch_up 1' /tmp/small/dmawatch.prom)"
+# shellcheck disable=SC2010 # ls -A: the dot files too; the names are the exporter's own
 emit small_tmp_after "$(ls -A /tmp/small | grep -c '^\.dmawatch\.prom\.[0-9]*\.tmp$')"
 # Full: every block taken by a filler.
 next_write
@@ -130,6 +134,7 @@ cp /tmp/small/dmawatch.prom /tmp/before-full.prom
 sleep 2.5
 emit full_running "$(running $exp && echo yes || echo no)"
 emit full_unchanged "$(cmp -s /tmp/small/dmawatch.prom /tmp/before-full.prom && echo yes || echo no)"
+# shellcheck disable=SC2010 # ls -A: the dot files too; the names are the exporter's own
 emit full_tmp "$(ls -A /tmp/small | grep -c '^\.dmawatch\.prom\.')"
 rm /tmp/small/fill
 next_write
@@ -177,6 +182,7 @@ trace_swiotlb_start
 taskset -c 0 sh -c "echo '$storm 524288' > $ctl/bench"
 emit storm_bench "$(cat $ctl/bench)"
 trace_swiotlb_stop
+# shellcheck disable=SC2046 # the sum's four fields, an argument each
 set -- $(trace_swiotlb_sum dmawatch-lab)
 emit storm_trace_events "$1"
 kill -CONT $tr

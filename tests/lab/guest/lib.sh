@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Shared helpers for the lab guest scripts (busybox sh).
 #
 # Results go to fd 3 (/dev/ttyS1 -> a file on the host) as "key value" lines;
@@ -63,6 +64,7 @@ spawn() { # out err cmd...
 	_spawn_out=$1 _spawn_err=$2
 	shift 2
 	"$@" > "$_spawn_out" 2> "$_spawn_err" &
+	# shellcheck disable=SC2034 # spawned: read by the caller
 	spawned=$!
 }
 

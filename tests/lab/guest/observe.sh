@@ -1,8 +1,9 @@
 #!/bin/sh
-# Issue 3 acceptance, default pool: dmawatch stat's counts for a fixed
+# Counting, default pool: dmawatch stat's counts for a fixed
 # O_DIRECT workload against tracefs swiotlb_bounced for the same window;
 # dmawatch trace's over-limit event for the test module's 512 KiB
 # dma_map_single; the scatterlist view of a driver ignoring the limit.
+# shellcheck disable=SC2154 # spawned, swiotlb_dir and tracing: set by lib.sh
 . /lab/lib.sh
 ctl=/sys/kernel/debug/dmawatch_lab
 mib=16
@@ -19,35 +20,36 @@ count_window() { # mode dmawatch-options...
 	stat_pid=$spawned
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	wait_for /tmp/stat.json '"devices"' 180
-	emit ${mode}_stat_attached $?
-	emit ${mode}_attach_s "$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)"
+	emit "${mode}_stat_attached" $?
+	emit "${mode}_attach_s" "$(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime)"
 	# Which programs count the mappings: swiotlb_map's, or the DMA
 	# API's (kallsyms names a JIT-ed program bpf_prog_TAG_NAME, with
 	# its whole name from BTF).
-	emit ${mode}_map_progs "$(grep -o 'bpf_prog_[0-9a-f]*_swiotlb_\(dma_\)\{0,1\}map_[a-z_]*' /proc/kallsyms |
+	emit "${mode}_map_progs" "$(grep -o 'bpf_prog_[0-9a-f]*_swiotlb_\(dma_\)\{0,1\}map_[a-z_]*' /proc/kallsyms |
 		sed 's/^bpf_prog_[0-9a-f]*_//' | sort -u | tr '\n' ' ')"
 	trace_swiotlb_start
 	labio write /dev/vda $((mib << 20)) 1048576 > /tmp/w.out
 	labio read /dev/vda $((mib << 20)) 65536 > /tmp/r.out
 	trace_swiotlb_stop
-	kill -TERM $stat_pid
-	wait $stat_pid
-	emit ${mode}_stat_exit $?
-	emit ${mode}_stat_stderr "$(head -c 300 /tmp/stat.err)"
-	emit ${mode}_workload_bytes $(($(sed -n 's/^bytes //p' /tmp/w.out) + $(sed -n 's/^bytes //p' /tmp/r.out)))
+	kill -TERM "$stat_pid"
+	wait "$stat_pid"
+	emit "${mode}_stat_exit" $?
+	emit "${mode}_stat_stderr" "$(head -c 300 /tmp/stat.err)"
+	emit "${mode}_workload_bytes" $(($(sed -n 's/^bytes //p' /tmp/w.out) + $(sed -n 's/^bytes //p' /tmp/r.out)))
+	# shellcheck disable=SC2046 # the sum's four fields, an argument each
 	set -- $(trace_swiotlb_sum "$(dma_dev_of vda)")
-	emit ${mode}_trace_events "$1"
-	emit ${mode}_trace_bytes "$2"
-	emit ${mode}_trace_largest "$3"
-	emit ${mode}_trace_hist "$4"
-	emit ${mode}_stat_reports "$(grep -c '"devices"' /tmp/stat.json)"
-	emit ${mode}_stat_final "$(tail -n 1 /tmp/stat.json)"
+	emit "${mode}_trace_events" "$1"
+	emit "${mode}_trace_bytes" "$2"
+	emit "${mode}_trace_largest" "$3"
+	emit "${mode}_trace_hist" "$4"
+	emit "${mode}_stat_reports" "$(grep -c '"devices"' /tmp/stat.json)"
+	emit "${mode}_stat_final" "$(tail -n 1 /tmp/stat.json)"
 }
 
 # The kernel traces the DMA API (6.12: dma_map_page, 7.x: dma_map_phys):
 # the default counts mappings there, not on swiotlb_map.
 dma_tp=no
-[ -d $tracing/events/dma/dma_map_page ] || [ -d $tracing/events/dma/dma_map_phys ] && dma_tp=yes
+[ -d "$tracing/events/dma/dma_map_page" ] || [ -d "$tracing/events/dma/dma_map_phys" ] && dma_tp=yes
 emit dma_tp $dma_tp
 
 # The default probes with fentry/fexit; every probe (-D) with kprobes.
@@ -75,7 +77,7 @@ emit refused_d_err "$(head -c 300 /tmp/rfd.err)"
 emit refused_d_hooks "$(grep -c '^dmawatch_probe_attached{.*hook="swiotlb_map"' /tmp/rfd/dmawatch.prom)"
 emit refused_d_kprobe "$(grep -c '^dmawatch_probe_attached{.*hook="swiotlb_map",attach="kprobe"} 1$' /tmp/rfd/dmawatch.prom)"
 emit refused_d_pool "$(sed -n 's/^dmawatch_probe_family_attached{family="pool"} //p' /tmp/rfd/dmawatch.prom)"
-emit hiwater_file "$([ -e $swiotlb_dir/io_tlb_used_hiwater ] && echo yes || echo no)"
+emit hiwater_file "$([ -e "$swiotlb_dir/io_tlb_used_hiwater" ] && echo yes || echo no)"
 unset DMAWATCH_TEST_REFUSE_FENTRY
 dmawatch -K probe > /tmp/probe.txt
 emit kprobe_choices "$(grep -c 'kprobe  fentry works; -K given' /tmp/probe.txt)"
@@ -94,11 +96,13 @@ for mode in fentry kprobe; do
 	emit ${mode}_nested_attached $?
 	trace_swiotlb_start
 	echo 200 > $ctl/nested
+	# shellcheck disable=SC2320 # $? of the echo: the write's own status
 	emit ${mode}_nested_exit $?
 	trace_swiotlb_stop
-	kill -TERM $pid
-	wait $pid
+	kill -TERM "$pid"
+	wait "$pid"
 	emit ${mode}_nested_counts "$(cat $ctl/nested)"
+	# shellcheck disable=SC2046 # the sum's four fields, an argument each
 	set -- $(trace_swiotlb_sum dmawatch-lab)
 	emit ${mode}_nested_trace_events "$1"
 	emit ${mode}_nested_trace_bytes "$2"
@@ -113,6 +117,7 @@ wait_for /tmp/trace.err 'tracing' 180
 emit trace_attached $?
 emit bpf_syms_running "$(bpf_progs)"
 echo 524288 > $ctl/map_single
+# shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit map_512k_exit $?
 labio write /dev/dmawlab0 2097152 2097152 hugetlb > /tmp/e.out
 emit sg_write_exit $?
@@ -155,9 +160,10 @@ emit sg_window_write_exit $?
 labio write /dev/dmawlab0 2097152 2097152 hugetlb > /dev/null
 emit sg_window_over_exit $?
 trace_swiotlb_stop
-kill -TERM $pid
-wait $pid
+kill -TERM "$pid"
+wait "$pid"
 emit sg_window_exit $?
+# shellcheck disable=SC2046 # the sum's four fields, an argument each
 set -- $(trace_swiotlb_sum dmawatch-lab)
 emit sg_window_trace_events "$1"
 emit sg_window_trace_bytes "$2"

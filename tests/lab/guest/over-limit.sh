@@ -1,5 +1,5 @@
 #!/bin/sh
-# Scenario (c), over the SWIOTLB limit: the test module maps 512 KiB with
+# Over the SWIOTLB limit: the test module maps 512 KiB with
 # dma_map_single (as a GPU driver would) and the kernel refuses it; its block
 # device, told to ignore dma_max_mapping_size() (max_segment_size 4 MiB, as
 # virtio-blk before Linux 5.1), fails a 2 MiB O_DIRECT write from a
@@ -13,8 +13,10 @@ emit hugepages "$(cat /proc/sys/vm/nr_hugepages)"
 insmod /lab/dmawatch_lab.ko
 emit insmod_exit $?
 echo 131072 > $ctl/map_single
+# shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit map_128k_exit $?
 echo 524288 > $ctl/map_single
+# shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit map_512k_exit $?
 emit map_512k_result "$(cat $ctl/map_single)"
 emit lab_full_lines "$(dmesg | grep 'dmawatch-lab' | grep -cF 'swiotlb buffer is full')"

@@ -32,6 +32,7 @@ wait $pid
 emit package_stat_exit $?
 emit package_stat_err "$(head -c 300 /tmp/stat.err)"
 emit package_stat_final "$(tail -n 1 /tmp/stat.json)"
+# shellcheck disable=SC2046 # the sum's four fields, an argument each
 set -- $(trace_swiotlb_sum "$(dma_dev_of vda)")
 emit trace_events "$1"
 emit vda_dma_dev "$(dma_dev_of vda)"

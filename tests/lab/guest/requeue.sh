@@ -12,12 +12,13 @@
 # other.) dmawatch stat --json runs throughout; the tracefs event, enabled
 # after its first report and off before its last, sees the same window
 # (nothing else in the guest does block IO).
+# shellcheck disable=SC2154 # swiotlb_dir and tracing: set by lib.sh
 . /lab/lib.sh
 disk=vda
 ctl=/sys/kernel/debug/dmawatch_lab
 held_s=2
 emit disk_dev "$(cat /sys/block/$disk/dev)"
-emit nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
+emit nslabs "$(cat "$swiotlb_dir/io_tlb_nslabs")"
 # Loaded first: the module's own disk is scanned now, not in the window.
 insmod /lab/dmawatch_lab.ko
 emit insmod_exit $?
@@ -39,19 +40,20 @@ done
 emit stat_attached "$(running $spid && [ -s /tmp/stat.json ] && echo yes || echo no)"
 emit stat_err "$(head -n 1 /tmp/stat.err)"
 emit probe_line "$(dmawatch probe | grep -m 1 '^requeue ')"
+# shellcheck disable=SC2046 # requeues and bytes, an argument each
 set -- $(requeued "$(head -n 1 /tmp/stat.json)")
 emit before_requeues "$1"
 emit before_bytes "$2"
 
 full0=$(dmesg_count 'swiotlb buffer is full')
-echo 0 > $tracing/tracing_on
-echo > $tracing/trace
-echo 8192 > $tracing/buffer_size_kb
-echo 1 > $tracing/events/block/block_rq_requeue/enable
-echo 1 > $tracing/tracing_on
+echo 0 > "$tracing/tracing_on"
+echo > "$tracing/trace"
+echo 8192 > "$tracing/buffer_size_kb"
+echo 1 > "$tracing/events/block/block_rq_requeue/enable"
+echo 1 > "$tracing/tracing_on"
 echo "4 196608" > $ctl/hold
 emit hold "$(cat $ctl/hold)"
-emit used_held "$(cat $swiotlb_dir/io_tlb_used)"
+emit used_held "$(cat "$swiotlb_dir/io_tlb_used")"
 labio write /dev/$disk 1048576 262144 > /tmp/w.out 2>&1 &
 wpid=$!
 sleep $held_s
@@ -59,24 +61,25 @@ emit writer_while_held "$(running $wpid && awk '{ print $3 }' /proc/$wpid/stat |
 echo "release all" > $ctl/hold
 wait $wpid
 emit writer_exit $?
-echo 0 > $tracing/tracing_on
-echo 0 > $tracing/events/block/block_rq_requeue/enable
+echo 0 > "$tracing/tracing_on"
+echo 0 > "$tracing/events/block/block_rq_requeue/enable"
 emit written "$(sed -n 's/^bytes //p' /tmp/w.out)"
 emit full_lines $(($(dmesg_count 'swiotlb buffer is full') - full0))
 # The reference: the kernel's events for this disk ("MAJ,MIN" after the
 # event name), their sectors, and whether the buffer lost any.
 devc=$(tr : , < /sys/block/$disk/dev)
-grep -E "block_rq_requeue: $devc " $tracing/trace > /tmp/rq.txt
+grep -E "block_rq_requeue: $devc " "$tracing/trace" > /tmp/rq.txt
 emit trace_requeues "$(wc -l < /tmp/rq.txt)"
 emit trace_bytes "$(sed -n 's/.* + \([0-9]*\) .*/\1/p' /tmp/rq.txt | awk '{ s += $1 * 512 } END { print s + 0 }')"
-emit trace_other_disks "$(grep -c 'block_rq_requeue:' $tracing/trace | awk -v m="$(wc -l < /tmp/rq.txt)" '{ print $1 - m }')"
-emit trace_overrun "$(cat $tracing/per_cpu/cpu*/stats | sed -n 's/^overrun: //p' | awk '{ s += $1 } END { print s + 0 }')"
+emit trace_other_disks "$(grep -c 'block_rq_requeue:' "$tracing/trace" | awk -v m="$(wc -l < /tmp/rq.txt)" '{ print $1 - m }')"
+emit trace_overrun "$(cat "$tracing"/per_cpu/cpu*/stats | sed -n 's/^overrun: //p' | awk '{ s += $1 } END { print s + 0 }')"
 emit trace_first "$(head -n 1 /tmp/rq.txt)"
 emit trace_max_bytes "$(sed -n 's/.* + \([0-9]*\) .*/\1/p' /tmp/rq.txt | sort -n | tail -n 1 | awk '{ print $1 * 512 }')"
 
 kill -TERM $spid
 wait $spid
 emit stat_exit $?
+# shellcheck disable=SC2046 # requeues and bytes, an argument each
 set -- $(requeued "$(tail -n 1 /tmp/stat.json)")
 emit after_requeues "$1"
 emit after_bytes "$2"

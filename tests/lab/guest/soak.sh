@@ -9,6 +9,7 @@
 #    rewrite those functions' entries with text_poke_bp());
 #  - SOAK_ATTACH cycles: dmawatch attached (all families: fentry/fexit
 #    trampolines, kprobes) until its first report, then stopped.
+# shellcheck disable=SC2154 # tracing: set by lib.sh
 . /lab/lib.sh
 cycles_tracefs=6
 cycles_attach=2
@@ -19,7 +20,7 @@ for f in swiotlb_map swiotlb_tbl_map_single __swiotlb_tbl_unmap_single \
 	swiotlb_tbl_unmap_single swiotlb_sync_single_for_device swiotlb_sync_single_for_cpu \
 	__swiotlb_sync_single_for_device __swiotlb_sync_single_for_cpu \
 	dma_map_page_attrs dma_unmap_page_attrs dma_map_phys dma_unmap_phys virtqueue_add_sgs; do
-	grep -qE "^$f( |\$)" $tracing/available_filter_functions && funcs="$funcs $f"
+	grep -qE "^$f( |\$)" "$tracing/available_filter_functions" && funcs="$funcs $f"
 done
 emit funcs "$funcs"
 
@@ -32,30 +33,30 @@ traffic() {
 traffic > /tmp/traffic.err &
 traffic_pid=$!
 
-trace_count0=$(grep -c swiotlb_bounced $tracing/trace)
+trace_count0=$(grep -c swiotlb_bounced "$tracing/trace")
 i=0
 while [ $i -lt $cycles_tracefs ]; do
 	i=$((i + 1))
-	echo "$funcs" | tr ' ' '\n' | sed '/^$/d' > $tracing/set_ftrace_filter
-	echo function > $tracing/current_tracer
+	echo "$funcs" | tr ' ' '\n' | sed '/^$/d' > "$tracing/set_ftrace_filter"
+	echo function > "$tracing/current_tracer"
 	sleep 0.2
-	echo nop > $tracing/current_tracer
-	echo > $tracing/set_ftrace_filter
+	echo nop > "$tracing/current_tracer"
+	echo > "$tracing/set_ftrace_filter"
 	n=0
 	for f in $funcs; do
 		n=$((n + 1))
-		echo "p:soak/k$n $f" >> $tracing/kprobe_events
+		echo "p:soak/k$n $f" >> "$tracing/kprobe_events"
 	done
-	echo 1 > $tracing/events/soak/enable
+	echo 1 > "$tracing/events/soak/enable"
 	sleep 0.2
-	echo 0 > $tracing/events/soak/enable
-	echo > $tracing/kprobe_events
-	echo 1 > $tracing/events/swiotlb/swiotlb_bounced/enable
+	echo 0 > "$tracing/events/soak/enable"
+	echo > "$tracing/kprobe_events"
+	echo 1 > "$tracing/events/swiotlb/swiotlb_bounced/enable"
 	sleep 0.2
-	echo 0 > $tracing/events/swiotlb/swiotlb_bounced/enable
+	echo 0 > "$tracing/events/swiotlb/swiotlb_bounced/enable"
 done
 emit tracefs_cycles $i
-emit bounced_events "$(($(grep -c swiotlb_bounced $tracing/trace) - trace_count0))"
+emit bounced_events "$(($(grep -c swiotlb_bounced "$tracing/trace") - trace_count0))"
 
 i=0
 while [ $i -lt $cycles_attach ]; do

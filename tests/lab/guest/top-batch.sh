@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 4 acceptance, dmatop in batch mode. Booted with swiotlb=512,force:
+# dmatop in batch mode. Booted with swiotlb=512,force:
 # a workload of 128 KiB O_DIRECT requests (66 slots each) fits the 512-slot
 # pool, so the first part is an ordinary busy disk:
 #   1. text frames (dmatop -b) during the workload: the disk's row, its
@@ -10,6 +10,7 @@
 #      vq-never-fit.sh): the disk's NOFIT count and the never-fit event.
 # Workloads run only while dmatop is attached, never while it attaches or
 # detaches (see part 3).
+# shellcheck disable=SC2154 # swiotlb_dir: set by lib.sh
 . /lab/lib.sh
 # The initramfs carries one binary; dmatop is its other name (argv[0]).
 command -v dmatop > /dev/null || ln -s dmawatch /usr/bin/dmatop
@@ -32,17 +33,17 @@ cpu_ticks() { # pid
 
 # The known workload: 8 MiB written and 8 MiB read in 128 KiB blocks.
 workload() { # prefix
-	labio write /dev/vda 8388608 131072 > /tmp/$1.w 2>&1
-	emit ${1}_write_exit $?
-	labio read /dev/vda 8388608 131072 > /tmp/$1.r 2>&1
-	emit ${1}_read_exit $?
-	emit ${1}_write_bytes "$(sed -n 's/^bytes //p' /tmp/$1.w)"
-	emit ${1}_read_bytes "$(sed -n 's/^bytes //p' /tmp/$1.r)"
+	labio write /dev/vda 8388608 131072 > "/tmp/$1.w" 2>&1
+	emit "${1}_write_exit" $?
+	labio read /dev/vda 8388608 131072 > "/tmp/$1.r" 2>&1
+	emit "${1}_read_exit" $?
+	emit "${1}_write_bytes" "$(sed -n 's/^bytes //p' "/tmp/$1.w")"
+	emit "${1}_read_bytes" "$(sed -n 's/^bytes //p' "/tmp/$1.r")"
 }
 
 dev=$(dma_dev_of vda)
 emit vda_dma_dev "$dev"
-emit nslabs "$(cat $swiotlb_dir/io_tlb_nslabs)"
+emit nslabs "$(cat "$swiotlb_dir/io_tlb_nslabs")"
 emit hz "$(getconf CLK_TCK 2>/dev/null || echo 100)"
 
 # ---- 1. text frames ---------------------------------------------------------

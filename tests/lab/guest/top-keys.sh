@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 4 acceptance, the interactive view: typed at the lab shell (make lab)
+# dmatop, the interactive view: typed at the lab shell (make lab)
 # by the host's tests/lab/top-keys.sh, which watches the serial console in a
 # tmux pane and sends the keys. Runs dmatop on the console three times:
 #   keys  TERM=screen (colours): the host checks the screen under traffic,
@@ -28,6 +28,7 @@ trap 'interrupted=1' INT
 # ---- traffic, switched by a flag file
 ctl=/sys/kernel/debug/dmawatch_lab
 # make lab's background load runs whenever it likes: end it, and its IO.
+# shellcheck disable=SC2046 # every pid
 kill $(pidof load.sh) 2> /dev/null
 i=0
 while pidof labio dd > /dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -121,6 +122,6 @@ after term $rc
 res term_cpu_ticks "$ticks"
 res term_cpu_window_cs "$window"
 res hz "$(getconf CLK_TCK 2> /dev/null || echo 100)"
-res done 1
+res 'done' 1
 sync
 poweroff -f

@@ -13,6 +13,7 @@
 # Booted with a pool that holds 1 MiB requests (plain swiotlb=force) the
 # same script is the negative control: the 1 MiB write completes and
 # nothing is reported as never fitting.
+# shellcheck disable=SC2154 # swiotlb_dir: set by lib.sh
 . /lab/lib.sh
 
 
@@ -48,7 +49,7 @@ next_report() { # seconds
 
 dev=$(dma_dev_of vda)
 vdev=$(basename "$(readlink -f /sys/block/vda/device)")
-nslabs=$(cat $swiotlb_dir/io_tlb_nslabs)
+nslabs=$(cat "$swiotlb_dir/io_tlb_nslabs")
 emit vda_dma_dev "$dev"
 emit vda_virtio "$vdev"
 emit nslabs "$nslabs"
