@@ -47,9 +47,9 @@ struct {
  * Typeless __ksym externs would do the same, but libbpf reads all of
  * kallsyms again for every object that has one: seconds under TCG.
  */
-const volatile __u64 dmaw_per_cpu_offset_addr;    /* __per_cpu_offset[] */
-const volatile __u64 dmaw_preempt_count_addr;     /* per-CPU __preempt_count */
-const volatile __u64 dmaw_pcpu_hot_addr;          /* per-CPU pcpu_hot */
+const volatile __u64 dmaw_per_cpu_offset_addr; /* __per_cpu_offset[] */
+const volatile __u64 dmaw_preempt_count_addr;  /* per-CPU __preempt_count */
+const volatile __u64 dmaw_pcpu_hot_addr;       /* per-CPU pcpu_hot */
 const volatile __u64 dmaw_track_hiwater_enabled_addr;
 const volatile __u64 dmaw_io_tlb_default_mem_addr;
 

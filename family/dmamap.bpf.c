@@ -74,8 +74,8 @@ static __always_inline void count_page(const struct device *dev, __u64 size, dma
 
 /* fexit sees the arguments too: no entry program needed. */
 SEC("?fexit/dma_map_page_attrs")
-int BPF_PROG(dma_map_page_fexit, struct device *dev, struct page *page, size_t offset,
-	     size_t size, enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
+int BPF_PROG(dma_map_page_fexit, struct device *dev, struct page *page, size_t offset, size_t size,
+	     enum dma_data_direction dir, unsigned long attrs, dma_addr_t ret)
 {
 	count_page(dev, size, ret);
 	return 0;
@@ -103,8 +103,8 @@ int BPF_KRETPROBE(dma_map_page_kretprobe, dma_addr_t ret)
 
 /* ---- __dma_map_sg_attrs ----------------------------------------------- */
 
-static __always_inline int sg_enter(const struct device *dev, struct scatterlist *sg,
-				    int nents, __u32 dir)
+static __always_inline int sg_enter(const struct device *dev, struct scatterlist *sg, int nents,
+				    __u32 dir)
 {
 	__u64 tid = call_key();
 	struct sg_walk w = {};

@@ -21,9 +21,12 @@ static const struct hook hooks[] = {
 	/* fexit sees the arguments too: no entry program with fexit. */
 	/* Every mapping a second time (swiotlb_map counts the bounced ones):
 	 * only with --detail, which may cost more per mapping. */
-	{ .funcs = { "dma_map_page_attrs" }, .prog = "dma_map_page",
-	  .progs = HOOK_FEXIT | HOOK_KPROBES, .detail_only = true },
-	{ .funcs = { "__dma_map_sg_attrs" }, .prog = "dma_map_sg",
+	{ .funcs = { "dma_map_page_attrs" },
+	  .prog = "dma_map_page",
+	  .progs = HOOK_FEXIT | HOOK_KPROBES,
+	  .detail_only = true },
+	{ .funcs = { "__dma_map_sg_attrs" },
+	  .prog = "dma_map_sg",
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
 };
 
@@ -92,8 +95,14 @@ static void text_device(FILE *out, const struct snapshot *prev, const struct sna
 		fprintf(out, " %8s", "NEVERFIT");
 }
 
-static unsigned long long v_never_fit(const struct dev_snapshot *d) { return d->api.never_fit; }
-static unsigned long long v_sg_entries(const struct dev_snapshot *d) { return d->api.sg_nents; }
+static unsigned long long v_never_fit(const struct dev_snapshot *d)
+{
+	return d->api.never_fit;
+}
+static unsigned long long v_sg_entries(const struct dev_snapshot *d)
+{
+	return d->api.sg_nents;
+}
 static unsigned long long v_sg_over(const struct dev_snapshot *d)
 {
 	return d->api.sg_segments_over_limit;
@@ -118,7 +127,8 @@ static void prom(struct prom_out *o)
 
 	prom_dev_metric(o, "dmawatch_never_fit_requests_total", "counter",
 			"dma_map_sg lists that failed needing more slots than the whole "
-			"pool has; they can never succeed.", v_never_fit);
+			"pool has; they can never succeed.",
+			v_never_fit);
 	for (size_t k = 0; r->n && k < sizeof(api) / sizeof(api[0]); k++) {
 		prom_family(o, api[k].name, "counter", api[k].help);
 		for (size_t i = 0; i < r->n; i++) {

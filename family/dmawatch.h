@@ -17,7 +17,7 @@
 #define DMAW_COMM_LEN 16
 #define DMAW_VQ_NAME_LEN 16
 #define DMAW_DISK_NAME_LEN 32 /* gendisk.disk_name */
-#define DMAW_HIST_SLOTS 32 /* log2 buckets: slot i counts values in [2^i, 2^(i+1)) */
+#define DMAW_HIST_SLOTS 32    /* log2 buckets: slot i counts values in [2^i, 2^(i+1)) */
 #define DMAW_STACK_DEPTH 24
 
 /* Capacities of the BPF tables, which user space reads whole: a snapshot
@@ -58,14 +58,14 @@ enum dmaw_source {
 
 struct dmaw_event {
 	__u64 ts_ns;
-	__u32 kind;  /* enum dmaw_event_kind */
-	__u32 source;/* enum dmaw_source */
+	__u32 kind;   /* enum dmaw_event_kind */
+	__u32 source; /* enum dmaw_source */
 	__u32 pid;
 	__u32 dir;
-	__s32 err;   /* negative errno where the hook returns one */
+	__s32 err;     /* negative errno where the hook returns one */
 	__u32 retries; /* how often this same request failed before */
-	__u64 size;  /* bytes of the mapping (or the whole request) */
-	__u64 limit; /* swiotlb_max_mapping_size() for the device */
+	__u64 size;    /* bytes of the mapping (or the whole request) */
+	__u64 limit;   /* swiotlb_max_mapping_size() for the device */
 	__u32 slots_needed;
 	__u32 slots_total;
 	__u32 slots_used;

@@ -91,15 +91,15 @@ static __always_inline __u64 bvec_done(struct bio *bio)
 
 struct walk {
 	struct dmaw_enf_rule r;
-	__u64 vecs;        /* struct bio_vec *, read with bpf_probe_read_kernel() */
-	__u64 page_size;   /* sizeof(struct page): pfn distance of two pages */
-	__u64 left;        /* bytes of the bio not walked yet */
-	__u64 skip;        /* bytes of the first bvec already done */
+	__u64 vecs;      /* struct bio_vec *, read with bpf_probe_read_kernel() */
+	__u64 page_size; /* sizeof(struct page): pfn distance of two pages */
+	__u64 left;      /* bytes of the bio not walked yet */
+	__u64 skip;      /* bytes of the first bvec already done */
 	__u64 prev_page;
-	__u64 prev_end;    /* offset of the previous bvec's end in prev_page */
-	__u64 cur_off;     /* the bvec being walked: where its rest starts */
-	__u64 cur_len;     /* and how much of it is left */
-	__u32 idx, vcnt;   /* the next bvec */
+	__u64 prev_end;  /* offset of the previous bvec's end in prev_page */
+	__u64 cur_off;   /* the bvec being walked: where its rest starts */
+	__u64 cur_len;   /* and how much of it is left */
+	__u32 idx, vcnt; /* the next bvec */
 	__u32 cur_contiguous;
 	__u32 started;
 	struct dmaw_fit fit;

@@ -30,8 +30,7 @@
 #include "util.h"
 
 const char *const enf_prog_names[2] = { "enforce_deny", "enforce_tp" };
-const char *const enf_policy_names[DMAW_ENF_POLICIES] = { "never-fit", "max-segment",
-							  "max-bytes" };
+const char *const enf_policy_names[DMAW_ENF_POLICIES] = { "never-fit", "max-segment", "max-bytes" };
 
 /* Is this link's program one of enforce's? Fills x's ids and name. */
 static bool is_enforcer(__u32 link_id, struct enf_found *x)
@@ -234,8 +233,8 @@ static void text_tail(FILE *out, const struct snapshot *prev, const struct snaps
 
 		if (!i)
 			fprintf(out, "%-16s %8s %10s %12s %12s %12s\n",
-				x->mode == DMAW_ENF_DENY ? "ENFORCE-DENY" : "ENFORCE-AUDIT", "BIOS/S",
-				"CHECKED", "NEVER-FIT", "MAX-SEGMENT", "MAX-BYTES");
+				x->mode == DMAW_ENF_DENY ? "ENFORCE-DENY" : "ENFORCE-AUDIT",
+				"BIOS/S", "CHECKED", "NEVER-FIT", "MAX-SEGMENT", "MAX-BYTES");
 		fprintf(out, "%-16s %8.0f %10llu %12llu %12llu %12llu\n", d->name,
 			report_rate(d->checked, p ? p->checked : 0, dt),
 			(unsigned long long)d->checked, (unsigned long long)d->hits[0],
@@ -249,7 +248,7 @@ static void prom(struct prom_out *o)
 	static struct prom_rows r;
 	char l[PROM_LABELS_LEN];
 	const char *name = x->mode == DMAW_ENF_DENY ? "dmawatch_enforce_denied_total" :
-						     "dmawatch_enforce_audited_total";
+						      "dmawatch_enforce_audited_total";
 
 	if (!x->attached || !x->ndisks)
 		return;
@@ -266,8 +265,8 @@ static void prom(struct prom_out *o)
 			    x->disks[r.idx[i]].checked);
 	prom_family(o, name, "counter",
 		    x->mode == DMAW_ENF_DENY ?
-		    "Bios dmawatch enforce failed with EIO at submission, by policy." :
-		    "Bios dmawatch enforce --audit would have failed, by policy.");
+			    "Bios dmawatch enforce failed with EIO at submission, by policy." :
+			    "Bios dmawatch enforce --audit would have failed, by policy.");
 	for (size_t i = 0; i < r.n; i++) {
 		const struct enf_disk_counts *d = &x->disks[r.idx[i]];
 

@@ -46,30 +46,30 @@ enum dmaw_enf_mode {
 /* Per disk (key: the whole disk's dev_t, MKDEV): what user space measured
  * of the disk, its pool and its device, and the caps it asked for. */
 struct dmaw_enf_rule {
-	__u32 policies;      /* enum dmaw_enf_policy bits */
-	__u32 pool_slots;    /* slots the pool has in all */
-	__u32 extra_slots;   /* the driver's own mappings per request */
-	__u32 align_mask;    /* min_align_mask & (IO_TLB_SIZE - 1) */
-	__u32 seg_max;       /* queue max_segment_size */
-	__u32 req_max_segs;  /* queue max_segments */
-	__u64 req_max_bytes; /* queue max_sectors_kb * 1024 */
-	__u64 seg_cap;       /* --max-segment */
-	__u64 bytes_cap;     /* --max-bytes */
+	__u32 policies;                /* enum dmaw_enf_policy bits */
+	__u32 pool_slots;              /* slots the pool has in all */
+	__u32 extra_slots;             /* the driver's own mappings per request */
+	__u32 align_mask;              /* min_align_mask & (IO_TLB_SIZE - 1) */
+	__u32 seg_max;                 /* queue max_segment_size */
+	__u32 req_max_segs;            /* queue max_segments */
+	__u64 req_max_bytes;           /* queue max_sectors_kb * 1024 */
+	__u64 seg_cap;                 /* --max-segment */
+	__u64 bytes_cap;               /* --max-bytes */
 	char disk[DMAW_DISK_NAME_LEN]; /* its name, for whoever reads the rules */
 };
 
 /* What a bio needs: the running state of the walk and its result. */
 struct dmaw_fit {
-	__u64 seg_bytes;     /* the open segment */
-	__u32 seg_off;       /* its start's offset inside a slot */
-	__u32 req_segs;      /* the open request: segments, bytes, slots */
+	__u64 seg_bytes; /* the open segment */
+	__u32 seg_off;   /* its start's offset inside a slot */
+	__u32 req_segs;  /* the open request: segments, bytes, slots */
 	__u64 req_bytes;
 	__u64 req_slots;
 	__u64 worst_req_slots; /* with the driver's own */
 	__u64 worst_seg_slots;
 	__u64 worst_seg_bytes;
-	__u32 reqs;          /* requests the bio becomes */
-	__u32 cut;           /* the walk ran out of steps: bytes left uncounted */
+	__u32 reqs; /* requests the bio becomes */
+	__u32 cut;  /* the walk ran out of steps: bytes left uncounted */
 };
 
 /* Per disk, per CPU: bios checked, and per policy the bios it fired on and
@@ -88,16 +88,16 @@ struct dmaw_enf_stats {
 struct dmaw_enf_event {
 	__u64 ts_ns;
 	__u32 devt;
-	__u32 policy;        /* the one that fired (enum dmaw_enf_policy) */
-	__u32 mode;          /* enum dmaw_enf_mode */
+	__u32 policy; /* the one that fired (enum dmaw_enf_policy) */
+	__u32 mode;   /* enum dmaw_enf_mode */
 	__u32 pid;
-	__u64 bytes;         /* bi_size */
-	__u64 slots_needed;  /* the largest request's */
-	__u64 seg_bytes;     /* the longest segment */
+	__u64 bytes;        /* bi_size */
+	__u64 slots_needed; /* the largest request's */
+	__u64 seg_bytes;    /* the longest segment */
 	__u32 pool_slots;
-	__u32 pool_used;     /* io_tlb_used when the bio came, if known */
+	__u32 pool_used; /* io_tlb_used when the bio came, if known */
 	__u32 reqs;
-	__u32 op;            /* REQ_OP_* */
+	__u32 op; /* REQ_OP_* */
 	__s32 stack_len;
 	char comm[DMAW_COMM_LEN];
 	char disk[DMAW_DISK_NAME_LEN];
@@ -189,8 +189,8 @@ DMAW_ENF_INLINE __u64 dmaw_fit_step(struct dmaw_fit *f, const struct dmaw_enf_ru
 
 #ifndef __VMLINUX_H__
 /* A whole piece (user space: the unit tests). */
-static inline void dmaw_fit_add(struct dmaw_fit *f, const struct dmaw_enf_rule *r,
-				int contiguous, __u64 off, __u64 len)
+static inline void dmaw_fit_add(struct dmaw_fit *f, const struct dmaw_enf_rule *r, int contiguous,
+				__u64 off, __u64 len)
 {
 	while (len) {
 		__u64 take = dmaw_fit_step(f, r, contiguous, off, len);

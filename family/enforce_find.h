@@ -16,11 +16,11 @@
 struct enf_disk_counts {
 	char name[DMAW_DISK_NAME_LEN];
 	__u32 devt;
-	__u32 policies;   /* its rule's */
+	__u32 policies; /* its rule's */
 	__u32 pool_slots;
 	__u32 pad;
 	__u64 checked;
-	__u64 queued;     /* deny's witness (struct dmaw_enf_stats) */
+	__u64 queued; /* deny's witness (struct dmaw_enf_stats) */
 	__u64 hits[DMAW_ENF_POLICIES];
 	__u64 bytes[DMAW_ENF_POLICIES];
 	struct dmaw_enf_event last; /* the latest decision (ts_ns 0: none) */
@@ -29,7 +29,7 @@ struct enf_disk_counts {
 /* The enforce family's part of a snapshot (SNAPSHOT_MINE(s, enforce)). */
 struct enf_found {
 	__u32 attached;
-	__u32 mode;       /* enum dmaw_enf_mode */
+	__u32 mode; /* enum dmaw_enf_mode */
 	__u32 prog_id, link_id;
 	char prog[16];
 	__u32 ndisks;

@@ -70,17 +70,17 @@ struct hook {
 	 * tp_btf where vmlinux BTF types it, else raw_tp where tracefs lists
 	 * it; the program is attached to the name found. */
 	const char *tracepoints[2];
-	const char *module;    /* BTF module that may hold it (virtio_ring) */
-	const char *prog;      /* PREFIX of the programs */
-	unsigned int progs;    /* enum hook_progs */
+	const char *module; /* BTF module that may hold it (virtio_ring) */
+	const char *prog;   /* PREFIX of the programs */
+	unsigned int progs; /* enum hook_progs */
 	/* Programs enabled only with --detail, beside those of progs
 	 * (swiotlb_map's fentry, which starts the clock). */
 	unsigned int detail_progs;
 	/* The whole hook only with --detail: one that runs on every mapping
 	 * besides the one lean program the default puts there. */
 	bool detail_only;
-	bool required;         /* the family cannot run without it */
-	const char *label;     /* its name in notes; default: funcs[0] or the event */
+	bool required;     /* the family cannot run without it */
+	const char *label; /* its name in notes; default: funcs[0] or the event */
 };
 
 /*
@@ -92,8 +92,8 @@ struct hook {
 struct family_view {
 	/* stat --json: members of each device's object, after "device"
 	 * and "driver"; and members of the interval's object. */
-	void (*json_device)(struct json *j, const struct snapshot *prev,
-			    const struct snapshot *cur, const struct dev_snapshot *d);
+	void (*json_device)(struct json *j, const struct snapshot *prev, const struct snapshot *cur,
+			    const struct dev_snapshot *d);
 	void (*json)(struct json *j, const struct snapshot *prev, const struct snapshot *cur);
 	/* stat: lines above the device table; its columns, each with a
 	 * leading blank (d NULL: the column headers); lines below it. */
@@ -122,9 +122,9 @@ struct family_view {
  * none, from the one read of kallsyms the engine makes; offsetof(struct
  * pcpu_hot, preempt_count), -1 without one; and --detail. */
 struct family_rodata {
-	__u64 per_cpu_offset_addr;         /* __per_cpu_offset[] */
-	__u64 preempt_count_addr;          /* per-CPU __preempt_count */
-	__u64 pcpu_hot_addr;               /* per-CPU pcpu_hot */
+	__u64 per_cpu_offset_addr; /* __per_cpu_offset[] */
+	__u64 preempt_count_addr;  /* per-CPU __preempt_count */
+	__u64 pcpu_hot_addr;       /* per-CPU pcpu_hot */
 	__u64 track_hiwater_enabled_addr;
 	__u64 io_tlb_default_mem_addr;
 	__s32 pcpu_hot_pc_off;
@@ -133,11 +133,11 @@ struct family_rodata {
 
 struct family {
 	const char *name;
-	const char *summary;   /* one line, for help */
+	const char *summary; /* one line, for help */
 	const struct hook *hooks;
 	size_t nhooks;
-	bool needs_a_hook;     /* runs only if one of its hooks attaches */
-	size_t state_size;     /* the family's private state, zeroed */
+	bool needs_a_hook; /* runs only if one of its hooks attaches */
+	size_t state_size; /* the family's private state, zeroed */
 	/* Opens the skeleton (kept in the state) and returns its object, or
 	 * NULL with errno set and, where useful, a reason noted. Programs
 	 * that are not hooks (a test-run program) are enabled here. NULL for
@@ -157,7 +157,7 @@ struct family {
 	 * make unit opens, without privileges, to check each hook's program
 	 * names against the object. */
 	const void *(*elf_bytes)(size_t *sz);
-	size_t snap_size;      /* its own part of a snapshot: FAMILY_SNAPSHOT() */
+	size_t snap_size; /* its own part of a snapshot: FAMILY_SNAPSHOT() */
 	struct family_view view;
 };
 
@@ -166,12 +166,12 @@ extern const struct family *const family_table[FAMILY_IDS];
 
 /* .snap_size = FAMILY_SNAPSHOT(type): a family's own part of a snapshot,
  * refused at build time when it does not fit. */
-#define FAMILY_SNAPSHOT(type)                                                           \
-	(sizeof(type) + 0 * sizeof(struct {                                              \
-		 _Static_assert(sizeof(type) <= SNAP_FAMILY_BYTES,                       \
-				#type ": raise SNAP_FAMILY_BYTES");                      \
-		 int dummy;                                                              \
-	 }))
+#define FAMILY_SNAPSHOT(type)                                                      \
+	(sizeof(type) + 0 * sizeof(struct {                                        \
+				_Static_assert(sizeof(type) <= SNAP_FAMILY_BYTES,  \
+					       #type ": raise SNAP_FAMILY_BYTES"); \
+				int dummy;                                         \
+			}))
 
 /* A family at run time. */
 struct family_run {
@@ -179,9 +179,9 @@ struct family_run {
 	struct engine *e;
 	void *state;
 	struct bpf_object *obj;
-	bool running;          /* loaded and attached (without BPF of its own: read) */
-	int open_err;          /* errno of a failed open(): 0, or why not */
-	char why[192];         /* why not, when not */
+	bool running;  /* loaded and attached (without BPF of its own: read) */
+	int open_err;  /* errno of a failed open(): 0, or why not */
+	char why[192]; /* why not, when not */
 };
 
 /*
@@ -192,34 +192,33 @@ struct family_run {
  * mapped), NAME_skel_destroy. FAMILY_SKELETON_OPS(name) fills those three
  * members of struct family, and elf_bytes.
  */
-#define FAMILY_SKELETON(name)                                                          \
-	static struct bpf_object *name##_skel_open(struct family_run *f)                      \
-	{                                                                              \
-		struct name##_bpf **skel = f->state;                                   \
-                                                                                       \
-		*skel = name##_bpf__open();                                            \
-		return *skel ? (*skel)->obj : NULL;                                    \
-	}                                                                              \
-	static int name##_skel_load(struct family_run *f, const struct family_rodata *r)      \
-	{                                                                              \
-		struct name##_bpf *skel = *(struct name##_bpf **)f->state;             \
-                                                                                       \
-		skel->rodata->dmaw_per_cpu_offset_addr = r->per_cpu_offset_addr;       \
-		skel->rodata->dmaw_preempt_count_addr = r->preempt_count_addr;         \
-		skel->rodata->dmaw_pcpu_hot_addr = r->pcpu_hot_addr;                   \
-		skel->rodata->dmaw_track_hiwater_enabled_addr =                        \
-			r->track_hiwater_enabled_addr;                                 \
-		skel->rodata->dmaw_io_tlb_default_mem_addr = r->io_tlb_default_mem_addr; \
-		skel->rodata->dmaw_pcpu_hot_pc_off = r->pcpu_hot_pc_off;               \
-		skel->rodata->dmaw_detail = r->detail;                                 \
-		return name##_bpf__load(skel);                                         \
-	}                                                                              \
-	static void name##_skel_destroy(struct family_run *f)                                 \
-	{                                                                              \
-		name##_bpf__destroy(*(struct name##_bpf **)f->state);                  \
+#define FAMILY_SKELETON(name)                                                                  \
+	static struct bpf_object *name##_skel_open(struct family_run *f)                       \
+	{                                                                                      \
+		struct name##_bpf **skel = f->state;                                           \
+                                                                                               \
+		*skel = name##_bpf__open();                                                    \
+		return *skel ? (*skel)->obj : NULL;                                            \
+	}                                                                                      \
+	static int name##_skel_load(struct family_run *f, const struct family_rodata *r)       \
+	{                                                                                      \
+		struct name##_bpf *skel = *(struct name##_bpf **)f->state;                     \
+                                                                                               \
+		skel->rodata->dmaw_per_cpu_offset_addr = r->per_cpu_offset_addr;               \
+		skel->rodata->dmaw_preempt_count_addr = r->preempt_count_addr;                 \
+		skel->rodata->dmaw_pcpu_hot_addr = r->pcpu_hot_addr;                           \
+		skel->rodata->dmaw_track_hiwater_enabled_addr = r->track_hiwater_enabled_addr; \
+		skel->rodata->dmaw_io_tlb_default_mem_addr = r->io_tlb_default_mem_addr;       \
+		skel->rodata->dmaw_pcpu_hot_pc_off = r->pcpu_hot_pc_off;                       \
+		skel->rodata->dmaw_detail = r->detail;                                         \
+		return name##_bpf__load(skel);                                                 \
+	}                                                                                      \
+	static void name##_skel_destroy(struct family_run *f)                                  \
+	{                                                                                      \
+		name##_bpf__destroy(*(struct name##_bpf **)f->state);                          \
 	}
 
-#define FAMILY_SKELETON_OPS(name)                                                      \
+#define FAMILY_SKELETON_OPS(name)                                                           \
 	.open = name##_skel_open, .load = name##_skel_load, .destroy = name##_skel_destroy, \
 	.elf_bytes = name##_bpf__elf_bytes
 

@@ -62,7 +62,7 @@ static __always_inline void keep_max(__u64 used)
 struct pool_geom {
 	const void *slots;
 	const void *areas;
-	__u64 nslabs;     /* io_tlb_mem.nslabs: every pool */
+	__u64 nslabs;      /* io_tlb_mem.nslabs: every pool */
 	__u64 pool_nslabs; /* slots of the pool scanned */
 	__u32 nareas;
 };

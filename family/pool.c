@@ -61,14 +61,19 @@ static int pool_symbol(const struct family_run *f, char *buf, size_t len)
 	int err = vmlinux_symbol(f, POOL_SYM);
 
 	if (err == -ENOENT)
-		snprintf(buf, len, POOL_SYM " not in /proc/kallsyms: no SWIOTLB pool "
-			 "(CONFIG_SWIOTLB off?)");
+		snprintf(buf, len,
+			 POOL_SYM " not in /proc/kallsyms: no SWIOTLB pool "
+				  "(CONFIG_SWIOTLB off?)");
 	else if (err == -EPERM && kptr_restrict() >= 2)
-		snprintf(buf, len, POOL_SYM " address hidden: kernel.kptr_restrict=2 hides kernel "
+		snprintf(buf, len,
+			 POOL_SYM
+			 " address hidden: kernel.kptr_restrict=2 hides kernel "
 			 "addresses from every user, root too (sysctl kernel.kptr_restrict=1)");
 	else if (err == -EPERM)
-		snprintf(buf, len, POOL_SYM " address hidden from this user: reading kernel "
-			 "addresses needs CAP_SYSLOG (kernel.kptr_restrict=%d)", kptr_restrict());
+		snprintf(buf, len,
+			 POOL_SYM " address hidden from this user: reading kernel "
+				  "addresses needs CAP_SYSLOG (kernel.kptr_restrict=%d)",
+			 kptr_restrict());
 	else if (err)
 		snprintf(buf, len, "cannot read /proc/kallsyms: %s", strerror(-err));
 	return err;
@@ -76,7 +81,7 @@ static int pool_symbol(const struct family_run *f, char *buf, size_t len)
 
 struct pool_state {
 	struct pool_bpf *skel; /* first: FAMILY_SKELETON */
-	bool kernel_hiwater; /* the kernel keeps io_tlb_mem.used_hiwater */
+	bool kernel_hiwater;   /* the kernel keeps io_tlb_mem.used_hiwater */
 };
 
 /* Where the kernel keeps no high-water mark: our own, sampled after every
@@ -84,7 +89,9 @@ struct pool_state {
 static const struct hook hooks[] = {
 	/* After every mapping: only with --detail, which may cost more per
 	 * mapping. */
-	{ .funcs = { "swiotlb_map" }, .prog = "pool_map", .progs = HOOK_FEXIT | HOOK_KRETPROBE,
+	{ .funcs = { "swiotlb_map" },
+	  .prog = "pool_map",
+	  .progs = HOOK_FEXIT | HOOK_KRETPROBE,
 	  .detail_only = true },
 };
 
@@ -129,11 +136,11 @@ static struct bpf_object *pool_open(struct family_run *f)
 	bpf_program__set_autoload(st->skel->progs.pool_scan, true);
 	fam_note(f, POOL_SYM, ATTACH_RAW_TP, "slot scan on demand (raw_tp test run, bpf_loop)");
 	fam_note(f, "used_hiwater", ATTACH_NONE,
-		 st->kernel_hiwater ? "hiwater: the kernel's io_tlb_mem.used_hiwater"
-				    : f->e->opts.detail ? "hiwater: none kept by the kernel; own, after each "
-						   "swiotlb_map (below)"
-						 : "hiwater: none kept by the kernel; the highest of "
-						   "dmawatch's reads (-D: after each mapping)");
+		 st->kernel_hiwater ? "hiwater: the kernel's io_tlb_mem.used_hiwater" :
+		 f->e->opts.detail  ? "hiwater: none kept by the kernel; own, after each "
+				      "swiotlb_map (below)" :
+				      "hiwater: none kept by the kernel; the highest of "
+				      "dmawatch's reads (-D: after each mapping)");
 	return st->skel->obj;
 }
 
@@ -199,7 +206,8 @@ static void text_head(FILE *out, const struct snapshot *prev, const struct snaps
 
 	(void)prev;
 	if (p->flags & DMAW_POOL_OK)
-		fprintf(out, "pool: %llu/%llu slots used, high-water %llu, largest free run %u/%d\n",
+		fprintf(out,
+			"pool: %llu/%llu slots used, high-water %llu, largest free run %u/%d\n",
 			(unsigned long long)p->used, (unsigned long long)p->nslabs,
 			(unsigned long long)p->hiwater, p->largest_free_run, DMAW_IO_TLB_SEGSIZE);
 }
@@ -217,10 +225,12 @@ static void prom(struct prom_out *o)
 		{ "dmawatch_pool_slots_used", "Slots in use (the kernel's own count).", p->used },
 		{ "dmawatch_pool_largest_free_run_slots",
 		  "Longest run of free slots; a mapping of n bytes needs ceil(n/2048) "
-		  "contiguous slots, at most 128.", p->largest_free_run },
+		  "contiguous slots, at most 128.",
+		  p->largest_free_run },
 		{ "dmawatch_pool_largest_free_run_page_aligned_slots",
 		  "Longest run of free slots starting page-aligned: what a mapping of "
-		  "4 KiB or more can get.", p->largest_free_run_page },
+		  "4 KiB or more can get.",
+		  p->largest_free_run_page },
 		{ "dmawatch_pool_free_segments", "128-slot segments entirely free.",
 		  p->free_segments },
 		{ "dmawatch_pool_areas", "Areas (locks) the pool is split into.", p->nareas },
@@ -243,8 +253,8 @@ static void prom(struct prom_out *o)
 		    "Most slots in use at once: source=kernel is io_tlb_mem.used_hiwater "
 		    "(since boot); source=dmawatch is dmawatch's own, since it attached.");
 	prom_sample(o, "dmawatch_pool_slots_high_water", NULL,
-		    p->flags & DMAW_POOL_HIWATER_KERNEL ? "source=\"kernel\""
-							: "source=\"dmawatch\"",
+		    p->flags & DMAW_POOL_HIWATER_KERNEL ? "source=\"kernel\"" :
+							  "source=\"dmawatch\"",
 		    p->hiwater);
 	prom_family(o, "dmawatch_pool_scan_duration_seconds", "gauge",
 		    "Time the last slot scan took in the kernel.");
@@ -282,14 +292,17 @@ static int top(struct canvas *c, int y, const struct snapshot *prev, const struc
 		if (mark >= gw)
 			mark = gw - 1;
 		for (int i = 0; i < gw; i++)
-			gauge[i] = i < fill ? '#' : i == mark && pool->hiwater > pool->used ? '|' : '.';
+			gauge[i] = i < fill                                ? '#' :
+				   i == mark && pool->hiwater > pool->used ? '|' :
+									     '.';
 		gauge[gw] = 0;
 		x = cprintf(c, y, 0, P_TITLE, "Pool");
 		x = cprintf(c, y, x + 2, P_NORMAL, "[");
 		x = cput(c, y, x, -1, paint, gauge);
 		x = cprintf(c, y, x, P_NORMAL, "] ");
-		x = cprintf(c, y, x, paint, "%llu/%llu slots %.0f%%", (unsigned long long)pool->used,
-			    (unsigned long long)pool->nslabs, used * 100);
+		x = cprintf(c, y, x, paint, "%llu/%llu slots %.0f%%",
+			    (unsigned long long)pool->used, (unsigned long long)pool->nslabs,
+			    used * 100);
 		cprintf(c, y, x, P_NORMAL, "  high-water %llu%s (%.0f%%)",
 			(unsigned long long)pool->hiwater,
 			pool->flags & DMAW_POOL_HIWATER_KERNEL ? "" : " seen", high * 100);
@@ -312,8 +325,9 @@ static int top(struct canvas *c, int y, const struct snapshot *prev, const struc
 		x = cprintf(c, y, x + 2, P_OK, "largest run %u/%d slots: a %s mapping fits",
 			    pool->largest_free_run, DMAW_IO_TLB_SEGSIZE, a);
 	else
-		x = cprintf(c, y, x + 2, run ? P_WARN : P_BAD, "largest run %u/%d%s: mappings > %s fail",
-			    pool->largest_free_run, DMAW_IO_TLB_SEGSIZE, b, a);
+		x = cprintf(c, y, x + 2, run ? P_WARN : P_BAD,
+			    "largest run %u/%d%s: mappings > %s fail", pool->largest_free_run,
+			    DMAW_IO_TLB_SEGSIZE, b, a);
 	cprintf(c, y, x, P_NORMAL, "  free segs %u", pool->free_segments);
 	return y + 1;
 }

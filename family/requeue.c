@@ -21,8 +21,10 @@ struct requeue_state {
 };
 
 static const struct hook hooks[] = {
-	{ .tracepoints = { "block/block_rq_requeue" }, .prog = "requeue",
-	  .progs = HOOK_TRACEPOINTS, .required = true },
+	{ .tracepoints = { "block/block_rq_requeue" },
+	  .prog = "requeue",
+	  .progs = HOOK_TRACEPOINTS,
+	  .required = true },
 };
 
 FAMILY_SKELETON(requeue)
@@ -61,7 +63,7 @@ static int requeue_read(struct family_run *f, struct snapshot *s)
 /* ---- what the outputs show ---------------------------------------------- */
 
 #define MAJOR_OF(devt) ((devt) >> 20)
-#define MINOR_OF(devt) ((devt) & 0xfffff)
+#define MINOR_OF(devt) ((devt)&0xfffff)
 
 static const struct dmaw_requeue_disk *disk_in(const struct snapshot *s, __u32 devt)
 {
@@ -120,7 +122,8 @@ static void prom(struct prom_out *o)
 		{ "dmawatch_block_requeues_total",
 		  "Block requests taken back from the driver (block:block_rq_requeue): "
 		  "a failed DMA mapping returns them; never stopping means a request "
-		  "that cannot fit.", offsetof(struct dmaw_requeue_disk, requeues) },
+		  "that cannot fit.",
+		  offsetof(struct dmaw_requeue_disk, requeues) },
 		{ "dmawatch_block_requeued_bytes_total", "Bytes of the requeued requests.",
 		  offsetof(struct dmaw_requeue_disk, bytes) },
 	};
@@ -149,7 +152,8 @@ static void keep(struct snapshot *cur, const struct snapshot *last)
 	const struct dmaw_requeue_snap *l = SNAPSHOT_MINE(last, requeue);
 
 	for (__u32 i = 0; i < l->ndisks; i++) {
-		struct dmaw_requeue_disk *c = (struct dmaw_requeue_disk *)disk_in(cur, l->disks[i].devt);
+		struct dmaw_requeue_disk *c =
+			(struct dmaw_requeue_disk *)disk_in(cur, l->disks[i].devt);
 
 		if (!c) {
 			if (m->ndisks < DMAW_MAX_DISKS)

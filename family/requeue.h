@@ -12,10 +12,10 @@
 
 #define DMAW_MAX_DISKS 32
 
-struct dmaw_requeue_stats {  /* per-CPU, key: the disk's dev_t (MKDEV) */
+struct dmaw_requeue_stats {            /* per-CPU, key: the disk's dev_t (MKDEV) */
 	char disk[DMAW_DISK_NAME_LEN]; /* gendisk.disk_name */
 	__u64 requeues;
-	__u64 bytes;                   /* blk_rq_bytes() of those requests */
+	__u64 bytes; /* blk_rq_bytes() of those requests */
 };
 
 /* User space's reading of the map: the family's own part of a snapshot

@@ -40,12 +40,12 @@ struct sg_walk {
 	__u64 sg_size;            /* sizeof(struct scatterlist) on this kernel */
 	__u64 limit;              /* entries longer are counted in over_limit */
 	__u64 bytes;
-	__u64 slots;              /* ceil(length / 2 KiB), summed */
+	__u64 slots; /* ceil(length / 2 KiB), summed */
 	__u64 largest;
-	__u32 list;               /* next list head to take from sgs[] */
+	__u32 list; /* next list head to take from sgs[] */
 	__u32 nlists;
-	__u32 left;               /* entries the current list may still have */
-	__u32 max_entries;        /* stop after this many (sums: lower bounds) */
+	__u32 left;        /* entries the current list may still have */
+	__u32 max_entries; /* stop after this many (sums: lower bounds) */
 	__u32 entries;
 	__u32 over_limit;
 	/* Asked for: stop at the first entry whose dma_address is
@@ -136,9 +136,9 @@ static long sg_walk_step(__u32 index, void *ctx)
  * Returns 0, or -1 when the CPU's walk slots are all in use (out
  * untouched).
  */
-static __always_inline int sg_walk(struct scatterlist **sgs, __u32 nlists,
-				   struct scatterlist *sg, __u32 nents, __u32 max_entries,
-				   __u64 limit, bool stop_at_error, struct sg_walk *out)
+static __always_inline int sg_walk(struct scatterlist **sgs, __u32 nlists, struct scatterlist *sg,
+				   __u32 nents, __u32 max_entries, __u64 limit, bool stop_at_error,
+				   struct sg_walk *out)
 {
 	__u32 zero = 0, *depth, slot;
 	struct sg_walk *w;

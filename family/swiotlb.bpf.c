@@ -65,7 +65,7 @@ static const struct dmaw_swiotlb_stats swiotlb_zero;
 struct map_start {
 	__u64 ts;
 	const struct device *dev;
-	__u64 key;  /* dev as a number (fentry_dev_key()) */
+	__u64 key; /* dev as a number (fentry_dev_key()) */
 	__u64 size;
 	__u32 dir;
 };
@@ -89,7 +89,7 @@ static __always_inline void first_seen(const struct device *dev, __u64 key)
 
 /* The overflow: a per-CPU hash keyed by the device, as before slots. */
 static __always_inline struct dmaw_swiotlb_stats *overflow_stats(const struct device *dev,
-								  __u64 key)
+								 __u64 key)
 {
 	struct dmaw_swiotlb_stats *st = bpf_map_lookup_elem(&swiotlb_devs, &key);
 
@@ -472,8 +472,7 @@ static __always_inline int count_unmap(const struct device *dev, __u64 key, __u6
 	return 0;
 }
 
-static __always_inline int count_sync(const struct device *dev, __u64 key, __u64 size,
-				      __u32 dir)
+static __always_inline int count_sync(const struct device *dev, __u64 key, __u64 size, __u32 dir)
 {
 	struct dmaw_swiotlb_stats *st = dev_stats(dev, key);
 

@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "family/family.h"
+#include "family/swiotlb_rates.h"
 #include "out/fmt.h"
 #include "out/prom.h"
 #include "out/report.h"
@@ -31,25 +32,37 @@ static const struct hook hooks[] = {
 	 * single mapping, which sees its result, and a fexit per list
 	 * (family/swiotlb.bpf.c says why): no trampoline on every mapping. */
 	[HOOK_DMA_MAP] = { .tracepoints = { "dma/dma_map_phys", "dma/dma_map_page" },
-			   .prog = "swiotlb_dma_map", .progs = HOOK_RAW_TP, .required = true },
-	[HOOK_DMA_MAP_SG] = { .funcs = { "__dma_map_sg_attrs" }, .prog = "swiotlb_map_sg",
-			      .progs = HOOK_FEXIT, .required = true },
+			   .prog = "swiotlb_dma_map",
+			   .progs = HOOK_RAW_TP,
+			   .required = true },
+	[HOOK_DMA_MAP_SG] = { .funcs = { "__dma_map_sg_attrs" },
+			      .prog = "swiotlb_map_sg",
+			      .progs = HOOK_FEXIT,
+			      .required = true },
 	/* Elsewhere, and with --latency or -K: swiotlb_map, whose fexit alone
 	 * counts a mapping; --detail adds the fentry that starts the clock. */
-	[HOOK_SWIOTLB_MAP] = { .funcs = { "swiotlb_map" }, .prog = "swiotlb_map",
-			       .progs = HOOK_FEXIT | HOOK_KPROBES, .detail_progs = HOOK_FENTRY,
+	[HOOK_SWIOTLB_MAP] = { .funcs = { "swiotlb_map" },
+			       .prog = "swiotlb_map",
+			       .progs = HOOK_FEXIT | HOOK_KPROBES,
+			       .detail_progs = HOOK_FENTRY,
 			       .required = true },
 	/* The release and syncs, under whichever name this kernel has (6.6
 	 * made the plain names inline wrappers of the __ ones). */
 	{ .funcs = { "__swiotlb_tbl_unmap_single", "swiotlb_tbl_unmap_single" },
-	  .prog = "swiotlb_unmap", .progs = HOOK_FENTRY | HOOK_KPROBE,
-	  .label = "swiotlb_tbl_unmap_single", .detail_only = true },
+	  .prog = "swiotlb_unmap",
+	  .progs = HOOK_FENTRY | HOOK_KPROBE,
+	  .label = "swiotlb_tbl_unmap_single",
+	  .detail_only = true },
 	{ .funcs = { "__swiotlb_sync_single_for_device", "swiotlb_sync_single_for_device" },
-	  .prog = "swiotlb_sync_dev", .progs = HOOK_FENTRY | HOOK_KPROBE,
-	  .label = "swiotlb_sync_single_for_device", .detail_only = true },
+	  .prog = "swiotlb_sync_dev",
+	  .progs = HOOK_FENTRY | HOOK_KPROBE,
+	  .label = "swiotlb_sync_single_for_device",
+	  .detail_only = true },
 	{ .funcs = { "__swiotlb_sync_single_for_cpu", "swiotlb_sync_single_for_cpu" },
-	  .prog = "swiotlb_sync_cpu", .progs = HOOK_FENTRY | HOOK_KPROBE,
-	  .label = "swiotlb_sync_single_for_cpu", .detail_only = true },
+	  .prog = "swiotlb_sync_cpu",
+	  .progs = HOOK_FENTRY | HOOK_KPROBE,
+	  .label = "swiotlb_sync_single_for_cpu",
+	  .detail_only = true },
 };
 
 FAMILY_SKELETON(swiotlb)
@@ -187,8 +200,8 @@ __u64 dev_bytes(const struct dev_snapshot *d)
 	return n;
 }
 
-void dev_rates(struct dev_rates *r, const struct snapshot *prev,
-	       const struct dev_snapshot *cur, double dt)
+void dev_rates(struct dev_rates *r, const struct snapshot *prev, const struct dev_snapshot *cur,
+	       double dt)
 {
 	const struct dev_snapshot *p = snapshot_find_dev(prev, cur->id.dev);
 	struct dev_snapshot zero = {};
@@ -202,8 +215,9 @@ void dev_rates(struct dev_rates *r, const struct snapshot *prev,
 	r->dev = cur;
 	r->maps_s = report_rate(dev_maps(cur), dev_maps(p), dt);
 	/* Bidirectional mappings bounce both ways. */
-	r->to_dev_Bps = report_rate(cur->sw.bytes[DMAW_DIR_TO_DEVICE] + cur->sw.bytes[DMAW_DIR_BIDI],
-				    p->sw.bytes[DMAW_DIR_TO_DEVICE] + p->sw.bytes[DMAW_DIR_BIDI], dt);
+	r->to_dev_Bps =
+		report_rate(cur->sw.bytes[DMAW_DIR_TO_DEVICE] + cur->sw.bytes[DMAW_DIR_BIDI],
+			    p->sw.bytes[DMAW_DIR_TO_DEVICE] + p->sw.bytes[DMAW_DIR_BIDI], dt);
 	r->from_dev_Bps =
 		report_rate(cur->sw.bytes[DMAW_DIR_FROM_DEVICE] + cur->sw.bytes[DMAW_DIR_BIDI],
 			    p->sw.bytes[DMAW_DIR_FROM_DEVICE] + p->sw.bytes[DMAW_DIR_BIDI], dt);
@@ -266,14 +280,38 @@ static void text_device(FILE *out, const struct snapshot *prev, const struct sna
 		(unsigned long long)d->sw.over_limit);
 }
 
-static const __u64 *v_maps(const struct dev_snapshot *d) { return d->sw.maps; }
-static const __u64 *v_bytes(const struct dev_snapshot *d) { return d->sw.bytes; }
-static const __u64 *v_sync(const struct dev_snapshot *d) { return d->sw.sync_bytes; }
-static unsigned long long v_failures(const struct dev_snapshot *d) { return d->sw.failures; }
-static unsigned long long v_over_limit(const struct dev_snapshot *d) { return d->sw.over_limit; }
-static unsigned long long v_unmaps(const struct dev_snapshot *d) { return d->sw.unmaps; }
-static unsigned long long v_unmap_bytes(const struct dev_snapshot *d) { return d->sw.unmap_bytes; }
-static unsigned long long v_max_size(const struct dev_snapshot *d) { return d->sw.max_size; }
+static const __u64 *v_maps(const struct dev_snapshot *d)
+{
+	return d->sw.maps;
+}
+static const __u64 *v_bytes(const struct dev_snapshot *d)
+{
+	return d->sw.bytes;
+}
+static const __u64 *v_sync(const struct dev_snapshot *d)
+{
+	return d->sw.sync_bytes;
+}
+static unsigned long long v_failures(const struct dev_snapshot *d)
+{
+	return d->sw.failures;
+}
+static unsigned long long v_over_limit(const struct dev_snapshot *d)
+{
+	return d->sw.over_limit;
+}
+static unsigned long long v_unmaps(const struct dev_snapshot *d)
+{
+	return d->sw.unmaps;
+}
+static unsigned long long v_unmap_bytes(const struct dev_snapshot *d)
+{
+	return d->sw.unmap_bytes;
+}
+static unsigned long long v_max_size(const struct dev_snapshot *d)
+{
+	return d->sw.max_size;
+}
 
 static void prom(struct prom_out *o)
 {
@@ -287,20 +325,24 @@ static void prom(struct prom_out *o)
 		      "Bytes of the mappings bounced through SWIOTLB.", v_bytes);
 	prom_dev_metric(o, "dmawatch_map_failures_total", "counter",
 			"swiotlb_map calls that failed: no free run of slots long enough "
-			"(pool full or fragmented) or over the limit.", v_failures);
+			"(pool full or fragmented) or over the limit.",
+			v_failures);
 	prom_dev_metric(o, "dmawatch_over_limit_mappings_total", "counter",
 			"Mappings attempted larger than swiotlb_max_mapping_size(); they "
-			"can never succeed.", v_over_limit);
+			"can never succeed.",
+			v_over_limit);
 	if (s->detail) {
 		prom_dev_metric(o, "dmawatch_bounce_unmaps_total", "counter",
 				"Bounce slots released (swiotlb_tbl_unmap_single; with "
-				"--detail).", v_unmaps);
+				"--detail).",
+				v_unmaps);
 		prom_dev_metric(o, "dmawatch_bounce_unmapped_bytes_total", "counter",
 				"Bytes of the bounce slots released (with --detail).",
 				v_unmap_bytes);
 		prom_dev_dirs(o, "dmawatch_bounce_sync_bytes_total",
 			      "Bytes copied by swiotlb_sync_single_for_{device,cpu} "
-			      "(with --detail).", v_sync);
+			      "(with --detail).",
+			      v_sync);
 	}
 	if (r->n) {
 		prom_family(o, "dmawatch_mapping_size_bytes", "histogram",

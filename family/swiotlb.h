@@ -18,7 +18,7 @@ enum {
 	DMAW_BOUNCE_SOME = 2, /* not counted from the DMA API's tracepoints */
 };
 
-struct dmaw_swiotlb_stats {     /* per-CPU: a slot, or the overflow hash's value */
+struct dmaw_swiotlb_stats { /* per-CPU: a slot, or the overflow hash's value */
 	union {
 		/* BPF: the struct device the counters are for, 0 in a free
 		 * slot. The names are in their own map, read once. */
@@ -26,10 +26,10 @@ struct dmaw_swiotlb_stats {     /* per-CPU: a slot, or the overflow hash's value
 		/* User space: the names, where the snapshot keeps them. */
 		struct dmaw_names names;
 	};
-	__u64 maps[DMAW_DIRS];       /* successful bounced mappings */
-	__u64 bytes[DMAW_DIRS];      /* bytes of those mappings */
-	__u64 failures;              /* swiotlb_map() returned DMA_MAPPING_ERROR */
-	__u64 over_limit;            /* size > swiotlb_max_mapping_size() */
+	__u64 maps[DMAW_DIRS];  /* successful bounced mappings */
+	__u64 bytes[DMAW_DIRS]; /* bytes of those mappings */
+	__u64 failures;         /* swiotlb_map() returned DMA_MAPPING_ERROR */
+	__u64 over_limit;       /* size > swiotlb_max_mapping_size() */
 	__u64 unmaps;
 	__u64 unmap_bytes;
 	__u64 sync_bytes[DMAW_DIRS]; /* swiotlb_sync_single_for_{device,cpu}: copies */
@@ -40,32 +40,9 @@ struct dmaw_swiotlb_stats {     /* per-CPU: a slot, or the overflow hash's value
 	 * the device bounces (DMAW_BOUNCE_*, read with limit); 0 where
 	 * swiotlb_map() itself is hooked. Not a sum. */
 	__u64 bounce;
-	__u64 latency_ns;            /* summed swiotlb_map() time */
+	__u64 latency_ns;                    /* summed swiotlb_map() time */
 	__u64 size_hist[DMAW_HIST_SLOTS];    /* log2 of bytes */
 	__u64 latency_hist[DMAW_HIST_SLOTS]; /* log2 of ns */
 };
-
-#ifndef __bpf__
-/* The user half's per-device arithmetic, which stat, dmatop and diagnose
- * share (family/swiotlb.c). */
-struct dev_snapshot;
-struct snapshot;
-
-struct dev_rates {
-	const struct dev_snapshot *dev;
-	double maps_s;        /* bounced mappings per second */
-	double to_dev_Bps;    /* bytes bounced toward the device per second */
-	double from_dev_Bps;
-	double fail_s;
-	double avg_size;      /* bytes per mapping in the interval */
-};
-
-/* Totals of a device over all directions. */
-__u64 dev_maps(const struct dev_snapshot *d);
-__u64 dev_bytes(const struct dev_snapshot *d);
-/* Rates of cur against prev (prev NULL: zero rates) over dt seconds. */
-void dev_rates(struct dev_rates *r, const struct snapshot *prev,
-	       const struct dev_snapshot *cur, double dt);
-#endif
 
 #endif

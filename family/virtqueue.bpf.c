@@ -87,8 +87,7 @@ static __always_inline int vq_enter(void *vq, struct scatterlist **sgs, struct s
 /* The device the DMA API maps for: vring_dma_dev(). 6.12 keeps it in the
  * vring_virtqueue around vq (vq is its first member); 6.1 derives it from
  * the virtio device's parent (the PCI function for virtio-pci). */
-static __always_inline struct device *vq_dma_dev(struct virtqueue *vq,
-						 struct virtio_device *vdev)
+static __always_inline struct device *vq_dma_dev(struct virtqueue *vq, struct virtio_device *vdev)
 {
 	struct vring_virtqueue *vvq = (void *)vq;
 	struct device *dev = NULL;
@@ -112,8 +111,8 @@ static __always_inline __u32 err_index(int ret)
 
 static __always_inline void report(void *ctx, __u32 kind, struct virtio_device *vdev,
 				   struct device *dma, const struct dmaw_vq_key *key,
-				   const struct vq_call *c, int ret, __u32 retries,
-				   __u32 nslabs, __u32 used)
+				   const struct vq_call *c, int ret, __u32 retries, __u32 nslabs,
+				   __u32 used)
 {
 	struct dmaw_event *e = event_reserve(kind, DMAW_SRC_VIRTQUEUE);
 
@@ -214,8 +213,8 @@ static __always_inline int vq_exit(void *ctx, int ret)
 	/* virtio-blk retries a request thousands of times a second: this is
 	 * failure number retries + 1 of the request. */
 	if (event_sampled(retries + 1))
-		report(ctx, never_fit ? DMAW_EV_NEVER_FIT : DMAW_EV_VQ_FAILED, vdev, dma, &key,
-		       &c, ret, retries, nslabs, used);
+		report(ctx, never_fit ? DMAW_EV_NEVER_FIT : DMAW_EV_VQ_FAILED, vdev, dma, &key, &c,
+		       ret, retries, nslabs, used);
 	return 0;
 }
 
@@ -242,29 +241,29 @@ int vq_add_sgs_fexit(unsigned long long *ctx)
 }
 
 SEC("?fentry/virtqueue_add_outbuf")
-int BPF_PROG(vq_add_outbuf_fentry, struct virtqueue *vq, struct scatterlist *sg,
-	     unsigned int num, void *data)
+int BPF_PROG(vq_add_outbuf_fentry, struct virtqueue *vq, struct scatterlist *sg, unsigned int num,
+	     void *data)
 {
 	return vq_enter(vq, NULL, sg, 1, 0, num, data);
 }
 
 SEC("?fexit/virtqueue_add_outbuf")
-int BPF_PROG(vq_add_outbuf_fexit, struct virtqueue *vq, struct scatterlist *sg,
-	     unsigned int num, void *data, gfp_t gfp, int ret)
+int BPF_PROG(vq_add_outbuf_fexit, struct virtqueue *vq, struct scatterlist *sg, unsigned int num,
+	     void *data, gfp_t gfp, int ret)
 {
 	return vq_exit(ctx, ret);
 }
 
 SEC("?fentry/virtqueue_add_inbuf")
-int BPF_PROG(vq_add_inbuf_fentry, struct virtqueue *vq, struct scatterlist *sg,
-	     unsigned int num, void *data)
+int BPF_PROG(vq_add_inbuf_fentry, struct virtqueue *vq, struct scatterlist *sg, unsigned int num,
+	     void *data)
 {
 	return vq_enter(vq, NULL, sg, 0, 1, num, data);
 }
 
 SEC("?fexit/virtqueue_add_inbuf")
-int BPF_PROG(vq_add_inbuf_fexit, struct virtqueue *vq, struct scatterlist *sg,
-	     unsigned int num, void *data, gfp_t gfp, int ret)
+int BPF_PROG(vq_add_inbuf_fexit, struct virtqueue *vq, struct scatterlist *sg, unsigned int num,
+	     void *data, gfp_t gfp, int ret)
 {
 	return vq_exit(ctx, ret);
 }
@@ -285,8 +284,8 @@ int BPF_KRETPROBE(vq_add_sgs_kretprobe, int ret)
 }
 
 SEC("?kprobe")
-int BPF_KPROBE(vq_add_outbuf_kprobe, struct virtqueue *vq, struct scatterlist *sg,
-	       unsigned int num, void *data)
+int BPF_KPROBE(vq_add_outbuf_kprobe, struct virtqueue *vq, struct scatterlist *sg, unsigned int num,
+	       void *data)
 {
 	return vq_enter(vq, NULL, sg, 1, 0, num, data);
 }
@@ -298,8 +297,8 @@ int BPF_KRETPROBE(vq_add_outbuf_kretprobe, int ret)
 }
 
 SEC("?kprobe")
-int BPF_KPROBE(vq_add_inbuf_kprobe, struct virtqueue *vq, struct scatterlist *sg,
-	       unsigned int num, void *data)
+int BPF_KPROBE(vq_add_inbuf_kprobe, struct virtqueue *vq, struct scatterlist *sg, unsigned int num,
+	       void *data)
 {
 	return vq_enter(vq, NULL, sg, 0, 1, num, data);
 }

@@ -22,11 +22,17 @@ struct virtqueue_state {
  * (6.12): calibration looks in vmlinux, then in its module's BTF. No hook
  * is required alone; the family needs one of the three. */
 static const struct hook hooks[] = {
-	{ .funcs = { "virtqueue_add_sgs" }, .module = "virtio_ring", .prog = "vq_add_sgs",
+	{ .funcs = { "virtqueue_add_sgs" },
+	  .module = "virtio_ring",
+	  .prog = "vq_add_sgs",
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
-	{ .funcs = { "virtqueue_add_outbuf" }, .module = "virtio_ring", .prog = "vq_add_outbuf",
+	{ .funcs = { "virtqueue_add_outbuf" },
+	  .module = "virtio_ring",
+	  .prog = "vq_add_outbuf",
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
-	{ .funcs = { "virtqueue_add_inbuf" }, .module = "virtio_ring", .prog = "vq_add_inbuf",
+	{ .funcs = { "virtqueue_add_inbuf" },
+	  .module = "virtio_ring",
+	  .prog = "vq_add_inbuf",
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
 };
 
@@ -115,8 +121,8 @@ static void prom(struct prom_out *o)
 		{ "dmawatch_virtqueue_submissions_total",
 		  "Successful virtqueue_add_{sgs,outbuf,inbuf} calls.",
 		  offsetof(struct dmaw_vq_stats, adds) },
-		{ "dmawatch_virtqueue_submitted_bytes_total", "Bytes of the successful submissions.",
-		  offsetof(struct dmaw_vq_stats, bytes) },
+		{ "dmawatch_virtqueue_submitted_bytes_total",
+		  "Bytes of the successful submissions.", offsetof(struct dmaw_vq_stats, bytes) },
 		{ "dmawatch_virtqueue_sg_entries_total",
 		  "Scatterlist entries of the successful submissions.",
 		  offsetof(struct dmaw_vq_stats, sg_entries) },
@@ -140,7 +146,8 @@ static void prom(struct prom_out *o)
 		prom_add_label(l, sizeof(l), "vq", v->key.vq, sizeof(v->key.vq));
 		prom_add_label(l, sizeof(l), "driver", v->st.names.driver,
 			       sizeof(v->st.names.driver));
-		prom_add_label(l, sizeof(l), "dma_device", v->st.names.dev, sizeof(v->st.names.dev));
+		prom_add_label(l, sizeof(l), "dma_device", v->st.names.dev,
+			       sizeof(v->st.names.dev));
 		prom_rows_add(&r, i, l);
 	}
 	if (!r.n)

@@ -18,15 +18,15 @@ enum dmaw_vq_err {
 	DMAW_VQ_ERRS,
 };
 
-struct dmaw_vq_stats {          /* per-CPU */
+struct dmaw_vq_stats {           /* per-CPU */
 	struct dmaw_names names; /* dev: the device the DMA API maps for;
 				  * driver: the virtio driver, e.g. virtio_blk */
 	__u64 adds;              /* successful submissions */
 	__u64 sg_entries;        /* scatterlist entries submitted */
 	__u64 bytes;             /* bytes submitted */
 	__u64 failures[DMAW_VQ_ERRS];
-	__u64 never_fit;         /* failed requests needing more slots than the pool has */
-	__u64 never_fit_reqs;    /* of those, distinct requests (first failure of each) */
+	__u64 never_fit;      /* failed requests needing more slots than the pool has */
+	__u64 never_fit_reqs; /* of those, distinct requests (first failure of each) */
 };
 
 #endif

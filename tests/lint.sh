@@ -6,7 +6,8 @@
 #     (the guest's init, .ci/run, the bash completion), so a new script is
 #     checked without an edit here;
 #   - clang-format (the tree's .clang-format) on every C file under family/,
-#     user/ and tests/: a failure shows the start of the diff.
+#     user/ and tests/ but the lab's kernel module (the kernel's style): a
+#     failure shows the start of the diff.
 # The files are git's (tracked, and new ones not ignored); outside a git
 # tree, find's, less BUILD (default build/). A missing tool is a failure,
 # never a skip: make deps-lint installs both. SHELLCHECK and CLANG_FORMAT
@@ -77,6 +78,9 @@ else
 	sources=$(files | while IFS= read -r f; do
 		case $f in
 		*.skel.h | */vmlinux.h | vmlinux/*) ;; # generated
+		# The lab's kernel module is kernel code, in the kernel's own
+		# style (checkpatch's, tab-aligned #defines).
+		tests/lab/module/*) ;;
 		family/*.[ch] | user/*.[ch] | tests/*.[ch]) [ -f "$f" ] && echo "$f" ;;
 		esac
 	done)

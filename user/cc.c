@@ -59,18 +59,22 @@ void cc_parse(struct cc_state *cc, const char *cpuinfo, const char *cmdline, lon
 	if (cpuinfo && cpu_flag(cpuinfo, "tdx_guest")) {
 		cc->kind = CC_TDX;
 		cc->source = "cpuinfo tdx_guest";
-	} else if (cpuinfo && (cpu_flag(cpuinfo, "sev_snp_guest") ||
-			       cpu_flag(cpuinfo, "sev_es_guest") || cpu_flag(cpuinfo, "sev_guest"))) {
+	} else if (cpuinfo &&
+		   (cpu_flag(cpuinfo, "sev_snp_guest") || cpu_flag(cpuinfo, "sev_es_guest") ||
+		    cpu_flag(cpuinfo, "sev_guest"))) {
 		/* Kernels that export SEV guest flags of their own. */
 		cc->kind = cpu_flag(cpuinfo, "sev_snp_guest") ? CC_SEV_SNP :
-			   cpu_flag(cpuinfo, "sev_es_guest") ? CC_SEV_ES : CC_SEV;
+			   cpu_flag(cpuinfo, "sev_es_guest")  ? CC_SEV_ES :
+								CC_SEV;
 		cc->source = "cpuinfo sev guest flags";
 	} else if (sev_msr >= 0) {
 		/* MSR_AMD64_SEV (0xc0010131): bits 0, 1, 2 = SEV, SEV-ES,
 		 * SEV-SNP active. Never intercepted: the kernel reads it in
 		 * sme_enable() before it can take a #VC. */
-		cc->kind = sev_msr & 4 ? CC_SEV_SNP : sev_msr & 2 ? CC_SEV_ES :
-			   sev_msr & 1 ? CC_SEV : CC_NONE;
+		cc->kind = sev_msr & 4 ? CC_SEV_SNP :
+			   sev_msr & 2 ? CC_SEV_ES :
+			   sev_msr & 1 ? CC_SEV :
+					 CC_NONE;
 		cc->source = "SEV status MSR";
 	} else if (snp_guest_dev) {
 		/* The kernel registers this platform device only in SNP guests
@@ -83,7 +87,8 @@ void cc_parse(struct cc_state *cc, const char *cpuinfo, const char *cmdline, lon
 		/* A guest that sees the host's SEV CPUID bits: likely, not sure
 		 * (load the msr module for the MSR's answer). */
 		cc->kind = cpu_flag(cpuinfo, "sev_snp") ? CC_SEV_SNP :
-			   cpu_flag(cpuinfo, "sev_es") ? CC_SEV_ES : CC_SEV;
+			   cpu_flag(cpuinfo, "sev_es")  ? CC_SEV_ES :
+							  CC_SEV;
 		cc->source = "cpuinfo sev flags in a guest";
 		cc->hint = true;
 	}

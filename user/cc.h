@@ -15,11 +15,11 @@ enum cc_kind { CC_NONE, CC_SEV, CC_SEV_ES, CC_SEV_SNP, CC_TDX };
  * bounced, read from what the running kernel exposes, never its version. */
 struct cc_state {
 	enum cc_kind kind;
-	const char *source;    /* what said so, e.g. "SEV status MSR" */
-	bool hint;             /* only a hint: CPU flags of a guest, no proof */
-	bool forced;           /* swiotlb=...force on the command line */
-	bool noforce;          /* swiotlb=noforce */
-	char swiotlb_arg[48];  /* the swiotlb= value, "" if none */
+	const char *source;   /* what said so, e.g. "SEV status MSR" */
+	bool hint;            /* only a hint: CPU flags of a guest, no proof */
+	bool forced;          /* swiotlb=...force on the command line */
+	bool noforce;         /* swiotlb=noforce */
+	char swiotlb_arg[48]; /* the swiotlb= value, "" if none */
 };
 
 /* From the text of /proc/cpuinfo and /proc/cmdline (either may be NULL),

@@ -21,7 +21,8 @@ static const struct command commands[] = {
 	{ "export", cmd_export, "Prometheus textfile (node_exporter) or /metrics" },
 	{ "stat", cmd_stat, "per-device bounce counters and the pool, every interval" },
 	{ "trace", cmd_trace, "over-limit, failed and never-fitting mappings as they happen" },
-	{ "enforce", cmd_enforce, "fail (or count) bios that could never be bounced, at submission" },
+	{ "enforce", cmd_enforce,
+	  "fail (or count) bios that could never be bounced, at submission" },
 	{ "probe", cmd_probe, "list the attach points this kernel offers and the ones chosen" },
 };
 
@@ -30,14 +31,14 @@ static void usage(FILE *out)
 	char names[128];
 
 	engine_family_names(names, sizeof(names));
-	fprintf(out,
-		"Usage: dmawatch [-v] [-K] [-D] [-F LIST] COMMAND [ARGS...]\n"
-		"       dmawatch --version | --help\n"
-		"\nSWIOTLB bounce buffering, seen from the kernel, for confidential\n"
-		"(SEV/TDX) guests and any Linux booted with swiotlb=force.\n\nCommands:\n");
+	fprintf(out, "Usage: dmawatch [-v] [-K] [-D] [-F LIST] COMMAND [ARGS...]\n"
+		     "       dmawatch --version | --help\n"
+		     "\nSWIOTLB bounce buffering, seen from the kernel, for confidential\n"
+		     "(SEV/TDX) guests and any Linux booted with swiotlb=force.\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\nOptions:\n"
+	fprintf(out,
+		"\nOptions:\n"
 		"  -v, --verbose  libbpf's messages, including verifier logs, and the\n"
 		"                 start-up time of each phase\n"
 		"  -K, --kprobes  kprobes even where fentry/fexit attach (to compare)\n"
@@ -47,7 +48,8 @@ static void usage(FILE *out)
 		"                 is the same)\n"
 		"  -F, --families LIST  load only these probe families (comma-separated:\n"
 		"                 %s), to cut overhead\n"
-		"\nProbe families:\n", names);
+		"\nProbe families:\n",
+		names);
 	engine_family_help(out);
 	fprintf(out, "\n'dmawatch COMMAND --help' describes each; see also dmawatch(8).\n");
 }
@@ -81,13 +83,16 @@ static int parse_global(struct engine_opts *eo, int argc, char **argv)
 		if (r)
 			continue;
 		switch (c) {
-		case 'V': printf("dmawatch %s (bpf %s)\n", DMAWATCH_VERSION, DMAWATCH_BPF_ID); return 0;
+		case 'V':
+			printf("dmawatch %s (bpf %s)\n", DMAWATCH_VERSION, DMAWATCH_BPF_ID);
+			return 0;
 		case 'h': usage(stdout); return 0;
 		case ':':
 			engine_family_names(names, sizeof(names));
 			if (optopt == 'F')
 				dmaw_warn("-F/--families needs a list of probe families, e.g. "
-				       "'-F swiotlb,pool' (families: %s)", names);
+					  "'-F swiotlb,pool' (families: %s)",
+					  names);
 			else
 				dmaw_warn("option '%s' needs a value", argv[optind - 1]);
 			return 2;

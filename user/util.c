@@ -97,8 +97,10 @@ const char *bpf_caps_missing(void)
 		return NULL;
 	bpf = have_cap(CAP_BPF);
 	perfmon = have_cap(CAP_PERFMON);
-	return bpf && perfmon ? NULL : bpf ? "CAP_PERFMON" : perfmon ? "CAP_BPF" :
-	       "CAP_BPF and CAP_PERFMON";
+	return bpf && perfmon ? NULL :
+	       bpf            ? "CAP_PERFMON" :
+	       perfmon        ? "CAP_BPF" :
+				"CAP_BPF and CAP_PERFMON";
 }
 
 int bad_option(const char *cmd, int c, char **argv)
@@ -107,13 +109,14 @@ int bad_option(const char *cmd, int c, char **argv)
 	bool is_long = !strncmp(word, "--", 2);
 
 	if (c == ':')
-		dmaw_warn("%s: option '%s' needs a value (see 'dmawatch %s --help')", cmd, word, cmd);
+		dmaw_warn("%s: option '%s' needs a value (see 'dmawatch %s --help')", cmd, word,
+			  cmd);
 	else if (is_long && optopt && eq)
 		dmaw_warn("%s: option '%.*s' takes no value (see 'dmawatch %s --help')", cmd,
-		       (int)(eq - word), word, cmd);
+			  (int)(eq - word), word, cmd);
 	else if (is_long)
 		dmaw_warn("%s: unknown option '%s' (see 'dmawatch %s --help')", cmd, word, cmd);
-	else	/* optopt: the unknown letter, even inside a cluster (-jx) */
+	else /* optopt: the unknown letter, even inside a cluster (-jx) */
 		dmaw_warn("%s: unknown option '-%c' (see 'dmawatch %s --help')", cmd, optopt, cmd);
 	return 2;
 }
@@ -150,9 +153,12 @@ bool parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 		return false;
 	memcpy(num, s, n + 1);
 	switch (num[n - 1]) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
+	case 'k':
+	case 'K': shift = 10; break;
+	case 'm':
+	case 'M': shift = 20; break;
+	case 'g':
+	case 'G': shift = 30; break;
 	}
 	if (shift)
 		num[n - 1] = 0;

@@ -153,7 +153,8 @@ int main(int argc, char **argv)
 		}
 		for (int i = 0; i < 2; i++)
 			printf("%-8d %-6s %14zu %12.0f %10ld\n", n, ways[i].name,
-			       ways[i].copied / (2 * TICKS), ways[i].cpu_s / (2 * TICKS) * 1e6, rss[i]);
+			       ways[i].copied / (2 * TICKS), ways[i].cpu_s / (2 * TICKS) * 1e6,
+			       rss[i]);
 		printf("%-8d ratio  %14.3f %12.2f\n", n, (double)ways[0].copied / ways[1].copied,
 		       ways[0].cpu_s / ways[1].cpu_s);
 		for (int i = 0; i < 2; i++) {

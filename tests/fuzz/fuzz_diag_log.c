@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	diag_parse_log_file(&facts, f);
 	fclose(f);
 	diag_judge(&facts, &report);
-	refused = memmem(data, size, "swiotlb buffer is full", 22) || memmem(data, size, "SW-IOMMU", 8);
+	refused = memmem(data, size, "swiotlb buffer is full", 22) ||
+		  memmem(data, size, "SW-IOMMU", 8);
 	for (int i = 0; i < report.n; i++)
 		healthy &= report.f[i].severity == DIAG_INFO;
 	if (refused && healthy)

@@ -25,7 +25,8 @@ static int string_ok(const unsigned char **p, const unsigned char *end)
 				return 0;
 			if (*s == 'u') {
 				for (int i = 1; i <= 4; i++)
-					if (s + i >= end || !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
+					if (s + i >= end ||
+					    !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
 						return 0;
 				s += 5;
 				continue;

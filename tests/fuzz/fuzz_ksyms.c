@@ -26,7 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ks)
 		return 0;
 	for (uint64_t a = 0; a < 4; a++) {
-		uint64_t addr = a == 0 ? 0 : a == 1 ? ~0ULL : a == 2 ? 0xffffffff81000000ULL : 0x1000;
+		uint64_t addr = a == 0 ? 0 :
+				a == 1 ? ~0ULL :
+				a == 2 ? 0xffffffff81000000ULL :
+					 0x1000;
 
 		s = ksyms_find_addr(ks, addr);
 		if (s && s->addr > addr)

@@ -35,10 +35,17 @@ static void fill(struct snapshot *s, unsigned long long k)
 
 	memset(s, 0, sizeof(*s));
 	s->pool = (struct dmaw_pool_stats){
-		.nslabs = 32768, .used = 300 + k, .used_scan = 300 + k, .hiwater = 4096,
-		.largest_free_run = 128, .free_segments = 250, .nareas = 2,
+		.nslabs = 32768,
+		.used = 300 + k,
+		.used_scan = 300 + k,
+		.hiwater = 4096,
+		.largest_free_run = 128,
+		.free_segments = 250,
+		.nareas = 2,
 		.flags = DMAW_POOL_OK | DMAW_POOL_HIWATER_KERNEL,
-		.largest_free_run_page = 128, .scan_ns = 1500000, .scans = k,
+		.largest_free_run_page = 128,
+		.scan_ns = 1500000,
+		.scans = k,
 	};
 	d = &s->devs[s->ndevs++];
 	strcpy(d->id.dev, "0000:00:01.0");
@@ -167,7 +174,9 @@ int main(int argc, char **argv)
 		.started_at = 1716999000.5,
 		.version = "sample",
 		.nfamilies = 4,
-		.families = { { "swiotlb", true }, { "dmamap", true }, { "virtqueue", true },
+		.families = { { "swiotlb", true },
+			      { "dmamap", true },
+			      { "virtqueue", true },
 			      { "pool", true } },
 		.notes = notes,
 		.nnotes = sizeof(notes) / sizeof(notes[0]),

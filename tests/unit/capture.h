@@ -6,13 +6,13 @@
 
 #include <stdio.h>
 
-#define CAPTURE(buf, call)                                                    \
-	do {                                                                  \
-		size_t len_ = 0;                                              \
-		FILE *f_ = open_memstream(&(buf), &len_);                     \
-		assert_non_null(f_);                                          \
-		call;                                                         \
-		fclose(f_);                                                   \
+#define CAPTURE(buf, call)                                \
+	do {                                              \
+		size_t len_ = 0;                          \
+		FILE *f_ = open_memstream(&(buf), &len_); \
+		assert_non_null(f_);                      \
+		call;                                     \
+		fclose(f_);                               \
 	} while (0)
 
 #endif

@@ -24,8 +24,11 @@ static enum attach_kind func(const struct func_probe *p, unsigned int progs, boo
 static void test_function_hooks(void **state)
 {
 	/* 6.12: in BTF and kallsyms, the trampoline taken on trust. */
-	struct func_probe p = { .name = "swiotlb_map", .in_btf = true, .nargs = 5,
-				.in_kallsyms = true, .fentry_ok = true };
+	struct func_probe p = { .name = "swiotlb_map",
+				.in_btf = true,
+				.nargs = 5,
+				.in_kallsyms = true,
+				.fentry_ok = true };
 	char note[112];
 
 	(void)state;

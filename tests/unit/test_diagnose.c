@@ -298,14 +298,15 @@ static void test_parse_log(void **state)
 
 	(void)state;
 	memset(&x, 0, sizeof(x));
-	diag_parse_log(&x,
-		       "<4>[    3.8] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 262144 bytes), "
-		       "total 512 (slots), used 385 (slots)\n"
-		       "platform dmawatch-lab: swiotlb buffer is full (sz: 524288 bytes), total 32768 "
-		       "(slots), used 0 (slots)\n"
-		       "a line that mentions swiotlb buffer is full but has no device\n"
-		       "[    0.5] software IO TLB: mapped [mem 0x1-0x2] (1MB)\n"
-		       "[    0.5] software IO TLB: area num 4.\n");
+	diag_parse_log(
+		&x,
+		"<4>[    3.8] virtio-pci 0000:00:01.0: swiotlb buffer is full (sz: 262144 bytes), "
+		"total 512 (slots), used 385 (slots)\n"
+		"platform dmawatch-lab: swiotlb buffer is full (sz: 524288 bytes), total 32768 "
+		"(slots), used 0 (slots)\n"
+		"a line that mentions swiotlb buffer is full but has no device\n"
+		"[    0.5] software IO TLB: mapped [mem 0x1-0x2] (1MB)\n"
+		"[    0.5] software IO TLB: area num 4.\n");
 	assert_int_equal(x.ndevs, 2);
 	assert_string_equal(x.devs[0].name, "0000:00:01.0");
 	assert_string_equal(x.devs[0].driver, "virtio-pci");
@@ -319,12 +320,14 @@ static void test_parse_log(void **state)
 
 	/* The boot sizing lines: a shortfall keeps its line, a round-up its
 	 * line; "adjusted to" is the confidential guest's sizing, neither. */
-	diag_parse_log(&x, "[    0.4] software IO TLB: SWIOTLB bounce buffer size roundup to 130MB\n"
-			   "[    0.4] software IO TLB: only able to allocate 32 MB\n"
-			   "[    0.5] SWIOTLB bounce buffer size adjusted to 132MB\n");
+	diag_parse_log(&x,
+		       "[    0.4] software IO TLB: SWIOTLB bounce buffer size roundup to 130MB\n"
+		       "[    0.4] software IO TLB: only able to allocate 32 MB\n"
+		       "[    0.5] SWIOTLB bounce buffer size adjusted to 132MB\n");
 	assert_true(x.pool.boot_shortfall);
 	assert_int_equal(x.pool.nshortfall_lines, 1);
-	assert_string_equal(x.pool.shortfall_lines[0], "software IO TLB: only able to allocate 32 MB");
+	assert_string_equal(x.pool.shortfall_lines[0],
+			    "software IO TLB: only able to allocate 32 MB");
 	assert_true(x.pool.roundup);
 	assert_string_equal(x.pool.roundup_line,
 			    "software IO TLB: SWIOTLB bounce buffer size roundup to 130MB");
@@ -382,10 +385,12 @@ static void test_replay_stays_inside(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "cd '%s' && echo 'dmawatch-bundle 1' > format && "
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && echo 'dmawatch-bundle 1' > format && "
 		 "mkdir -p fs/proc fs/sys && ln -s /etc/passwd fs/proc/cmdline && "
 		 "ln -s ../../../../../../../etc/passwd fs/proc/cpuinfo && "
-		 "ln -s ../../bus/pci fs/sys/link", dir);
+		 "ln -s ../../bus/pci fs/sys/link",
+		 dir);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(bundle_open(&b, dir, NULL), 0);
 	assert_null(bundle_read(&b, "/proc/cmdline", 4096, false));
@@ -453,7 +458,7 @@ static struct run *judge_files(char *dir, size_t len, ...)
 	va_start(ap, len);
 	for (name = "format"; name; name = va_arg(ap, const char *)) {
 		const char *text = strcmp(name, "format") ? va_arg(ap, const char *) :
-				   "dmawatch-bundle 1\n";
+							    "dmawatch-bundle 1\n";
 		FILE *f;
 
 		snprintf(path, sizeof(path), "%.2000s/%.2000s", dir, name);
@@ -491,8 +496,9 @@ static void test_class_exhausted_not_fragmented(void **state)
 	/* NVMe's limit is 258048: 262144 bytes are over it, whatever the pool. */
 	assert_non_null(finding(r, "over-limit"));
 	assert_null(finding(r, "fragmented"));
-	r = judge_text("[ 9001.1] virtio-pci 0000:00:04.0: swiotlb buffer is full (sz: 262144 bytes), "
-		       "total 524288 (slots), used 523564 (slots)\n");
+	r = judge_text(
+		"[ 9001.1] virtio-pci 0000:00:04.0: swiotlb buffer is full (sz: 262144 bytes), "
+		"total 524288 (slots), used 523564 (slots)\n");
 	f = finding(r, "pool-exhausted");
 	assert_non_null(f);
 	assert_null(finding(r, "fragmented"));
@@ -508,9 +514,10 @@ static void test_class_exhausted_not_fragmented(void **state)
 	assert_non_null(strstr(f->remedy, "swiotlb=65536 on the kernel command line (128 MiB; now "
 					  "32768 slots, 64 MiB)"));
 	/* Plenty free in every area: that is fragmentation. */
-	r = judge_text("[ 0.4] software IO TLB: area num 4.\n"
-		       "dmawatch_lab dmawatch-lab: swiotlb buffer is full (sz: 262144 bytes), total "
-		       "32768 (slots), used 24576 (slots)\n");
+	r = judge_text(
+		"[ 0.4] software IO TLB: area num 4.\n"
+		"dmawatch_lab dmawatch-lab: swiotlb buffer is full (sz: 262144 bytes), total "
+		"32768 (slots), used 24576 (slots)\n");
 	assert_non_null(finding(r, "fragmented"));
 	assert_null(finding(r, "pool-exhausted"));
 }
@@ -662,14 +669,18 @@ static void test_class_cc_kind(void **state)
 	assert_string_equal(r->facts.env.cc, "TDX");
 	assert_true(r->facts.env.cc_active);
 	/* A host's lines are not a guest's. */
-	r = judge_files(dir, sizeof(dir), "dmesg", "[ 5.0] kvm_amd: SEV-SNP enabled (ASIDs 1 - 99)\n"
-			"[ 5.1] virt/tdx: module initialized\n", NULL);
+	r = judge_files(dir, sizeof(dir), "dmesg",
+			"[ 5.0] kvm_amd: SEV-SNP enabled (ASIDs 1 - 99)\n"
+			"[ 5.1] virt/tdx: module initialized\n",
+			NULL);
 	assert_string_equal(r->facts.env.cc, "unknown");
 	r = judge_files(dir, sizeof(dir), "dmesg", "x\n", "fs/proc/cpuinfo",
 			"flags\t\t: fpu vme de pse hypervisor\n", NULL);
 	assert_string_equal(r->facts.env.cc, "none");
-	r = judge_files(dir, sizeof(dir), "dmesg", "[ 0.0] Linux version 6.1.0\n"
-			"[ 0.0] Command line: console=ttyS0\n", NULL);
+	r = judge_files(dir, sizeof(dir), "dmesg",
+			"[ 0.0] Linux version 6.1.0\n"
+			"[ 0.0] Command line: console=ttyS0\n",
+			NULL);
 	assert_string_equal(r->facts.env.cc, "none");
 }
 
@@ -702,9 +713,10 @@ static void test_class_known_lines(void **state)
 	assert_non_null(strstr(finding(r, "atomic-pool-exhausted")->remedy, "coherent_pool=4096K"));
 	assert_null(finding(r, "pool-exhausted"));
 	/* No pool at all: too large to fit at boot, so half of it. */
-	r = judge_text("[ 0.004] software IO TLB: SWIOTLB bounce buffer size adjusted to 965MB\n"
-		       "[ 1.015] Kernel panic - not syncing: Can not allocate SWIOTLB buffer earlier "
-		       "and can't now provide you with the DMA bounce buffer\n");
+	r = judge_text(
+		"[ 0.004] software IO TLB: SWIOTLB bounce buffer size adjusted to 965MB\n"
+		"[ 1.015] Kernel panic - not syncing: Can not allocate SWIOTLB buffer earlier "
+		"and can't now provide you with the DMA bounce buffer\n");
 	assert_non_null(finding(r, "swiotlb-late"));
 	assert_string_equal(finding(r, "swiotlb-late")->remedy_class, "shrink-pool");
 	assert_int_equal(finding(r, "swiotlb-late")->swiotlb, 131072);
@@ -751,12 +763,15 @@ static void test_class_device_limit(void **state)
 		static struct run rr;
 
 		memset(&rr, 0, sizeof(rr));
-		diag_parse_window(&rr.facts, "seconds 3.0\ndevice 0000:00:06.0 maps=1 limit=258048\n");
-		diag_parse_log(&rr.facts, "virtio-pci 0000:00:06.0: swiotlb buffer is full (sz: "
+		diag_parse_window(&rr.facts,
+				  "seconds 3.0\ndevice 0000:00:06.0 maps=1 limit=258048\n");
+		diag_parse_log(&rr.facts,
+			       "virtio-pci 0000:00:06.0: swiotlb buffer is full (sz: "
 			       "260096 bytes), total 524288 (slots), used 2048 (slots)\n");
 		diag_judge(&rr.facts, &rr.report);
 		assert_non_null(finding(&rr, "over-limit"));
-		assert_true(cites(finding(&rr, "over-limit"), "min_align_mask read from the device"));
+		assert_true(
+			cites(finding(&rr, "over-limit"), "min_align_mask read from the device"));
 	}
 	/* The same size on a device without the mask fits the limit. */
 	r = judge_text("[ 50.0] virtio-pci 0000:00:05.0: swiotlb buffer is full (sz: 260096 "
@@ -783,10 +798,11 @@ static void test_class_kernel_facts(void **state)
 	assert_non_null(f);
 	assert_false(cites(f, "io_tlb_used_hiwater = 0"));
 	assert_true(cites(f, "keeps no high-water"));
-	r = judge_text("[ 0.0] Reserved memory: created restricted DMA pool at 0x50000000, size 4 "
-		       "MiB\n"
-		       "[ 9.0] sdhci 2000.mmc: swiotlb buffer is full (sz: 65536 bytes), total 2048 "
-		       "(slots), used 2040 (slots)\n");
+	r = judge_text(
+		"[ 0.0] Reserved memory: created restricted DMA pool at 0x50000000, size 4 "
+		"MiB\n"
+		"[ 9.0] sdhci 2000.mmc: swiotlb buffer is full (sz: 65536 bytes), total 2048 "
+		"(slots), used 2040 (slots)\n");
 	f = finding(r, "pool-exhausted");
 	assert_non_null(f);
 	assert_string_equal(f->remedy_class, "restricted-pool");
@@ -806,7 +822,8 @@ static void test_class_context(void **state)
 			"[ 0.0] Linux version 6.1.0\n[ 0.0] Command line: console=ttyS0 "
 			"swiotlb=noforce\n"
 			"[ 0.5] PCI-DMA: Using software bounce buffering for IO (SWIOTLB)\n"
-			"[ 0.5] software IO TLB: No low mem\n", NULL);
+			"[ 0.5] software IO TLB: No low mem\n",
+			NULL);
 	f = finding(r, "pool-short-at-boot");
 	assert_non_null(f);
 	assert_int_equal(f->severity, DIAG_INFO);
@@ -815,7 +832,8 @@ static void test_class_context(void **state)
 	/* The same line in a confidential guest is a problem. */
 	r = judge_files(dir, sizeof(dir), "dmesg",
 			"[ 0.0] Memory Encryption Features active: AMD SEV SEV-ES SEV-SNP\n"
-			"[ 0.5] software IO TLB: No low mem\n", NULL);
+			"[ 0.5] software IO TLB: No low mem\n",
+			NULL);
 	assert_int_equal(finding(r, "pool-short-at-boot")->severity, DIAG_WARNING);
 }
 
@@ -827,7 +845,8 @@ static void test_class_bundle_links(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "cd '%s' && echo 'dmawatch-bundle 1' > format && "
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && echo 'dmawatch-bundle 1' > format && "
 		 "ln -s /etc/passwd dmesg && mkdir -p fs/proc && ln -s /etc/passwd fs/proc/cmdline",
 		 dir);
 	assert_int_equal(system(cmd), 0);

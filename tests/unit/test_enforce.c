@@ -30,8 +30,13 @@
  * (256 KiB), 254 of them, requests up to 1280 KiB, the header's and the
  * status's slot, a pool of 512 slots. */
 static const struct dmaw_enf_rule virtio = {
-	.policies = DMAW_ENF_NEVER_FIT, .pool_slots = 512, .extra_slots = 2, .align_mask = 0,
-	.seg_max = 256 * KiB, .req_max_segs = 254, .req_max_bytes = 1280 * KiB,
+	.policies = DMAW_ENF_NEVER_FIT,
+	.pool_slots = 512,
+	.extra_slots = 2,
+	.align_mask = 0,
+	.seg_max = 256 * KiB,
+	.req_max_segs = 254,
+	.req_max_bytes = 1280 * KiB,
 };
 
 /* n pieces of len bytes, contiguous with each other or not. */
@@ -127,8 +132,12 @@ static void test_segment_over_the_mapping_limit(void **state)
 	 * 1 MiB is one segment of 512 slots, which no mapping can have
 	 * (128 at most): never-fit, and over --max-segment auto. */
 	struct dmaw_enf_rule r = {
-		.policies = DMAW_ENF_MAX_SEGMENT, .pool_slots = 32768, .seg_max = 4 * MiB,
-		.req_max_segs = 254, .req_max_bytes = 1280 * KiB, .seg_cap = enf_map_limit(0),
+		.policies = DMAW_ENF_MAX_SEGMENT,
+		.pool_slots = 32768,
+		.seg_max = 4 * MiB,
+		.req_max_segs = 254,
+		.req_max_bytes = 1280 * KiB,
+		.seg_cap = enf_map_limit(0),
 	};
 	struct dmaw_fit f;
 
@@ -203,7 +212,8 @@ static void attach(struct snapshot *s, __u32 mode, __u64 checked, __u64 never_fi
 	x->attached = 1;
 	x->mode = mode;
 	x->prog_id = 7;
-	snprintf(x->prog, sizeof(x->prog), "%s", mode == DMAW_ENF_DENY ? "enforce_deny" : "enforce_tp");
+	snprintf(x->prog, sizeof(x->prog), "%s",
+		 mode == DMAW_ENF_DENY ? "enforce_deny" : "enforce_tp");
 	x->ndisks = 1;
 	snprintf(x->disks[0].name, sizeof(x->disks[0].name), "vda");
 	x->disks[0].devt = VDA;
@@ -256,14 +266,17 @@ static void test_view_deny(void **state)
 	CAPTURE(x, report_text(f_, &prev, &cur));
 	/* 20 bios in 2 s. */
 	assert_non_null(strstr(x, "ENFORCE-DENY"));
-	assert_non_null(strstr(x, "vda                    10         30            2            0            0\n"));
+	assert_non_null(strstr(
+		x,
+		"vda                    10         30            2            0            0\n"));
 	/* Counters never go down while the same enforcer runs. */
 	attach(&last, DMAW_ENF_DENY, 40, 3);
 	prom_keep_monotonic(&cur, &last);
 	CAPTURE(p, prom_render(f_, &cur, &h));
 	assert_non_null(strstr(p, "\ndmawatch_enforce_checked_total{device=\"vda\"} 40\n"));
 	assert_non_null(strstr(p, "# TYPE dmawatch_enforce_denied_total counter\n"));
-	assert_non_null(strstr(p, "\ndmawatch_enforce_denied_total{device=\"vda\",policy=\"never-fit\"} 3\n"));
+	assert_non_null(strstr(
+		p, "\ndmawatch_enforce_denied_total{device=\"vda\",policy=\"never-fit\"} 3\n"));
 	assert_null(strstr(p, "audited_total"));
 	assert_int_equal(canvas_resize(&c, 4, 60), 0);
 	assert_int_equal(f->view.top(&c, 0, &prev, &cur), 1);
@@ -284,7 +297,8 @@ static void test_view_audit(void **state)
 	(void)state;
 	attach(&s, DMAW_ENF_AUDIT, 5, 1);
 	CAPTURE(p, prom_render(f_, &s, &h));
-	assert_non_null(strstr(p, "\ndmawatch_enforce_audited_total{device=\"vda\",policy=\"never-fit\"} 1\n"));
+	assert_non_null(strstr(
+		p, "\ndmawatch_enforce_audited_total{device=\"vda\",policy=\"never-fit\"} 1\n"));
 	assert_null(strstr(p, "denied_total"));
 	free(p);
 }
@@ -315,9 +329,10 @@ static void test_view_trace(void **state)
 	assert_string_equal(out, "");
 	free(out);
 	CAPTURE(out, (json_init(&j, f_), f->view.trace(&t, &prev, &cur)));
-	assert_non_null(strstr(out, "\"kind\":\"enforce-audit\",\"policy\":\"never-fit\",\"pid\":42,"
-				    "\"comm\":\"dd\",\"disk\":\"vda\",\"size\":1048576,"
-				    "\"slots_needed\":514,\"slots_total\":512,"));
+	assert_non_null(strstr(out,
+			       "\"kind\":\"enforce-audit\",\"policy\":\"never-fit\",\"pid\":42,"
+			       "\"comm\":\"dd\",\"disk\":\"vda\",\"size\":1048576,"
+			       "\"slots_needed\":514,\"slots_total\":512,"));
 	assert_non_null(strstr(out, "\"count\":2,"));
 	free(out);
 	/* Nothing new: nothing said. */

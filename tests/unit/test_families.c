@@ -36,11 +36,11 @@ static int check_family(const struct family *f, char *buf, size_t len)
 	size_t size = 0, off = 0;
 	int faults = 0;
 
-#define FAULT(...)                                                                 \
-	do {                                                                       \
-		faults++;                                                          \
-		if (off < len)                                                     \
-			off += snprintf(buf + off, len - off, __VA_ARGS__);        \
+#define FAULT(...)                                                          \
+	do {                                                                \
+		faults++;                                                   \
+		if (off < len)                                              \
+			off += snprintf(buf + off, len - off, __VA_ARGS__); \
 	} while (0)
 
 	buf[0] = 0;
@@ -63,8 +63,8 @@ static int check_family(const struct family *f, char *buf, size_t len)
 	for (size_t h = 0; h < f->nhooks; h++) {
 		const struct hook *k = &f->hooks[h];
 		unsigned int all = k->progs | k->detail_progs;
-		unsigned int allowed = k->tracepoints[0] ? HOOK_TRACEPOINTS
-							 : HOOK_TRAMPOLINE | HOOK_KPROBES;
+		unsigned int allowed = k->tracepoints[0] ? HOOK_TRACEPOINTS :
+							   HOOK_TRAMPOLINE | HOOK_KPROBES;
 
 		if (!k->prog || !all)
 			FAULT("%s: hook %zu (%s) names no programs\n", f->name, h, hook_label(k));
@@ -133,9 +133,9 @@ static void test_the_check_finds_faults(void **state)
 	bad[0] = *fn;
 	bad[0].prog = "swiotlb_mapp"; /* no such programs */
 	bad[1] = *fn;
-	bad[1].progs |= HOOK_RAW_TP;  /* a function hook with a tracepoint program */
+	bad[1].progs |= HOOK_RAW_TP; /* a function hook with a tracepoint program */
 	bad[2] = *fn;
-	bad[2].funcs[0] = NULL;       /* neither a function nor a tracepoint */
+	bad[2].funcs[0] = NULL; /* neither a function nor a tracepoint */
 	bad[2].label = "bad";
 	f.hooks = bad;
 	f.nhooks = 3;

@@ -12,13 +12,12 @@
 #include "engine/ksyms.h"
 
 /* A kallsyms excerpt, out of order, with data symbols and a module. */
-static const char sample[] =
-	"ffffffff81200000 T swiotlb_map\n"
-	"ffffffff81100000 T _text\n"
-	"ffffffff81300000 D some_data\n"
-	"ffffffff811ff000 t swiotlb_bounce\n"
-	"ffffffffc0001000 t dmawatch_lab_map_single\t[dmawatch_lab]\n"
-	"ffffffff81200400 T swiotlb_tbl_map_single\n";
+static const char sample[] = "ffffffff81200000 T swiotlb_map\n"
+			     "ffffffff81100000 T _text\n"
+			     "ffffffff81300000 D some_data\n"
+			     "ffffffff811ff000 t swiotlb_bounce\n"
+			     "ffffffffc0001000 t dmawatch_lab_map_single\t[dmawatch_lab]\n"
+			     "ffffffff81200400 T swiotlb_tbl_map_single\n";
 
 static char path[] = "/tmp/dmawatch-ksyms-XXXXXX";
 
@@ -78,11 +77,10 @@ static void test_module_and_format(void **state)
 /* The variables asked for by name: vmlinux only, hidden addresses as 0. */
 static void test_data_lookup(void **state)
 {
-	static const char hidden[] =
-		"0000000000000000 D __per_cpu_offset\n"
-		"0000000000000000 T swiotlb_map\n";
-	static const char *const want[] = { "some_data", "dmawatch_lab_map_single",
-					    "absent", "__per_cpu_offset" };
+	static const char hidden[] = "0000000000000000 D __per_cpu_offset\n"
+				     "0000000000000000 T swiotlb_map\n";
+	static const char *const want[] = { "some_data", "dmawatch_lab_map_single", "absent",
+					    "__per_cpu_offset" };
 	struct ksyms *ks = ksyms_load_with(path, want, 4);
 	uint64_t addr = 1;
 	FILE *f;
@@ -116,16 +114,15 @@ static void test_data_lookup(void **state)
  * not symbols, and a file listed out of address order. */
 static void test_parse_edges(void **state)
 {
-	static const char text[] =
-		"FFFFFFFF81000010 T upper_hex\n"
-		"ffffffff81000000\tt\ttabbed  \n"
-		"ffffffffc0000000 t mod_fn\t[some_mod\n"
-		"ffffffffc0000100 t empty_mod\t[]\n"
-		"not a symbol line\n"
-		"ffffffff81000020 T\n"
-		"ffffffff81000030\n"
-		"\n"
-		"ffffffff81000008 T out_of_order\n";
+	static const char text[] = "FFFFFFFF81000010 T upper_hex\n"
+				   "ffffffff81000000\tt\ttabbed  \n"
+				   "ffffffffc0000000 t mod_fn\t[some_mod\n"
+				   "ffffffffc0000100 t empty_mod\t[]\n"
+				   "not a symbol line\n"
+				   "ffffffff81000020 T\n"
+				   "ffffffff81000030\n"
+				   "\n"
+				   "ffffffff81000008 T out_of_order\n";
 	char buf[128];
 	struct ksyms *ks;
 	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");

@@ -66,8 +66,8 @@ static void fill(struct snapshot *s, unsigned long long k)
 	d->sw.bytes[DMAW_DIR_FROM_DEVICE] = 10 * k * 4096;
 	d->sw.maps[DMAW_DIR_TO_DEVICE] = 5 * k;
 	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 5 * k * 65536;
-	d->sw.size_hist[12] = 10 * k; /* 4096 */
-	d->sw.size_hist[16] = 5 * k;  /* 65536 */
+	d->sw.size_hist[12] = 10 * k;             /* 4096 */
+	d->sw.size_hist[16] = 5 * k;              /* 65536 */
 	d->sw.size_hist[DMAW_HIST_SLOTS - 1] = k; /* clamped: >= 2^31 */
 	d->sw.failures = k;
 	d->sw.over_limit = 2 * k;
@@ -250,25 +250,27 @@ static void test_histogram(void **state)
 		prev = v;
 	}
 	/* A 4096-byte mapping (slot 12) is <= 8191, not <= 4095. */
-	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_bucket{" DEVL ",le=\"4095\"}"), 0);
-	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_bucket{" DEVL ",le=\"8191\"}"), 10);
+	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_bucket{" DEVL ",le=\"4095\"}"),
+			 0);
+	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_bucket{" DEVL ",le=\"8191\"}"),
+			 10);
 	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_bucket{" DEVL ",le=\"131071\"}"),
 			 15);
 	/* The clamped last slot only counts under +Inf. */
-	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_bucket{" DEVL
-				     ",le=\"2147483647\"}"), 15);
+	assert_int_equal(
+		value_of(t, "dmawatch_mapping_size_bytes_bucket{" DEVL ",le=\"2147483647\"}"), 15);
 	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_bucket{" DEVL ",le=\"+Inf\"}"),
 			 16);
 	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_count{" DEVL "}"), 16);
 	assert_int_equal(value_of(t, "dmawatch_mapping_size_bytes_sum{" DEVL "}"),
 			 10 * 4096 + 5 * 65536);
 	/* Latency in seconds: slot 10 holds 1024..2047 ns. */
-	assert_int_equal(value_of(t, "dmawatch_map_duration_seconds_bucket{" DEVL
-				     ",le=\"1.023e-06\"}"), 0);
-	assert_int_equal(value_of(t, "dmawatch_map_duration_seconds_bucket{" DEVL
-				     ",le=\"2.047e-06\"}"), 15);
-	assert_float_equal(value_of(t, "dmawatch_map_duration_seconds_sum{" DEVL "}"),
-			   15 * 1500e-9, 1e-12);
+	assert_int_equal(
+		value_of(t, "dmawatch_map_duration_seconds_bucket{" DEVL ",le=\"1.023e-06\"}"), 0);
+	assert_int_equal(
+		value_of(t, "dmawatch_map_duration_seconds_bucket{" DEVL ",le=\"2.047e-06\"}"), 15);
+	assert_float_equal(value_of(t, "dmawatch_map_duration_seconds_sum{" DEVL "}"), 15 * 1500e-9,
+			   1e-12);
 	assert_int_equal(prom_log2_le(0), 1);
 	assert_int_equal(prom_log2_le(11), 4095);
 	free(t);
@@ -398,16 +400,19 @@ static void test_monotonic(void **state)
 	}
 	/* Growth shows; a held counter keeps its old value. */
 	assert_int_equal(value_of(t2, "dmawatch_bounce_bytes_total{" DEVL
-				      ",direction=\"from_device\"}"), 30 * 4096);
+				      ",direction=\"from_device\"}"),
+			 30 * 4096);
 	assert_int_equal(value_of(t2, "dmawatch_map_failures_total{" DEVL "}"), 2);
 	assert_int_equal(value_of(t2, "dmawatch_events_dropped_total"), 2);
 	/* Runs the kernel skipped, per family: held too. */
 	assert_int_equal(value_of(t2, "dmawatch_probe_missed_runs_total{family=\"swiotlb\"}"), 4);
 	assert_int_equal(value_of(t2, "dmawatch_probe_missed_runs_total{family=\"pool\"}"), 0);
 	assert_int_equal(value_of(t2, "dmawatch_bounce_mappings_total{device=\"gone\",driver=\"x\","
-				      "direction=\"to_device\"}"), 9);
+				      "direction=\"to_device\"}"),
+			 9);
 	assert_int_equal(value_of(t2, "dmawatch_bounce_mappings_total{device=\"new\",driver=\"y\","
-				      "direction=\"from_device\"}"), 1);
+				      "direction=\"from_device\"}"),
+			 1);
 	/* Gauges are not held. */
 	assert_int_equal(value_of(t2, "dmawatch_pool_slots_used"), 10);
 	free(t1);

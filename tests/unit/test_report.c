@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "engine/engine.h"
+#include "family/swiotlb_rates.h"
 #include "out/fmt.h"
 #include "out/report.h"
 
@@ -32,7 +33,7 @@ static void test_rates_over_an_interval(void **state)
 	c->sw.bytes[DMAW_DIR_BIDI] = 32;
 	c->sw.failures = 4;
 	dev_rates(&r, &prev, c, cur.time_s - prev.time_s);
-	assert_true(r.maps_s == 101);                      /* 202 maps in 2 s */
+	assert_true(r.maps_s == 101);                     /* 202 maps in 2 s */
 	assert_true(r.to_dev_Bps == (819200 + 32) / 2.0); /* bidi counts both ways */
 	assert_true(r.from_dev_Bps == 32 / 2.0);
 	assert_true(r.fail_s == 2);

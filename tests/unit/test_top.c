@@ -49,12 +49,12 @@ static int setup(void **state)
 	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 1 << 20;
 	d->sw.maps[DMAW_DIR_TO_DEVICE] = 256;
 	d = dev(&cur, "0000:00:02.0", "virtio-pci");
-	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 5 << 20;         /* +4 MiB in 2 s */
+	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 5 << 20; /* +4 MiB in 2 s */
 	d->sw.maps[DMAW_DIR_TO_DEVICE] = 1280;
 	d->sw.max_size = 262144;
-	d->sw.unmap_bytes = (5 << 20) - 200 * 2048;        /* 200 slots held */
+	d->sw.unmap_bytes = (5 << 20) - 200 * 2048; /* 200 slots held */
 	d = dev(&cur, "0000:00:03.0", "virtio-pci");
-	d->sw.bytes[DMAW_DIR_FROM_DEVICE] = 6 << 20;       /* new: from zero */
+	d->sw.bytes[DMAW_DIR_FROM_DEVICE] = 6 << 20; /* new: from zero */
 	d->sw.maps[DMAW_DIR_FROM_DEVICE] = 96;
 	d->sw.unmap_bytes = 6 << 20;
 	d->sw.over_limit = 3;
@@ -256,10 +256,10 @@ static void test_processes(void **state)
 	add_proc(&prev, 100, "dd", 1 << 20);
 	add_proc(&prev, 901, "gone", 1 << 20);
 	add_proc(&prev, 300, "reused", 8 << 20);
-	add_proc(&cur, 100, "dd", 5 << 20);      /* +4 MiB in 2 s */
-	add_proc(&cur, 200, "new", 2 << 20);     /* +2 MiB: from zero */
-	add_proc(&cur, 901, "gone", 1 << 20);    /* nothing, and exited */
-	add_proc(&cur, 300, "reused", 3 << 20);  /* went back: another process */
+	add_proc(&cur, 100, "dd", 5 << 20);     /* +4 MiB in 2 s */
+	add_proc(&cur, 200, "new", 2 << 20);    /* +2 MiB: from zero */
+	add_proc(&cur, 901, "gone", 1 << 20);   /* nothing, and exited */
+	add_proc(&cur, 300, "reused", 3 << 20); /* went back: another process */
 	add_proc(&cur, 400, "idle", 0);
 	top_procs_rank(&tp, &prev, &cur);
 	assert_int_equal(tp.n, 5);
@@ -325,9 +325,9 @@ static void test_device_table(void **state)
 			    "0000:00:03.0 virtio-pci     0    3.0M      48  64K    0"
 			    "       0    3     7   0.0",
 			    80);
-	assert_int_equal(t->cv.pt[y * 80 + 29], P_SORT);  /* TO/s's marker */
-	assert_int_equal(t->cv.pt[(y + 1) * 80 + 67], P_WARN);  /* OVER */
-	assert_int_equal(t->cv.pt[(y + 1) * 80 + 73], P_BAD);   /* NOFIT */
+	assert_int_equal(t->cv.pt[y * 80 + 29], P_SORT);         /* TO/s's marker */
+	assert_int_equal(t->cv.pt[(y + 1) * 80 + 67], P_WARN);   /* OVER */
+	assert_int_equal(t->cv.pt[(y + 1) * 80 + 73], P_BAD);    /* NOFIT */
 	assert_int_equal(t->cv.pt[(y + 1) * 80 + 62], P_NORMAL); /* no failure */
 	assert_int_equal(t->cv.pt[(y + 2) * 80], P_SEL);
 	canvas_free(&t->cv);

@@ -29,25 +29,24 @@
 
 static void export_help(FILE *out)
 {
-	fprintf(out,
-		"Usage: dmawatch export [--textfile-dir DIR] [--listen [ADDR:]PORT]\n"
-		"                       [--interval SECONDS] [--once] [INTERVAL [COUNT]]\n"
-		"\nExports the counters of 'dmawatch stat' in the Prometheus text format:\n"
-		"right after attaching and then every interval (default 15 s), it replaces\n"
-		"DIR/" PROM_FILE " for node_exporter's textfile collector (atomically: a\n"
-		"scrape never sees a partial file), and/or serves the same text on\n"
-		"http://ADDR:PORT/metrics. Counters are cumulative since the probes were\n"
-		"attached. On SIGTERM or Ctrl-C it writes a last file with dmawatch_up 0.\n"
-		"\n  -d, --textfile-dir DIR   write DIR/" PROM_FILE "\n"
-		"  -l, --listen [ADDR:]PORT serve /metrics over HTTP; ADDR defaults to\n"
-		"                           127.0.0.1 (IPv6: [::1]:PORT)\n"
-		"  -i, --interval SECONDS   seconds between writes (default 15)\n"
-		"  -1, --once               wait one interval after attaching, write, exit\n"
-		"\nExamples:\n"
-		"  dmawatch export --textfile-dir /var/lib/prometheus/node-exporter\n"
-		"  dmawatch export --listen 9435\n"
-		"  dmawatch export --textfile-dir /tmp/prom --once --interval 5\n"
-		"\nSee dmawatch-export(8) for the metric names.\n");
+	fprintf(out, "Usage: dmawatch export [--textfile-dir DIR] [--listen [ADDR:]PORT]\n"
+		     "                       [--interval SECONDS] [--once] [INTERVAL [COUNT]]\n"
+		     "\nExports the counters of 'dmawatch stat' in the Prometheus text format:\n"
+		     "right after attaching and then every interval (default 15 s), it replaces\n"
+		     "DIR/" PROM_FILE " for node_exporter's textfile collector (atomically: a\n"
+		     "scrape never sees a partial file), and/or serves the same text on\n"
+		     "http://ADDR:PORT/metrics. Counters are cumulative since the probes were\n"
+		     "attached. On SIGTERM or Ctrl-C it writes a last file with dmawatch_up 0.\n"
+		     "\n  -d, --textfile-dir DIR   write DIR/" PROM_FILE "\n"
+		     "  -l, --listen [ADDR:]PORT serve /metrics over HTTP; ADDR defaults to\n"
+		     "                           127.0.0.1 (IPv6: [::1]:PORT)\n"
+		     "  -i, --interval SECONDS   seconds between writes (default 15)\n"
+		     "  -1, --once               wait one interval after attaching, write, exit\n"
+		     "\nExamples:\n"
+		     "  dmawatch export --textfile-dir /var/lib/prometheus/node-exporter\n"
+		     "  dmawatch export --listen 9435\n"
+		     "  dmawatch export --textfile-dir /tmp/prom --once --interval 5\n"
+		     "\nSee dmawatch-export(8) for the metric names.\n");
 }
 
 /* ---- the exporter ---------------------------------------------------------- */
@@ -118,7 +117,7 @@ static int export_tick(void *ctx, const struct snapshot *prev, const struct snap
 		err = textfile_write(&x->tf, text, len);
 		if (err && err != -x->tf.last_err)
 			dmaw_warn("cannot write %s/" PROM_FILE ": %s%s", x->tf.path, strerror(-err),
-			       x->once ? "" : " (keeps trying every interval)");
+				  x->once ? "" : " (keeps trying every interval)");
 		else if (!err && x->tf.last_err)
 			dmaw_warn("writing %s/" PROM_FILE " works again", x->tf.path);
 		x->tf.last_err = -err;
@@ -168,7 +167,7 @@ int cmd_export(const struct engine_opts *eo, int argc, char **argv)
 	if (interval) {
 		if (optind < argc) {
 			dmaw_warn("interval given twice ('--interval %s' and '%s')", interval,
-			       argv[optind]);
+				  argv[optind]);
 			return 2;
 		}
 		if (!parse_seconds(interval, 86400, &o.interval_s)) {
@@ -179,19 +178,20 @@ int cmd_export(const struct engine_opts *eo, int argc, char **argv)
 	if (x.once) {
 		if (o.count > 1) {
 			dmaw_warn("--once and a COUNT of %llu contradict each other",
-			       (unsigned long long)o.count);
+				  (unsigned long long)o.count);
 			return 2;
 		}
 		o.count = 1;
 	}
 	if (!dir && !listen_spec) {
 		dmaw_warn("export: say where to: --textfile-dir DIR and/or --listen [ADDR:]PORT "
-		       "(see 'dmawatch export --help')");
+			  "(see 'dmawatch export --help')");
 		return 2;
 	}
 	if (listen_spec && http_parse_listen(listen_spec, &ss, &sslen)) {
 		dmaw_warn("bad --listen address '%s': PORT, ADDR:PORT or [ADDR6]:PORT with a "
-		       "numeric address, e.g. 9435 or 127.0.0.1:9435", listen_spec);
+			  "numeric address, e.g. 9435 or 127.0.0.1:9435",
+			  listen_spec);
 		return 2;
 	}
 

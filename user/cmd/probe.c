@@ -15,11 +15,10 @@
 
 static void probe_help(FILE *out)
 {
-	fprintf(out,
-		"Usage: dmawatch probe [--json]\n"
-		"\nLists the functions and tracepoints dmawatch attaches to, whether\n"
-		"this kernel has them (BTF, kallsyms, tracefs), whether an fentry\n"
-		"trampoline could be attached, and the errno when not.\n");
+	fprintf(out, "Usage: dmawatch probe [--json]\n"
+		     "\nLists the functions and tracepoints dmawatch attaches to, whether\n"
+		     "this kernel has them (BTF, kallsyms, tracefs), whether an fentry\n"
+		     "trampoline could be attached, and the errno when not.\n");
 }
 
 /* The kernel's own events the lab compares dmawatch against, and that an
@@ -33,8 +32,7 @@ static const char *const reference_tps[] = {
 	"dma/dma_map_phys",
 };
 
-static void print_json(const struct engine *e, const struct features *tp,
-		       const struct cc_state *cc)
+static void print_json(const struct engine *e, const struct features *tp, const struct cc_state *cc)
 {
 	const struct features *f = &e->feat;
 	struct json j;
@@ -105,10 +103,10 @@ static void print_table(const struct engine *e, const struct features *tp,
 
 	missing = f->bpf_err == EPERM ? bpf_caps_missing() : NULL;
 	printf("BTF %s, debugfs swiotlb %s, tracefs %s, BPF tracing programs %s%s%s%s%s\n\n",
-	       f->btf ? "yes" : "NO", f->debugfs_swiotlb ? "yes" : "no",
-	       f->tracefs ? "yes" : "no", f->bpf_err ? "REFUSED (" : "yes",
-	       f->bpf_err ? strerror(f->bpf_err) : "", missing ? ": this process lacks " : "",
-	       missing ? missing : "", f->bpf_err ? ")" : "");
+	       f->btf ? "yes" : "NO", f->debugfs_swiotlb ? "yes" : "no", f->tracefs ? "yes" : "no",
+	       f->bpf_err ? "REFUSED (" : "yes", f->bpf_err ? strerror(f->bpf_err) : "",
+	       missing ? ": this process lacks " : "", missing ? missing : "",
+	       f->bpf_err ? ")" : "");
 	printf("%-32s %-4s %-5s %-8s %s\n", "FUNCTION", "BTF", "ARGS", "KALLSYMS", "FENTRY");
 	for (int i = 0; i < f->nfuncs; i++) {
 		const struct func_probe *p = &f->funcs[i];

@@ -32,12 +32,11 @@ struct stat_ctx {
 	struct json j;
 };
 
-static int stat_tick(void *ctx, const struct snapshot *prev, const struct snapshot *cur,
-		     bool final)
+static int stat_tick(void *ctx, const struct snapshot *prev, const struct snapshot *cur, bool final)
 {
 	struct stat_ctx *c = ctx;
 
-	(void)final;
+	(void) final;
 	if (c->json)
 		report_json(&c->j, prev, cur);
 	else

@@ -19,17 +19,16 @@
 
 static void trace_help(FILE *out)
 {
-	fprintf(out,
-		"Usage: dmawatch trace [--json] [--no-stack]\n"
-		"\nStreams one record per mapping over the SWIOTLB limit, per failed\n"
-		"bounced mapping (sampled when a starved pool fails thousands of times a\n"
-		"second: the counters of 'dmawatch stat' keep every one), per request that\n"
-		"can never fit the pool, and per failed virtqueue add, with process,\n"
-		"device, size, limit, slots and the kernel stack; and, while 'dmawatch\n"
-		"enforce' runs, a record per disk whose bios it denied (or would have)\n"
-		"within the second, with the latest one. Stops on Ctrl-C/SIGTERM.\n"
-		"\n  -j, --json      one JSON object per event\n"
-		"  -S, --no-stack  leave the kernel stack out\n");
+	fprintf(out, "Usage: dmawatch trace [--json] [--no-stack]\n"
+		     "\nStreams one record per mapping over the SWIOTLB limit, per failed\n"
+		     "bounced mapping (sampled when a starved pool fails thousands of times a\n"
+		     "second: the counters of 'dmawatch stat' keep every one), per request that\n"
+		     "can never fit the pool, and per failed virtqueue add, with process,\n"
+		     "device, size, limit, slots and the kernel stack; and, while 'dmawatch\n"
+		     "enforce' runs, a record per disk whose bios it denied (or would have)\n"
+		     "within the second, with the latest one. Stops on Ctrl-C/SIGTERM.\n"
+		     "\n  -j, --json      one JSON object per event\n"
+		     "  -S, --no-stack  leave the kernel stack out\n");
 }
 
 struct trace_ctx {
@@ -70,8 +69,8 @@ static int print_event(void *arg, const struct dmaw_event *ev)
 	}
 	printf("%.6f %-10s %-16s %6u %-14s %-16s size=%llu limit=%llu slots=%u/%u used=%u",
 	       ev->ts_ns / 1e9, event_kind_name(ev->kind), ev->comm, ev->pid,
-	       event_source_name(ev->source), ev->dev, (unsigned long long)ev->size, (unsigned long long)ev->limit,
-	       ev->slots_needed, ev->slots_total, ev->slots_used);
+	       event_source_name(ev->source), ev->dev, (unsigned long long)ev->size,
+	       (unsigned long long)ev->limit, ev->slots_needed, ev->slots_total, ev->slots_used);
 	if (ev->vq[0])
 		printf(" vq=%s", ev->vq);
 	if (ev->err)
@@ -91,7 +90,7 @@ static int trace_tick(void *arg, const struct snapshot *prev, const struct snaps
 	struct trace_ctx *c = arg;
 	struct trace_out t = { .json = c->json, .stack = c->stack, .j = &c->j, .ks = c->ks };
 
-	(void)final;
+	(void) final;
 	for (size_t i = 0; i < FAMILY_IDS; i++)
 		if (family_table[i]->view.trace)
 			family_table[i]->view.trace(&t, prev, cur);

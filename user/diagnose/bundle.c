@@ -59,7 +59,8 @@ static int replay_open(const struct bundle *b, const char *path, int flags)
 			errno = ENOENT;
 			return -1;
 		}
-		fd = openat(dir, comp, (next ? O_PATH | O_DIRECTORY : flags) | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(dir, comp,
+			    (next ? O_PATH | O_DIRECTORY : flags) | O_NOFOLLOW | O_CLOEXEC);
 		close(dir);
 		if (fd < 0) {
 			/* A link on the way: to the reader, not there. */
@@ -144,7 +145,8 @@ static void save_text(struct bundle *b, const char *rel, const char *text)
 }
 
 /* Why bundle_open() failed: printed, and kept for --json. */
-static void open_error(struct bundle *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void open_error(struct bundle *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void open_error(struct bundle *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -166,9 +168,11 @@ int bundle_open(struct bundle *b, const char *replay, const char *save_dir)
 		snprintf(path, sizeof(path), "%s/format", replay);
 		fmt = slurp(path, 256);
 		if (!fmt) {
-			open_error(b, "--bundle %s: %s: %s; a bundle is a directory written by "
-				   "'dmawatch diagnose --save-bundle' (see docs/diagnose-bundle.md)",
-				   replay, path, strerror(errno));
+			open_error(
+				b,
+				"--bundle %s: %s: %s; a bundle is a directory written by "
+				"'dmawatch diagnose --save-bundle' (see docs/diagnose-bundle.md)",
+				replay, path, strerror(errno));
 			return -1;
 		}
 		if (strncmp(fmt, BUNDLE_FORMAT, strlen(BUNDLE_FORMAT))) {
@@ -194,7 +198,8 @@ int bundle_open(struct bundle *b, const char *replay, const char *save_dir)
 		char tmp[PATH_MAX];
 
 		if (access(save_dir, F_OK) == 0) {
-			open_error(b, "--save-bundle %s: it exists; name a new directory", save_dir);
+			open_error(b, "--save-bundle %s: it exists; name a new directory",
+				   save_dir);
 			return -1;
 		}
 		/* Written beside its final name, renamed when complete: never a
@@ -246,13 +251,13 @@ int bundle_close(struct bundle *b, bool complete)
 			save_text(b, "unreadable", b->unreadable ? b->unreadable : "");
 		if (complete && b->save_err) {
 			dmaw_warn("--save-bundle %s: writing %s: %s; nothing saved", b->save_final,
-			       b->save_err_path, strerror(b->save_err));
+				  b->save_err_path, strerror(b->save_err));
 			complete = false;
 			ret = -1;
 		}
 		if (complete && rename(b->save, b->save_final)) {
-			dmaw_warn("--save-bundle %s: cannot rename %s into place: %s", b->save_final,
-			       b->save, strerror(errno));
+			dmaw_warn("--save-bundle %s: cannot rename %s into place: %s",
+				  b->save_final, b->save, strerror(errno));
 			complete = false;
 			ret = -1;
 		}
@@ -344,8 +349,10 @@ static void refuse_link(struct bundle *b, int dirfd, const char *name, const cha
 		return;
 	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 	target[n > 0 ? n : 0] = 0;
-	snprintf(why, sizeof(why), "a symlink in the bundle (to %s): not followed, a bundle is "
-		 "read only beneath its own directory; copy the file in its place", target);
+	snprintf(why, sizeof(why),
+		 "a symlink in the bundle (to %s): not followed, a bundle is "
+		 "read only beneath its own directory; copy the file in its place",
+		 target);
 	bundle_unreadable(b, path, why);
 }
 
@@ -354,8 +361,8 @@ static bool refuse_link_on_path(struct bundle *b, const char *path)
 {
 	char buf[PATH_MAX], *slash;
 
-	if (b->replay_fd < 0 || snprintf(buf, sizeof(buf), "%s", path + (*path == '/')) >=
-				       (int)sizeof(buf))
+	if (b->replay_fd < 0 ||
+	    snprintf(buf, sizeof(buf), "%s", path + (*path == '/')) >= (int)sizeof(buf))
 		return false;
 	/* The longest prefix that is a link, shortest first. */
 	for (slash = buf; slash;) {

@@ -23,19 +23,19 @@
 #define BUNDLE_FORMAT "dmawatch-bundle 1"
 
 struct bundle {
-	const char *replay; /* bundle directory read from, NULL: this machine */
-	int replay_fd;      /* its fs/ directory: every read stays beneath it */
-	char *save;         /* temporary directory being written, NULL: none */
+	const char *replay;     /* bundle directory read from, NULL: this machine */
+	int replay_fd;          /* its fs/ directory: every read stays beneath it */
+	char *save;             /* temporary directory being written, NULL: none */
 	const char *save_final; /* its name once complete */
-	int save_err;       /* first errno writing the bundle, 0 if none */
+	int save_err;           /* first errno writing the bundle, 0 if none */
 	char save_err_path[4096];
 	char error[4096 + 256]; /* why bundle_open() failed */
-	char *unreadable;   /* "PATH\tREASON\n"... as recorded or read */
+	char *unreadable;       /* "PATH\tREASON\n"... as recorded or read */
 	size_t unreadable_len;
 	struct {
 		const char *name;
 		char *text;
-	} put[4];           /* live: the artefacts given to bundle_put() */
+	} put[4]; /* live: the artefacts given to bundle_put() */
 };
 
 /* Opens the source: replay a bundle (replay != NULL) or read this machine

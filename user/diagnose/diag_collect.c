@@ -149,9 +149,8 @@ static struct diag_dev *dma_device_of(struct diag_facts *facts, struct bundle *b
 /* The DMA device behind LINK, a /sys/bus or /sys/block entry; CANON gets
  * the canonical path the link resolves to, where its files are read (in a
  * bundle the link resolves to it as on the machine). */
-static struct diag_dev *dma_device_at(struct diag_facts *facts, struct bundle *b,
-				      const char *link, char *canon, size_t len, char *virtio,
-				      size_t vlen)
+static struct diag_dev *dma_device_at(struct diag_facts *facts, struct bundle *b, const char *link,
+				      char *canon, size_t len, char *virtio, size_t vlen)
 {
 	char up[PATH_MAX];
 
@@ -288,9 +287,10 @@ static void collect_pool(struct bundle *b, struct diag_facts *facts)
 
 	if (!names) {
 		bundle_unreadable(b, SWIOTLB_DEBUGFS,
-				  errno == ENOENT ? "No such file or directory (is debugfs mounted? "
-						    "mount -t debugfs none /sys/kernel/debug)" :
-				  strerror(errno));
+				  errno == ENOENT ?
+					  "No such file or directory (is debugfs mounted? "
+					  "mount -t debugfs none /sys/kernel/debug)" :
+					  strerror(errno));
 		return;
 	}
 	bundle_free_list(names);
@@ -302,8 +302,7 @@ static void collect_pool(struct bundle *b, struct diag_facts *facts)
 	p->have_hiwater = read_u64(b, SWIOTLB_DEBUGFS "/io_tlb_used_hiwater", &p->hiwater);
 	if (!p->have_hiwater && errno != ENOENT)
 		bundle_unreadable(b, SWIOTLB_DEBUGFS "/io_tlb_used_hiwater", strerror(errno));
-	p->have_transient =
-		read_u64(b, SWIOTLB_DEBUGFS "/io_tlb_transient_nslabs", &p->transient);
+	p->have_transient = read_u64(b, SWIOTLB_DEBUGFS "/io_tlb_transient_nslabs", &p->transient);
 }
 
 void diag_collect_tasks(struct bundle *b, struct diag_facts *facts)
@@ -328,8 +327,8 @@ void diag_collect_tasks(struct bundle *b, struct diag_facts *facts)
 		bundle_keep(b, path, stat);
 		t = &facts->tasks[facts->ntasks++];
 		t->pid = atoi(*n);
-		snprintf(t->comm, sizeof(t->comm), "%.*s",
-			 (int)(close - strchr(stat, '(') - 1), strchr(stat, '(') + 1);
+		snprintf(t->comm, sizeof(t->comm), "%.*s", (int)(close - strchr(stat, '(') - 1),
+			 strchr(stat, '(') + 1);
 		snprintf(path, sizeof(path), "/proc/%s/wchan", *n);
 		wchan = bundle_read(b, path, 64, false);
 		diag_copy_line(t->wchan, sizeof(t->wchan), wchan ? wchan : "");
@@ -351,8 +350,11 @@ static void set_cc(struct diag_env *env, const char *kind, const char *evidence,
  * Status:" line: the most the line names. */
 static const char *sev_kind(const char *line)
 {
-	return strstr(line, "SEV-SNP") ? "SEV-SNP" : strstr(line, "SEV-ES") ? "SEV-ES" :
-	       strstr(line, "TDX") ? "TDX" : strstr(line, "SEV") ? "SEV" : NULL;
+	return strstr(line, "SEV-SNP") ? "SEV-SNP" :
+	       strstr(line, "SEV-ES")  ? "SEV-ES" :
+	       strstr(line, "TDX")     ? "TDX" :
+	       strstr(line, "SEV")     ? "SEV" :
+					 NULL;
 }
 
 /* Every signal a guest has of the confidential-computing kind: the kernel
@@ -396,8 +398,11 @@ static void collect_env(struct bundle *b, struct diag_facts *facts)
 	} else if (l->sev_snp[0]) {
 		set_cc(env, "SEV-SNP", l->sev_snp, true);
 	} else if (l->tdx[0] || tdx_dev || cc.kind == CC_TDX) {
-		set_cc(env, "TDX", l->tdx[0] ? l->tdx : tdx_dev ? "/dev/tdx_guest" :
-			"cpuinfo flag tdx_guest", true);
+		set_cc(env, "TDX",
+		       l->tdx[0] ? l->tdx :
+		       tdx_dev   ? "/dev/tdx_guest" :
+				   "cpuinfo flag tdx_guest",
+		       true);
 	} else if (l->sev_old[0]) {
 		set_cc(env, strstr(l->sev_old, "SEV-ES") ? "SEV-ES" : "SEV", l->sev_old, true);
 	} else if (cc.kind != CC_NONE && !cc.hint) {
@@ -413,11 +418,15 @@ static void collect_env(struct bundle *b, struct diag_facts *facts)
 		 * (the log's start may have rotated out). */
 		set_cc(env, "memory encryption (kind unknown)", l->bounce, true);
 	} else if (cpuinfo && strstr(cpuinfo, "flags")) {
-		set_cc(env, "none", cc.hint ? "host SEV CPU flags only (not proof of a guest)" :
-			"/proc/cpuinfo: no confidential-computing flag", false);
+		set_cc(env, "none",
+		       cc.hint ? "host SEV CPU flags only (not proof of a guest)" :
+				 "/proc/cpuinfo: no confidential-computing flag",
+		       false);
 	} else if ((uv && uv[0] == '0') || (svm && svm[0] == '0')) {
-		set_cc(env, "none", uv ? "/sys/firmware/uv/prot_virt_guest = 0" :
-			"/sys/devices/system/cpu/svm = 0", false);
+		set_cc(env, "none",
+		       uv ? "/sys/firmware/uv/prot_virt_guest = 0" :
+			    "/sys/devices/system/cpu/svm = 0",
+		       false);
 	} else if (l->banner && l->x86_boot) {
 		/* An x86 kernel names its memory encryption at boot. */
 		set_cc(env, "none", "the boot log from 'Linux version' names no memory encryption",
@@ -474,9 +483,9 @@ void diag_parse_window(struct diag_facts *facts, const char *text)
 		} else if (sscanf(line, "device %63s", name) == 1) {
 			struct diag_dev *d = diag_dev(facts, name);
 
-#define FIELD(key, dst) \
+#define FIELD(key, dst)                      \
 	if ((v = strstr(line, " " key "="))) \
-		dst = strtoull(v + strlen(key) + 2, NULL, 10)
+	dst = strtoull(v + strlen(key) + 2, NULL, 10)
 			if (!d)
 				continue;
 			FIELD("maps", d->w_maps);

@@ -314,8 +314,8 @@ enum parse { P_NONE, P_PARTIAL, P_OK };
  * SW-IOMMU space for S bytes at device D" (before 4.x), "coherent
  * allocation failed for device D size=S". P_PARTIAL: the message is there
  * but ends early (a wrapped paste). */
-static enum parse parse_full(const char *text, struct diag_full *f, const char **msg,
-			     char *dev, size_t dlen)
+static enum parse parse_full(const char *text, struct diag_full *f, const char **msg, char *dev,
+			     size_t dlen)
 {
 	const char *m = strstr(text, "swiotlb buffer is full"), *rest;
 	int n = 0;
@@ -324,7 +324,8 @@ static enum parse parse_full(const char *text, struct diag_full *f, const char *
 	dev[0] = 0;
 	if (m) {
 		*msg = m;
-		if (sscanf(m, "swiotlb buffer is full (sz: %" SCNu64 " bytes)%n", &f->size, &n) != 1 ||
+		if (sscanf(m, "swiotlb buffer is full (sz: %" SCNu64 " bytes)%n", &f->size, &n) !=
+			    1 ||
 		    !n)
 			return P_PARTIAL;
 		rest = m + n;
@@ -333,8 +334,9 @@ static enum parse parse_full(const char *text, struct diag_full *f, const char *
 		if (*rest != ',')
 			return P_OK;
 		n = 0;
-		if (sscanf(rest, ", total %" SCNu64 " (slots), used %" SCNu64 " (slots)%n", &f->total,
-			   &f->used, &n) != 2 || !n)
+		if (sscanf(rest, ", total %" SCNu64 " (slots), used %" SCNu64 " (slots)%n",
+			   &f->total, &f->used, &n) != 2 ||
+		    !n)
 			return P_PARTIAL;
 		f->totals = true;
 		return P_OK;
@@ -342,7 +344,8 @@ static enum parse parse_full(const char *text, struct diag_full *f, const char *
 	if ((m = strstr(text, "Out of SW-IOMMU space"))) {
 		*msg = m;
 		if (sscanf(m, "Out of SW-IOMMU space for %" SCNu64 " bytes at device %n", &f->size,
-			   &n) != 1 || !n || !m[n])
+			   &n) != 1 ||
+		    !n || !m[n])
 			return P_PARTIAL;
 		snprintf(dev, dlen, "%.*s", (int)strcspn(m + n, " "), m + n);
 		return P_OK;
@@ -409,7 +412,8 @@ static bool pool_line(struct diag_facts *x, const char *text)
 		return true;
 	}
 	if ((m = strstr(text, "bounce buffer size adjusted ")) &&
-	    sscanf(m, "bounce buffer size adjusted %" SCNu64 " -> %" SCNu64 " slabs", &a, &b) == 2) {
+	    sscanf(m, "bounce buffer size adjusted %" SCNu64 " -> %" SCNu64 " slabs", &a, &b) ==
+		    2) {
 		/* swiotlb_init_remap() halved the pool until memblock found it. */
 		p->boot_slots = b;
 		shortfall_line(p, text);
@@ -495,8 +499,8 @@ static bool dma_frame(const char *text)
 {
 	return strstr(text, "swiotlb") || strstr(text, "kernel/dma/") ||
 	       strstr(text, "dma_direct_") || strstr(text, "dma_map_") ||
-	       strstr(text, "dma_alloc_") || strstr(text, "dma_unmap_") ||
-	       strstr(text, "__dma_") || strstr(text, "io_tlb");
+	       strstr(text, "dma_alloc_") || strstr(text, "dma_unmap_") || strstr(text, "__dma_") ||
+	       strstr(text, "io_tlb");
 }
 
 /* The first line of a kernel report (a paste may have joined it to the
@@ -505,8 +509,8 @@ static bool oops_start(const char *text)
 {
 	return starts(text, "WARNING:") || strstr(text, "WARNING: CPU:") || starts(text, "BUG:") ||
 	       starts(text, "kernel BUG at") || starts(text, "Oops") ||
-	       starts(text, "general protection fault") || starts(text, "Unable to handle kernel") ||
-	       starts(text, "Kernel panic");
+	       starts(text, "general protection fault") ||
+	       starts(text, "Unable to handle kernel") || starts(text, "Kernel panic");
 }
 
 static bool trace_start(const char *text)
@@ -522,7 +526,7 @@ static void oops_end(struct diag_log_reader *r)
 		if (!l->dma_oops++) {
 			diag_copy_line(l->dma_oops_line[0], DIAG_LINE, r->oops_head);
 			diag_copy_line(l->dma_oops_line[1], DIAG_LINE,
-				  strcmp(r->oops_head, r->oops_dma) ? r->oops_dma : "");
+				       strcmp(r->oops_head, r->oops_dma) ? r->oops_dma : "");
 		}
 	} else if (r->in_oops && !trace_start(r->oops_head) && !l->oops++) {
 		diag_copy_line(l->oops_line, DIAG_LINE, r->oops_head);
@@ -555,8 +559,7 @@ static bool dma_related(const char *text)
 	return has(text, "swiotlb") || has(text, "io tlb") || has(text, "sw-iommu") ||
 	       has(text, "bounce buffer") || strstr(text, "kernel/dma/") ||
 	       has(text, "dma_direct") || has(text, "dma-direct") || strstr(text, "dma_map_") ||
-	       has(text, "dma mapping") || strstr(text, "DMA-API") ||
-	       strstr(text, "dma_alloc_");
+	       has(text, "dma mapping") || strstr(text, "DMA-API") || strstr(text, "dma_alloc_");
 }
 
 /* Every rule but the refusals' (full_line()), for a line that holds
@@ -600,7 +603,8 @@ static void other_rules(struct diag_log_reader *r, const char *text)
 
 		snprintf(virtio, sizeof(virtio), "%.*s", len ? (int)len : 1, len ? name : "?");
 		if (!d && (d = diag_dev(x, len ? virtio : "(device not named)")))
-			diag_copy_line(d->virtio, sizeof(d->virtio), len ? virtio : "a virtio device");
+			diag_copy_line(d->virtio, sizeof(d->virtio),
+				       len ? virtio : "a virtio device");
 		if (d) {
 			d->must_provide_platform = true;
 			diag_copy_line(d->platform_line, DIAG_LINE, text);
@@ -608,7 +612,8 @@ static void other_rules(struct diag_log_reader *r, const char *text)
 	} else if ((m = strstr(text, "DMA: preallocated ")) && strstr(text, "atomic")) {
 		uint64_t kib;
 
-		if (sscanf(m, "DMA: preallocated %" SCNu64 " KiB", &kib) == 1 && kib > l->atomic_kib)
+		if (sscanf(m, "DMA: preallocated %" SCNu64 " KiB", &kib) == 1 &&
+		    kib > l->atomic_kib)
 			l->atomic_kib = kib;
 	} else if (strstr(text, "DMA pool exhausted for") ||
 		   strstr(text, "Failed to get suitable pool for") ||
@@ -656,14 +661,42 @@ static void line_text(struct diag_log_reader *r, const char *text)
 static bool worth_reading(const char *text)
 {
 	static const char *const words[] = {
-		"swiotlb", "SWIOTLB", "SW-IOMMU", "SEV", "sev-guest", "scheduling while",
-		"IO TLB", "I/O error", "INFO: task", "dma", "DMA", "Linux version",
-		"Command line", "Call Trace", "Call trace", "Memory Encryption",
-		"Memory encryption", "tdx", "TDX", "RME:", "blocked for more", "bounce",
-		"VIRTIO_F_ACCESS", "WARNING", "BUG", "Oops", "general protection",
-		"Unable to handle", "Kernel panic", "Kernel command line", "end trace",
-		"Failed to allocate new pool", "callbacks suppressed", "overflow",
-		"Out of SW-IOMMU", "AMD Secure Encrypted",
+		"swiotlb",
+		"SWIOTLB",
+		"SW-IOMMU",
+		"SEV",
+		"sev-guest",
+		"scheduling while",
+		"IO TLB",
+		"I/O error",
+		"INFO: task",
+		"dma",
+		"DMA",
+		"Linux version",
+		"Command line",
+		"Call Trace",
+		"Call trace",
+		"Memory Encryption",
+		"Memory encryption",
+		"tdx",
+		"TDX",
+		"RME:",
+		"blocked for more",
+		"bounce",
+		"VIRTIO_F_ACCESS",
+		"WARNING",
+		"BUG",
+		"Oops",
+		"general protection",
+		"Unable to handle",
+		"Kernel panic",
+		"Kernel command line",
+		"end trace",
+		"Failed to allocate new pool",
+		"callbacks suppressed",
+		"overflow",
+		"Out of SW-IOMMU",
+		"AMD Secure Encrypted",
 	};
 	enum { NWORDS = sizeof(words) / sizeof(words[0]), PER_LETTER = 8 };
 	/* The words of each first letter. */
@@ -707,7 +740,8 @@ static void cleaned(struct diag_log_reader *r, const char *text)
 
 		r->have_pending = false;
 		for (int glue = 0; glue < 2; glue++) {
-			snprintf(joined, sizeof(joined), "%s%s%s", r->pending, glue ? "" : " ", text);
+			snprintf(joined, sizeof(joined), "%s%s%s", r->pending, glue ? "" : " ",
+				 text);
 			if (parse_full(joined, &f, &msg, dev, sizeof(dev)) != P_PARTIAL) {
 				line_text(r, joined);
 				return;
@@ -730,11 +764,8 @@ static void cleaned(struct diag_log_reader *r, const char *text)
 		diag_copy_line(r->pending, sizeof(r->pending), text);
 		r->have_pending = true;
 		return;
-	case P_NONE:
-		other_rules(r, text);
-		break;
-	case P_OK:
-		break;
+	case P_NONE: other_rules(r, text); break;
+	case P_OK: break;
 	}
 	diag_copy_line(r->prev, sizeof(r->prev), text);
 }

@@ -103,8 +103,10 @@ static uint64_t pool_total(const struct diag_facts *x)
 {
 	const struct diag_pool *p = &x->pool;
 
-	return p->have_total ? p->total : p->line_total ? p->line_total :
-	       p->boot_slots ? p->boot_slots : sat_mul(p->boot_mb, (1 << 20) / DIAG_SLOT);
+	return p->have_total ? p->total :
+	       p->line_total ? p->line_total :
+	       p->boot_slots ? p->boot_slots :
+			       sat_mul(p->boot_mb, (1 << 20) / DIAG_SLOT);
 }
 
 static bool used_plausible(const struct diag_pool *p)
@@ -170,25 +172,32 @@ static void grow_remedy(const struct diag_facts *x, struct diag_finding *f, uint
 	uint64_t target = grown_pool(need, total);
 
 	if (target) {
-		remedy(f, "a larger pool: swiotlb=%" PRIu64 " on the kernel command line (%s; now "
-			  "%" PRIu64 " slots, %s)%s", target, SIZE(target), total, SIZE(total), also);
+		remedy(f,
+		       "a larger pool: swiotlb=%" PRIu64 " on the kernel command line (%s; now "
+		       "%" PRIu64 " slots, %s)%s",
+		       target, SIZE(target), total, SIZE(total), also);
 		remedy_class(f, "grow-pool", target);
 	} else if (!total) {
-		remedy(f, "a larger pool: twice the slots of the current one (its size is in the "
-			  "boot line 'software IO TLB: mapped [mem ...] (NMB)', 512 slots a MB) as "
-			  "swiotlb=SLOTS%s", also);
+		remedy(f,
+		       "a larger pool: twice the slots of the current one (its size is in the "
+		       "boot line 'software IO TLB: mapped [mem ...] (NMB)', 512 slots a MB) as "
+		       "swiotlb=SLOTS%s",
+		       also);
 		remedy_class(f, "grow-pool", 0);
 	} else {
-		remedy(f, "the pool is already %" PRIu64 " slots (%s), as large as a swiotlb= "
-			  "should ask: bound the DMA in flight instead (the disks' max_sectors_kb "
-			  "and nr_requests, the NICs' ring sizes)%s",
+		remedy(f,
+		       "the pool is already %" PRIu64 " slots (%s), as large as a swiotlb= "
+		       "should ask: bound the DMA in flight instead (the disks' max_sectors_kb "
+		       "and nr_requests, the NICs' ring sizes)%s",
 		       total, SIZE(total),
 		       x->pool.total_grew || x->pool.have_transient ?
 			       "; the pool already grows on demand (CONFIG_SWIOTLB_DYNAMIC)" :
 			       ", or a kernel with CONFIG_SWIOTLB_DYNAMIC (6.6 and later) so the "
 			       "pool grows on demand");
-		remedy_class(f, x->pool.total_grew || x->pool.have_transient ? "limit-requests" :
-										"dynamic-pool", 0);
+		remedy_class(f,
+			     x->pool.total_grew || x->pool.have_transient ? "limit-requests" :
+									    "dynamic-pool",
+			     0);
 	}
 }
 
@@ -222,19 +231,23 @@ static void judge_bypass(const struct diag_facts *x, struct diag_report *r)
 				d->virtio, d->virtio_driver[0] ? d->virtio_driver : d->name);
 			evidence(f, "%s", d->platform_line);
 			if (x->env.cc_active)
-				evidence(f, "a %s guest: the device cannot reach its memory without "
-					    "the DMA API", x->env.cc);
+				evidence(f,
+					 "a %s guest: the device cannot reach its memory without "
+					 "the DMA API",
+					 x->env.cc);
 		} else if (d->access_platform == 0 && (x->env.cc_active || x->env.forced)) {
 			f = add(r, "dma-api-bypass", x->env.cc_active ? DIAG_ERROR : DIAG_WARNING,
 				d->name,
 				x->env.cc_active ?
-				"%s (%s) bypasses the DMA API in a confidential guest: the host cannot "
-				"see its buffers" :
-				"%s (%s) bypasses the DMA API and SWIOTLB: in a confidential guest "
-				"it would not work",
+					"%s (%s) bypasses the DMA API in a confidential guest: the host cannot "
+					"see its buffers" :
+					"%s (%s) bypasses the DMA API and SWIOTLB: in a confidential guest "
+					"it would not work",
 				d->virtio, d->virtio_driver[0] ? d->virtio_driver : "virtio");
-			evidence(f, "/sys/bus/virtio/devices/%s/features: bit 33 "
-				    "(VIRTIO_F_ACCESS_PLATFORM) is 0", d->virtio);
+			evidence(f,
+				 "/sys/bus/virtio/devices/%s/features: bit 33 "
+				 "(VIRTIO_F_ACCESS_PLATFORM) is 0",
+				 d->virtio);
 			if (x->env.forced)
 				evidence(f, "swiotlb=%s: every other device bounces",
 					 x->env.swiotlb_arg);
@@ -261,7 +274,8 @@ static bool never_fits(const struct diag_facts *x, const struct diag_dev *d, uin
  * pool (room for a second request in flight). */
 static uint64_t fitting_kb(uint64_t total)
 {
-	return enf_fitting_kb(total, REQ_EXTRA_SLOTS, 0); /* what enforce --apply-queue-limits sets */
+	return enf_fitting_kb(total, REQ_EXTRA_SLOTS,
+			      0); /* what enforce --apply-queue-limits sets */
 }
 
 static void judge_never_fit(const struct diag_facts *x, struct diag_report *r)
@@ -278,18 +292,21 @@ static void judge_never_fit(const struct diag_facts *x, struct diag_report *r)
 			continue;
 		f = add(r, "never-fits", seen ? DIAG_ERROR : DIAG_WARNING, d->name,
 			seen ? "%s: requests larger than the pool never fit: IO on it hangs" :
-			"%s: a request of max_sectors_kb would never fit the pool: IO of that size "
-			"would hang", d->disk);
-		evidence(f, "/sys/block/%s/queue/max_sectors_kb = %" PRIu64
-			    " (a request of up to %" PRIu64 " slots with its header and status)",
+			       "%s: a request of max_sectors_kb would never fit the pool: IO of that size "
+			       "would hang",
+			d->disk);
+		evidence(f,
+			 "/sys/block/%s/queue/max_sectors_kb = %" PRIu64
+			 " (a request of up to %" PRIu64 " slots with its header and status)",
 			 d->disk, d->max_sectors_kb, req);
 		evidence(f, "the pool has %" PRIu64 " slots (%s)", total, SIZE(total));
 		for (int k = 0; k < FULL_KINDS; k++)
 			if (d->full[k].lines)
 				full_evidence(f, &d->full[k]);
 		if (d->w_never_fit)
-			evidence(f, "live: %" PRIu64 " submissions of %" PRIu64 " requests failed: "
-				    "%" PRIu64 " bytes need more slots than the pool has (last by %s)",
+			evidence(f,
+				 "live: %" PRIu64 " submissions of %" PRIu64 " requests failed: "
+				 "%" PRIu64 " bytes need more slots than the pool has (last by %s)",
 				 d->w_never_fit, d->w_never_fit_reqs, d->w_never_fit_size,
 				 d->w_never_fit_comm);
 		if (d->inflight)
@@ -297,9 +314,10 @@ static void judge_never_fit(const struct diag_facts *x, struct diag_report *r)
 				 d->disk, d->inflight);
 		target = grown_pool(sat_mul(req, 2), total);
 		if (target && target >= sat_mul(req, 2))
-			remedy(f, "echo %" PRIu64 " > /sys/block/%s/queue/max_sectors_kb (or a pool "
-				  "of at least swiotlb=%" PRIu64 ")", fitting_kb(total), d->disk,
-			       pow2_up(sat_mul(req, 2)));
+			remedy(f,
+			       "echo %" PRIu64 " > /sys/block/%s/queue/max_sectors_kb (or a pool "
+			       "of at least swiotlb=%" PRIu64 ")",
+			       fitting_kb(total), d->disk, pow2_up(sat_mul(req, 2)));
 		else
 			remedy(f, "echo %" PRIu64 " > /sys/block/%s/queue/max_sectors_kb",
 			       fitting_kb(total), d->disk);
@@ -319,35 +337,46 @@ static void judge_over_limit(const struct diag_facts *x, struct diag_report *r)
 		if (!k->lines && !d->w_over_limit)
 			continue;
 		f = add(r, "over-limit", DIAG_ERROR, d->name,
-			"%s (%s) maps %" PRIu64 " bytes at once, over the %" PRIu64 "-byte limit: a "
-			"bigger pool cannot help", d->name, d->driver[0] ? d->driver : d->bus, size,
-			limit);
+			"%s (%s) maps %" PRIu64 " bytes at once, over the %" PRIu64
+			"-byte limit: a "
+			"bigger pool cannot help",
+			d->name, d->driver[0] ? d->driver : d->bus, size, limit);
 		if (k->lines) {
 			full_evidence(f, k);
 			if (k->max.totals)
-				evidence(f, "the pool had %" PRIu64 " of %" PRIu64 " slots in use: "
-					    "not the cause", k->max.used, k->max.total);
+				evidence(f,
+					 "the pool had %" PRIu64 " of %" PRIu64 " slots in use: "
+					 "not the cause",
+					 k->max.used, k->max.total);
 		}
 		if (d->limit_why[0])
-			evidence(f, "the limit is 128 slots of 2 KiB less the device's alignment "
-				    "(%s)", d->limit_why);
+			evidence(f,
+				 "the limit is 128 slots of 2 KiB less the device's alignment "
+				 "(%s)",
+				 d->limit_why);
 		if (d->w_over_limit)
-			evidence(f, "live: %" PRIu64 " mappings over the limit (largest %" PRIu64
-				    " bytes)", d->w_over_limit, d->w_max_size);
+			evidence(f,
+				 "live: %" PRIu64 " mappings over the limit (largest %" PRIu64
+				 " bytes)",
+				 d->w_over_limit, d->w_max_size);
 		if (d->disk[0] && d->max_segment_size > limit)
-			evidence(f, "/sys/block/%s/queue/max_segment_size = %" PRIu64
-				    " (more than one mapping may hold)", d->disk,
-				 d->max_segment_size);
+			evidence(f,
+				 "/sys/block/%s/queue/max_segment_size = %" PRIu64
+				 " (more than one mapping may hold)",
+				 d->disk, d->max_segment_size);
 		if (d->disk[0]) {
-			remedy(f, "echo %" PRIu64 " > /sys/block/%s/queue/max_sectors_kb (no "
-				  "request, so no segment, over the limit); the driver %s must honour "
-				  "dma_max_mapping_size()", limit >> 10, d->disk,
-			       d->driver[0] ? d->driver : "");
+			remedy(f,
+			       "echo %" PRIu64 " > /sys/block/%s/queue/max_sectors_kb (no "
+			       "request, so no segment, over the limit); the driver %s must honour "
+			       "dma_max_mapping_size()",
+			       limit >> 10, d->disk, d->driver[0] ? d->driver : "");
 			remedy_class(f, "limit-requests", 0);
 		} else {
-			remedy(f, "the driver %s must split its mappings at dma_max_mapping_size() "
-				  "(%" PRIu64 " here): update or fix it; a larger swiotlb= does not "
-				  "help", d->driver[0] ? d->driver : d->bus, limit);
+			remedy(f,
+			       "the driver %s must split its mappings at dma_max_mapping_size() "
+			       "(%" PRIu64 " here): update or fix it; a larger swiotlb= does not "
+			       "help",
+			       d->driver[0] ? d->driver : d->bus, limit);
 			remedy_class(f, "fix-driver", 0);
 		}
 	}
@@ -425,14 +454,18 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 
 		f = add(r, "pool-exhausted", busy_now || !known_now ? DIAG_ERROR : DIAG_WARNING,
 			NULL,
-			busy_now ? "the SWIOTLB pool is full: mappings that fit the limit are refused" :
-			known_now ? "the SWIOTLB pool ran out, then recovered: mappings were refused "
-				    "for a while" :
-			"the SWIOTLB pool ran out: mappings that fit the limit were refused");
+			busy_now ?
+				"the SWIOTLB pool is full: mappings that fit the limit are refused" :
+			known_now ?
+				"the SWIOTLB pool ran out, then recovered: mappings were refused "
+				"for a while" :
+				"the SWIOTLB pool ran out: mappings that fit the limit were refused");
 		full_evidence(f, &d->full[no_room ? FULL_NO_ROOM : FULL_UNSIZED]);
 		if (worst)
-			evidence(f, "%" PRIu64 " of %" PRIu64 " slots in use (%.2f%%), %" PRIu64
-				    " free%s%s", worst->used, worst->total,
+			evidence(f,
+				 "%" PRIu64 " of %" PRIu64 " slots in use (%.2f%%), %" PRIu64
+				 " free%s%s",
+				 worst->used, worst->total,
 				 worst->total ? 100.0 * worst->used / worst->total : 0.0,
 				 worst->used < worst->total ? worst->total - worst->used : 0,
 				 p->areas ? " in " : "", p->areas ? "areas of the pool" : "");
@@ -442,26 +475,33 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 		if (lines > d->full[no_room ? FULL_NO_ROOM : FULL_UNSIZED].lines)
 			evidence(f, "%u refusals for lack of room, all devices", lines);
 		if (x->log.suppressed)
-			evidence(f, "and %" PRIu64 " more the rate limit did not print "
-				    "(\"callbacks suppressed\")", x->log.suppressed);
+			evidence(f,
+				 "and %" PRIu64 " more the rate limit did not print "
+				 "(\"callbacks suppressed\")",
+				 x->log.suppressed);
 		if (used_plausible(p) && total) {
 			free_now = p->used < total ? total - p->used : 0;
-			evidence(f, "io_tlb_used = %" PRIu64 " of io_tlb_nslabs = %" PRIu64 " now"
-				    " (%" PRIu64 " free)", p->used, total, free_now);
+			evidence(f,
+				 "io_tlb_used = %" PRIu64 " of io_tlb_nslabs = %" PRIu64 " now"
+				 " (%" PRIu64 " free)",
+				 p->used, total, free_now);
 		}
 		if (p->have_hiwater && hiwater_kept(x, seen_used))
 			evidence(f, "io_tlb_used_hiwater = %" PRIu64, p->hiwater);
 		else if (p->have_hiwater)
-			evidence(f, "io_tlb_used_hiwater reads %" PRIu64 ", below what was in use: "
-				    "this kernel keeps no high-water, so it is not used", p->hiwater);
+			evidence(f,
+				 "io_tlb_used_hiwater reads %" PRIu64 ", below what was in use: "
+				 "this kernel keeps no high-water, so it is not used",
+				 p->hiwater);
 		if (p->total_grew || p->have_transient)
 			evidence(f, "the pool grew at run time (CONFIG_SWIOTLB_DYNAMIC) and still "
 				    "refused: no memory for a new pool at that moment");
 		if (in_restricted) {
 			evidence(f, "%s", p->restricted[0]);
-			remedy(f, "the device's own restricted-dma-pool is full: enlarge its "
-				  "reserved-memory node (size) in the device tree; swiotlb= sizes only "
-				  "the default pool");
+			remedy(f,
+			       "the device's own restricted-dma-pool is full: enlarge its "
+			       "reserved-memory node (size) in the device tree; swiotlb= sizes only "
+			       "the default pool");
 			remedy_class(f, "restricted-pool", 0);
 		} else {
 			grow_remedy(x, f, need, total, "");
@@ -478,30 +518,37 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 		evidence(f, "needed %" PRIu64 " slots, %" PRIu64 " of %" PRIu64 " free",
 			 diag_slots(k->last.size), k->last.total - k->last.used, k->last.total);
 		if (!frag->limit_why[0] && k->max.size > DIAG_MAX_MAPPING - 2 * DIAG_SLOT)
-			evidence(f, "%" PRIu64 " bytes is within 262144, but over 258048: if the "
-				    "driver sets a min_align_mask (NVMe, Hyper-V do), it is over its "
-				    "limit", k->max.size);
-		evidence(f, "a mapping takes contiguous slots within one 128-slot segment of one "
-			    "of the %" PRIu64 " area%s; %" PRIu64 " free is more than %" PRIu64
-			    " segments' worth", areas, areas > 1 ? "s" : "",
-			 k->last.total - k->last.used, areas);
+			evidence(f,
+				 "%" PRIu64 " bytes is within 262144, but over 258048: if the "
+				 "driver sets a min_align_mask (NVMe, Hyper-V do), it is over its "
+				 "limit",
+				 k->max.size);
+		evidence(f,
+			 "a mapping takes contiguous slots within one 128-slot segment of one "
+			 "of the %" PRIu64 " area%s; %" PRIu64 " free is more than %" PRIu64
+			 " segments' worth",
+			 areas, areas > 1 ? "s" : "", k->last.total - k->last.used, areas);
 		if (x->window.ran)
-			evidence(f, "live: at worst %" PRIu64 " free 128-slot runs, longest free run "
-				    "%" PRIu64 " slots", x->window.free_segments_min,
-				 x->window.largest_free_run_min);
+			evidence(f,
+				 "live: at worst %" PRIu64 " free 128-slot runs, longest free run "
+				 "%" PRIu64 " slots",
+				 x->window.free_segments_min, x->window.largest_free_run_min);
 		/* A request maps all its segments at once: it needs that many
 		 * free runs together, not one. */
 		if (x->window.ran && frag->disk[0] && frag->max_sectors_kb) {
-			uint64_t runs = diag_slots(sat_mul(frag->max_sectors_kb, 1024)) / DIAG_SEG_SLOTS;
+			uint64_t runs =
+				diag_slots(sat_mul(frag->max_sectors_kb, 1024)) / DIAG_SEG_SLOTS;
 
 			if (runs > x->window.free_segments_min)
-				evidence(f, "a request of max_sectors_kb %" PRIu64 " needs %" PRIu64
-					    " free 128-slot runs at once: more than the pool had",
+				evidence(f,
+					 "a request of max_sectors_kb %" PRIu64 " needs %" PRIu64
+					 " free 128-slot runs at once: more than the pool had",
 					 frag->max_sectors_kb, runs);
 		}
 		if (restricted(p, &k->last)) {
-			remedy(f, "the device's own restricted-dma-pool: enlarge its reserved-memory "
-				  "node in the device tree");
+			remedy(f,
+			       "the device's own restricted-dma-pool: enlarge its reserved-memory "
+			       "node in the device tree");
 			remedy_class(f, "restricted-pool", 0);
 		} else {
 			grow_remedy(x, f, k->last.total, k->last.total ? k->last.total : total,
@@ -535,13 +582,16 @@ static void judge_leak(const struct diag_facts *x, struct diag_report *r)
 	f = add(r, "mapping-leak", DIAG_WARNING, keeper->name,
 		"%s keeps its mappings: the pool only climbed while no request was in flight",
 		keeper->name);
-	evidence(f, "live: pool use %" PRIu64 " -> %" PRIu64 " slots over %.1f s, never falling "
-		    "(%" PRIu64 " samples)", w->used_first, w->used_last, w->seconds, w->samples);
+	evidence(f,
+		 "live: pool use %" PRIu64 " -> %" PRIu64 " slots over %.1f s, never falling "
+		 "(%" PRIu64 " samples)",
+		 w->used_first, w->used_last, w->seconds, w->samples);
 	evidence(f, "live: %s mapped %" PRIu64 " times and unmapped %" PRIu64, keeper->name,
 		 keeper->w_maps, keeper->w_unmaps);
-	remedy(f, "the driver of %s%s%s maps without unmapping: fix or update it; until then "
-		  "the free pool only shrinks (a reboot frees it)", keeper->name,
-	       keeper->driver[0] ? ", " : "", keeper->driver);
+	remedy(f,
+	       "the driver of %s%s%s maps without unmapping: fix or update it; until then "
+	       "the free pool only shrinks (a reboot frees it)",
+	       keeper->name, keeper->driver[0] ? ", " : "", keeper->driver);
 	remedy_class(f, "fix-driver", 0);
 }
 
@@ -588,9 +638,12 @@ static void judge_boot(const struct diag_facts *x, struct diag_report *r)
 			/* The largest power of two the kernel found room for. */
 			uint64_t fits = pow2_down(got);
 
-			remedy(f, "the pool is allocated below 4 GiB at boot: ask for what fits, "
-				  "swiotlb=%" PRIu64 " (%s; %" PRIu64 " slots were found), or give the "
-				  "guest more memory below 4 GiB", fits, SIZE(fits), got);
+			remedy(f,
+			       "the pool is allocated below 4 GiB at boot: ask for what fits, "
+			       "swiotlb=%" PRIu64 " (%s; %" PRIu64
+			       " slots were found), or give the "
+			       "guest more memory below 4 GiB",
+			       fits, SIZE(fits), got);
 			remedy_class(f, "shrink-pool", fits);
 		} else {
 			remedy(f, "a smaller swiotlb= that fits memory below 4 GiB, or more guest "
@@ -602,9 +655,10 @@ static void judge_boot(const struct diag_facts *x, struct diag_report *r)
 		f = add(r, "pool-rounded-up", DIAG_INFO, NULL,
 			"the kernel rounded the pool up to a power of two");
 		evidence(f, "%s", p->roundup_line);
-		evidence(f, "the size asked (swiotlb=, or 6 %% of memory clamped to 64 MiB-1 GiB in "
-			    "a confidential guest) becomes a power of two, at least 128 slots an "
-			    "area (swiotlb_adjust_nareas())");
+		evidence(f,
+			 "the size asked (swiotlb=, or 6 %% of memory clamped to 64 MiB-1 GiB in "
+			 "a confidential guest) becomes a power of two, at least 128 slots an "
+			 "area (swiotlb_adjust_nareas())");
 		remedy(f, "nothing to change; to keep the memory, give swiotlb= a power of two in "
 			  "slots (it is not rounded)");
 		remedy_class(f, "none", 0);
@@ -631,10 +685,14 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 			evidence(f, "the largest pool preallocated at boot: %" PRIu64 " KiB",
 				 l->atomic_kib);
 		if (x->env.cc_active)
-			evidence(f, "a %s guest: its coherent memory must be decrypted, which may "
-				    "sleep, so every atomic allocation comes from these pools", x->env.cc);
-		remedy(f, "a larger atomic pool: coherent_pool=%" PRIu64 "K on the kernel command "
-			  "line (a larger swiotlb= does not help)", kib);
+			evidence(f,
+				 "a %s guest: its coherent memory must be decrypted, which may "
+				 "sleep, so every atomic allocation comes from these pools",
+				 x->env.cc);
+		remedy(f,
+		       "a larger atomic pool: coherent_pool=%" PRIu64 "K on the kernel command "
+		       "line (a larger swiotlb= does not help)",
+		       kib);
 		remedy_class(f, "coherent-pool", 0);
 	}
 	if (l->oops && !l->dma_oops) {
@@ -660,14 +718,18 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 			uint64_t asked = sat_mul(x->pool.sized_mb, (1 << 20) / DIAG_SLOT);
 			uint64_t half = asked / 2 ? pow2_down(asked / 2) : 0;
 			if (x->pool.sized_mb)
-				evidence(f, "the pool was sized %" PRIu64 " MB at boot (6 %% of memory "
-					    "in a confidential guest), more than memory below 4 GiB "
-					    "could give", x->pool.sized_mb);
+				evidence(f,
+					 "the pool was sized %" PRIu64
+					 " MB at boot (6 %% of memory "
+					 "in a confidential guest), more than memory below 4 GiB "
+					 "could give",
+					 x->pool.sized_mb);
 			for (int i = 0; i < x->pool.nshortfall_lines; i++)
 				evidence(f, "%s", x->pool.shortfall_lines[i]);
 			if (half)
-				remedy(f, "a pool that fits below 4 GiB: swiotlb=%" PRIu64 " (%s) on "
-					  "the kernel command line, or more guest memory below 4 GiB",
+				remedy(f,
+				       "a pool that fits below 4 GiB: swiotlb=%" PRIu64 " (%s) on "
+				       "the kernel command line, or more guest memory below 4 GiB",
 				       half, SIZE(half));
 			else
 				remedy(f, "a smaller swiotlb= that fits below 4 GiB, or more guest "
@@ -677,9 +739,10 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 			if (x->pool.torn_down)
 				evidence(f, "software IO TLB: tearing down default memory pool: an "
 					    "IOMMU took over, yet a device still bounces");
-			remedy(f, "see why no pool was set up at boot: 'software IO TLB' lines "
-				  "('Cannot allocate buffer', 'No low mem': a smaller swiotlb=); a pool "
-				  "torn down while a device still needs it is a kernel bug");
+			remedy(f,
+			       "see why no pool was set up at boot: 'software IO TLB' lines "
+			       "('Cannot allocate buffer', 'No low mem': a smaller swiotlb=); a pool "
+			       "torn down while a device still needs it is a kernel bug");
 			remedy_class(f, "investigate", 0);
 		}
 	}
@@ -705,9 +768,11 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 					 strstr(l->dma_oops_line[0], "kernel/dma/pool.c"))) {
 			/* dma_direct_alloc() in a confidential guest: decrypting the
 			 * pages failed, or the atomic pool it must use ran dry. */
-			remedy(f, "in a %s guest a coherent allocation that may not sleep comes from "
-				  "the atomic pool: a larger one, coherent_pool=%" PRIu64 "K; then "
-				  "update the kernel and the driver named in the trace", x->env.cc,
+			remedy(f,
+			       "in a %s guest a coherent allocation that may not sleep comes from "
+			       "the atomic pool: a larger one, coherent_pool=%" PRIu64 "K; then "
+			       "update the kernel and the driver named in the trace",
+			       x->env.cc,
 			       pow2_up(l->atomic_kib ? sat_mul(l->atomic_kib, 4) : 4096));
 			remedy_class(f, "coherent-pool", 0);
 		} else {
@@ -721,8 +786,9 @@ static void judge_log(const struct diag_facts *x, struct diag_report *r)
 		f = add(r, "pool-grow-failed", DIAG_WARNING, NULL,
 			"the dynamic SWIOTLB pool could not grow: no memory for a new pool");
 		evidence(f, "%s", x->pool.grow_failed_line);
-		grow_remedy(x, f, pool_total(x), pool_total(x), " so it need not grow under "
-								"memory pressure");
+		grow_remedy(x, f, pool_total(x), pool_total(x),
+			    " so it need not grow under "
+			    "memory pressure");
 	}
 	if (x->nlog_other) {
 		f = add(r, "dma-errors-logged", DIAG_WARNING, NULL,
@@ -811,8 +877,10 @@ static void judge_healthy(const struct diag_facts *x, struct diag_report *r)
 			big = &x->devs[i];
 		}
 	if (big && total)
-		evidence(f, "largest request: /dev/%s max_sectors_kb %" PRIu64 " = %" PRIu64
-			    " slots of %" PRIu64, big->disk, largest, diag_slots(sat_mul(largest, 1024)), total);
+		evidence(f,
+			 "largest request: /dev/%s max_sectors_kb %" PRIu64 " = %" PRIu64
+			 " slots of %" PRIu64,
+			 big->disk, largest, diag_slots(sat_mul(largest, 1024)), total);
 	if (x->window.ran)
 		evidence(f, "live: %.1f s, pool use %" PRIu64 "-%" PRIu64 " slots",
 			 x->window.seconds, x->window.used_min, x->window.used_max);

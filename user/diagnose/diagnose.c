@@ -18,31 +18,31 @@
 #include "diagnose/diagnose.h"
 #include "engine/engine.h"
 #include "engine/loop.h"
+#include "family/swiotlb_rates.h"
 #include "out/json.h"
 #include "out/report.h"
 #include "util.h"
 
 static void diagnose_help(FILE *out)
 {
-	fprintf(out,
-		"Usage: dmawatch diagnose [--window SECONDS] [--no-bpf] [--json]\n"
-		"                         [--save-bundle DIR | --bundle DIR]\n"
-		"\nOne verdict on SWIOTLB in this guest: reads the confidential-computing\n"
-		"state, the pool (debugfs), every DMA device and its queue limits, the\n"
-		"kernel log and the tasks stuck in D state, then watches a few seconds\n"
-		"with the probes. Prints the findings, most severe first, each with the\n"
-		"evidence (the kernel's own lines and figures) and the exact remedy.\n"
-		"\n  -w, --window SECONDS   live window with the probes (default 3)\n"
-		"  -n, --no-bpf           no live window: files and the kernel log only\n"
-		"  -j, --json             one JSON object (schema: dmawatch-diagnose(8))\n"
-		"  -s, --save-bundle DIR  also write everything read into DIR (new)\n"
-		"  -b, --bundle DIR       judge a saved bundle instead of this machine:\n"
-		"                         no root, no BPF; the same findings\n"
-		"\nExit status: 0 healthy, 1 problems found, 2 could not diagnose.\n"
-		"\nExamples:\n"
-		"  dmawatch diagnose                      # as root, in the guest\n"
-		"  dmawatch diagnose --save-bundle /tmp/b # for a support engineer\n"
-		"  dmawatch diagnose --bundle /tmp/b      # anywhere, later\n");
+	fprintf(out, "Usage: dmawatch diagnose [--window SECONDS] [--no-bpf] [--json]\n"
+		     "                         [--save-bundle DIR | --bundle DIR]\n"
+		     "\nOne verdict on SWIOTLB in this guest: reads the confidential-computing\n"
+		     "state, the pool (debugfs), every DMA device and its queue limits, the\n"
+		     "kernel log and the tasks stuck in D state, then watches a few seconds\n"
+		     "with the probes. Prints the findings, most severe first, each with the\n"
+		     "evidence (the kernel's own lines and figures) and the exact remedy.\n"
+		     "\n  -w, --window SECONDS   live window with the probes (default 3)\n"
+		     "  -n, --no-bpf           no live window: files and the kernel log only\n"
+		     "  -j, --json             one JSON object (schema: dmawatch-diagnose(8))\n"
+		     "  -s, --save-bundle DIR  also write everything read into DIR (new)\n"
+		     "  -b, --bundle DIR       judge a saved bundle instead of this machine:\n"
+		     "                         no root, no BPF; the same findings\n"
+		     "\nExit status: 0 healthy, 1 problems found, 2 could not diagnose.\n"
+		     "\nExamples:\n"
+		     "  dmawatch diagnose                      # as root, in the guest\n"
+		     "  dmawatch diagnose --save-bundle /tmp/b # for a support engineer\n"
+		     "  dmawatch diagnose --bundle /tmp/b      # anywhere, later\n");
 }
 
 /* ---- the live window ---- */
@@ -54,7 +54,7 @@ struct dev_counts {
 };
 
 struct window_ctx {
-	FILE *out;          /* the window's text, into text (open_memstream) */
+	FILE *out; /* the window's text, into text (open_memstream) */
 	char *text;
 	size_t len;
 	unsigned ticks;
@@ -92,8 +92,7 @@ static int window_event(void *ctx, const struct dmaw_event *ev)
 	return 0;
 }
 
-static void dev_counts(const struct snapshot *s, const struct dev_snapshot *d,
-		       struct dev_counts *c)
+static void dev_counts(const struct snapshot *s, const struct dev_snapshot *d, struct dev_counts *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->dev, sizeof(c->dev), "%s", d->id.dev);
@@ -151,18 +150,18 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 				over_size = w->ev[k].over_limit_size;
 				comm = w->ev[k].comm[0] ? w->ev[k].comm : "-";
 			}
-		fprintf(w->out, "device %s maps=%" PRIu64 " unmaps=%" PRIu64 " failures=%" PRIu64
-			   " over_limit=%" PRIu64 " never_fit=%" PRIu64 " never_fit_reqs=%" PRIu64
-			   " max_size=%" PRIu64 " never_fit_size=%" PRIu64 " over_limit_size=%" PRIu64
-			   " limit=%" PRIu64 " never_fit_comm=%s\n",
+		fprintf(w->out,
+			"device %s maps=%" PRIu64 " unmaps=%" PRIu64 " failures=%" PRIu64
+			" over_limit=%" PRIu64 " never_fit=%" PRIu64 " never_fit_reqs=%" PRIu64
+			" max_size=%" PRIu64 " never_fit_size=%" PRIu64 " over_limit_size=%" PRIu64
+			" limit=%" PRIu64 " never_fit_comm=%s\n",
 			d->id.dev, since(c.maps, b.maps), since(c.unmaps, b.unmaps),
 			since(c.failures, b.failures), since(c.over_limit, b.over_limit),
 			/* Requests counted at their first failure the probes
 			 * saw: one already failing when they attached counts in
 			 * the base, so this one is not a difference. */
-			since(c.never_fit, b.never_fit), c.never_fit_reqs,
-			(uint64_t)d->sw.max_size, never_fit_size, over_size, (uint64_t)d->sw.limit,
-			comm);
+			since(c.never_fit, b.never_fit), c.never_fit_reqs, (uint64_t)d->sw.max_size,
+			never_fit_size, over_size, (uint64_t)d->sw.limit, comm);
 	}
 	return 0;
 }
@@ -172,8 +171,9 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 static char *run_window(const struct engine_opts *eo, double seconds)
 {
 	struct window_ctx w = {};
-	struct loop_opts o = { .interval_s = 0.5, .input_fd = -1, .ctx = &w,
-			       .tick_at_start = true };
+	struct loop_opts o = {
+		.interval_s = 0.5, .input_fd = -1, .ctx = &w, .tick_at_start = true
+	};
 	struct engine_opts opts;
 	struct engine e;
 	char *why;
@@ -190,8 +190,10 @@ static char *run_window(const struct engine_opts *eo, double seconds)
 	err = engine_start(&e, &opts, window_event, &w);
 	if (err) {
 		engine_stop(&e);
-		if (asprintf(&why, "not-run the probes did not load (%s): findings from files and "
-				   "the kernel log only\n", strerror(-err)) < 0)
+		if (asprintf(&why,
+			     "not-run the probes did not load (%s): findings from files and "
+			     "the kernel log only\n",
+			     strerror(-err)) < 0)
 			why = NULL;
 		return why;
 	}
@@ -487,8 +489,10 @@ int cmd_diagnose(const struct engine_opts *eo, int argc, char **argv)
 		switch (c) {
 		case 'w':
 			if (!parse_seconds(optarg, 600, &window_s))
-				return fail_json(json, false, "bad --window '%s': seconds, e.g. 3 (at "
-						 "most 600)", optarg);
+				return fail_json(json, false,
+						 "bad --window '%s': seconds, e.g. 3 (at "
+						 "most 600)",
+						 optarg);
 			break;
 		case 'n': no_bpf = true; break;
 		case 'j': json = true; break;
@@ -497,14 +501,17 @@ int cmd_diagnose(const struct engine_opts *eo, int argc, char **argv)
 		case 'h': diagnose_help(stdout); return 0;
 		default:
 			ret = bad_option("diagnose", c, argv);
-			return json ? fail_json(json, true, "bad option: see 'dmawatch diagnose "
-						 "--help'") : ret;
+			return json ? fail_json(json, true,
+						"bad option: see 'dmawatch diagnose "
+						"--help'") :
+				      ret;
 		}
 	}
 	if (optind < argc)
 		return fail_json(json, false, "unexpected argument '%s'", argv[optind]);
 	if (replay && save)
-		return fail_json(json, false, "--bundle and --save-bundle exclude each other: a "
+		return fail_json(json, false,
+				 "--bundle and --save-bundle exclude each other: a "
 				 "bundle is saved from a live machine");
 	if (bundle_open(&b, replay, save))
 		return fail_json(json, true, "%s", b.error);
@@ -537,8 +544,7 @@ int cmd_diagnose(const struct engine_opts *eo, int argc, char **argv)
 		diag_parse_window(facts, window);
 		free(window);
 	} else {
-		snprintf(facts->window.why_not, sizeof(facts->window.why_not),
-			 "not in the bundle");
+		snprintf(facts->window.why_not, sizeof(facts->window.why_not), "not in the bundle");
 	}
 	if (!replay)
 		read_kernel_log(&b);
@@ -551,7 +557,7 @@ int cmd_diagnose(const struct engine_opts *eo, int argc, char **argv)
 		print_text(stdout, facts, report, &b, unknown);
 	if (unknown)
 		dmaw_warn("could not diagnose: neither the kernel log nor the pool could be read "
-		       "(run as root; 'not read' says why)");
+			  "(run as root; 'not read' says why)");
 	ret = unknown ? 2 : !strcmp(verdict(report, false), "healthy") ? 0 : 1;
 	if (bundle_close(&b, true))
 		ret = 2;

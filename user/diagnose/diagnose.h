@@ -40,35 +40,35 @@ static inline uint64_t diag_slots(uint64_t bytes)
 
 struct diag_env {
 	char release[96];
-	char cc[48];            /* "none", "SEV-SNP", "TDX", "SEV-SNP (paravisor)"... */
+	char cc[48];                 /* "none", "SEV-SNP", "TDX", "SEV-SNP (paravisor)"... */
 	char cc_evidence[DIAG_LINE]; /* the line or file that said so */
-	bool cc_active;         /* memory encryption on: every DMA bounces */
-	bool forced;            /* swiotlb=force */
-	char swiotlb_arg[48];   /* the swiotlb= value, "" if none */
-	bool noforce;           /* swiotlb=noforce: no pool was wanted */
-	char lockdown[24];      /* "none", "integrity", "confidentiality", "" unknown */
-	bool btf;               /* /sys/kernel/btf/vmlinux */
+	bool cc_active;              /* memory encryption on: every DMA bounces */
+	bool forced;                 /* swiotlb=force */
+	char swiotlb_arg[48];        /* the swiotlb= value, "" if none */
+	bool noforce;                /* swiotlb=noforce: no pool was wanted */
+	char lockdown[24];           /* "none", "integrity", "confidentiality", "" unknown */
+	bool btf;                    /* /sys/kernel/btf/vmlinux */
 };
 
 struct diag_pool {
 	bool have_total, have_used, have_hiwater, have_transient;
 	uint64_t total, used, hiwater, transient; /* slots */
 	uint64_t areas;
-	uint64_t boot_mb;       /* "mapped [mem ...] (NMB)" */
-	bool boot_shortfall;    /* "only able to allocate" / "No low mem" */
+	uint64_t boot_mb;                   /* "mapped [mem ...] (NMB)" */
+	bool boot_shortfall;                /* "only able to allocate" / "No low mem" */
 	char shortfall_lines[4][DIAG_LINE]; /* those lines */
 	int nshortfall_lines;
-	bool roundup;           /* "roundup to": made a power of two, 128 slots an area */
+	bool roundup; /* "roundup to": made a power of two, 128 slots an area */
 	char roundup_line[DIAG_LINE];
-	uint64_t boot_slots;    /* "adjusted A -> B slabs": B, exact */
-	uint64_t sized_mb;      /* "adjusted to NMB": the size a CC guest chose */
-	bool torn_down;         /* "tearing down default memory pool": an IOMMU took over */
-	uint64_t line_total;    /* the largest "total T (slots)" of the default pool */
-	bool total_grew;        /* the lines' totals differ: a dynamic pool grew */
+	uint64_t boot_slots;           /* "adjusted A -> B slabs": B, exact */
+	uint64_t sized_mb;             /* "adjusted to NMB": the size a CC guest chose */
+	bool torn_down;                /* "tearing down default memory pool": an IOMMU took over */
+	uint64_t line_total;           /* the largest "total T (slots)" of the default pool */
+	bool total_grew;               /* the lines' totals differ: a dynamic pool grew */
 	char restricted[2][DIAG_LINE]; /* "created restricted DMA pool" lines */
 	uint64_t restricted_slots[2];
 	int nrestricted;
-	unsigned grow_failed;   /* dynamic SWIOTLB: "Failed to allocate new pool" */
+	unsigned grow_failed; /* dynamic SWIOTLB: "Failed to allocate new pool" */
 	char grow_failed_line[DIAG_LINE];
 };
 
@@ -92,22 +92,22 @@ enum diag_full_kind {
 /* The lines of one kind for one device. */
 struct diag_fulls {
 	unsigned lines;
-	struct diag_full max;    /* the largest size refused */
+	struct diag_full max; /* the largest size refused */
 	struct diag_full last;
 	char first_line[DIAG_LINE], last_line[DIAG_LINE];
 };
 
 struct diag_dev {
-	char name[64];          /* dev_name() of the DMA device, as dmesg names it */
+	char name[64]; /* dev_name() of the DMA device, as dmesg names it */
 	char driver[32];
 	char bus[16];
-	char virtio[16];        /* the virtio device on it, "" if none */
+	char virtio[16]; /* the virtio device on it, "" if none */
 	char virtio_driver[32];
-	int access_platform;    /* VIRTIO_F_ACCESS_PLATFORM: 1, 0, -1 unknown */
-	char disk[32];          /* block device on it, "" if none */
+	int access_platform; /* VIRTIO_F_ACCESS_PLATFORM: 1, 0, -1 unknown */
+	char disk[32];       /* block device on it, "" if none */
 	uint64_t max_sectors_kb, max_hw_sectors_kb, max_segment_size, max_segments;
-	uint64_t inflight;      /* requests in flight now (reads + writes) */
-	int iommu_group;        /* -1: none */
+	uint64_t inflight;            /* requests in flight now (reads + writes) */
+	int iommu_group;              /* -1: none */
 	char reserved_regions[3][64]; /* the group's "0xSTART 0xEND TYPE" lines */
 	int nreserved;
 	/* The kernel log: */
@@ -115,10 +115,10 @@ struct diag_dev {
 	struct diag_fulls full[FULL_KINDS];
 	unsigned io_errors;
 	char io_error_line[DIAG_LINE];
-	uint64_t limit;         /* its largest mapping: 128 slots less min_align_mask */
-	char limit_why[64];     /* what says so ("nvme: min_align_mask 4095") */
-	bool limit_live;        /* read from the device by the live window */
-	bool must_provide_platform;  /* "device must provide VIRTIO_F_ACCESS_PLATFORM" */
+	uint64_t limit;             /* its largest mapping: 128 slots less min_align_mask */
+	char limit_why[64];         /* what says so ("nvme: min_align_mask 4095") */
+	bool limit_live;            /* read from the device by the live window */
+	bool must_provide_platform; /* "device must provide VIRTIO_F_ACCESS_PLATFORM" */
 	char platform_line[DIAG_LINE];
 	/* The live window (BPF), if it ran: */
 	uint64_t w_maps, w_unmaps, w_failures, w_over_limit, w_max_size;
@@ -138,28 +138,28 @@ struct diag_task {
 struct diag_window {
 	bool ran;
 	double seconds;
-	char why_not[DIAG_LINE];   /* why it did not run */
+	char why_not[DIAG_LINE]; /* why it did not run */
 	uint64_t used_first, used_last, used_min, used_max, samples;
 	uint64_t free_segments_min; /* 128-slot runs free, the fewest seen */
 	uint64_t largest_free_run_min;
-	bool rising;               /* used never fell from one sample to the next */
+	bool rising; /* used never fell from one sample to the next */
 };
 
 /* What the kernel log said beside the pool and the devices. */
 struct diag_log {
-	uint64_t bytes, lines;  /* read, all of it */
+	uint64_t bytes, lines; /* read, all of it */
 	/* The confidential-computing lines (empty: none seen). */
 	char features[DIAG_LINE], sev_status[DIAG_LINE], sev_snp[DIAG_LINE];
 	char sev_old[DIAG_LINE], tdx[DIAG_LINE], rme[DIAG_LINE], bounce[DIAG_LINE];
-	bool banner;            /* "Linux version": the log starts at boot */
-	bool x86_boot;          /* "Command line:" is x86's early line */
+	bool banner;             /* "Linux version": the log starts at boot */
+	bool x86_boot;           /* "Command line:" is x86's early line */
 	char cmdline[DIAG_LINE]; /* the command line the log shows */
 	/* WARNING/BUG/Oops blocks whose location or frames are in the DMA core. */
 	unsigned dma_oops;
 	char dma_oops_line[2][DIAG_LINE];
-	unsigned oops;          /* the others: not the DMA core's */
+	unsigned oops; /* the others: not the DMA core's */
 	char oops_line[DIAG_LINE];
-	uint64_t suppressed;    /* "swiotlb_tbl_map_single: N callbacks suppressed" */
+	uint64_t suppressed; /* "swiotlb_tbl_map_single: N callbacks suppressed" */
 	/* Lines holding "swiotlb buffer is full" or "SW-IOMMU" as they came,
 	 * whatever their cleaning made of them: never a healthy verdict. */
 	unsigned key_lines;
@@ -169,12 +169,12 @@ struct diag_log {
 	char unknown_line[3][DIAG_LINE];
 	/* The atomic pools (kernel/dma/pool.c): coherent memory that may not
 	 * sleep, every such allocation in a confidential guest. */
-	uint64_t atomic_kib;    /* the largest "DMA: preallocated N KiB" */
-	unsigned atomic;        /* "DMA pool exhausted for", "Failed to get suitable pool" */
+	uint64_t atomic_kib; /* the largest "DMA: preallocated N KiB" */
+	unsigned atomic;     /* "DMA pool exhausted for", "Failed to get suitable pool" */
 	char atomic_line[DIAG_LINE];
-	unsigned late;          /* "Can not allocate SWIOTLB buffer earlier" */
+	unsigned late; /* "Can not allocate SWIOTLB buffer earlier" */
 	char late_line[DIAG_LINE];
-	unsigned overflow;      /* "swiotlb addr ... overflow", "dma_direct_map_page: overflow" */
+	unsigned overflow; /* "swiotlb addr ... overflow", "dma_direct_map_page: overflow" */
 	char overflow_line[DIAG_LINE];
 };
 
@@ -197,7 +197,7 @@ struct diag_facts {
 enum diag_severity { DIAG_INFO, DIAG_WARNING, DIAG_ERROR };
 
 struct diag_finding {
-	const char *id;          /* stable: "pool-exhausted", "over-limit", ... */
+	const char *id; /* stable: "pool-exhausted", "over-limit", ... */
 	enum diag_severity severity;
 	char title[DIAG_LINE];
 	char evidence[DIAG_MAX_EVIDENCE][DIAG_LINE];
@@ -208,8 +208,8 @@ struct diag_finding {
 	 * "dynamic-pool", "restricted-pool", "coherent-pool", "boot-pool",
 	 * "investigate", "none". */
 	const char *remedy_class;
-	uint64_t swiotlb;        /* the swiotlb= it asks for, in slots; 0 none */
-	char device[64];         /* "" if about the machine */
+	uint64_t swiotlb; /* the swiotlb= it asks for, in slots; 0 none */
+	char device[64];  /* "" if about the machine */
 };
 
 struct diag_report {

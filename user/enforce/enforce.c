@@ -54,16 +54,15 @@ struct enforcer {
 	struct opts o;
 	struct enforce_bpf *skel;
 	struct bpf_link *link;
-	struct bpf_link *seen;  /* deny's witness, enforce_seen */
+	struct bpf_link *seen; /* deny's witness, enforce_seen */
 	struct enf_disk disks[DMAW_ENF_MAX_DISKS];
 	int ndisks;
 	uint64_t pool_slots;
-	const char *prog;       /* the one attached */
+	const char *prog; /* the one attached */
 	struct ksyms *ksyms;
 	struct json j;
-	bool verbose;           /* -v: libbpf's messages */
+	bool verbose; /* -v: libbpf's messages */
 };
-
 
 static void usage(FILE *out)
 {
@@ -126,8 +125,10 @@ static bool deny_possible(char *why, size_t n)
 
 	/* (debugfs is mounted: pool_slots() read the pool from it first.) */
 	if (!f) {
-		snprintf(why, n, "this kernel was built without CONFIG_FUNCTION_ERROR_INJECTION "
-			 "(no %s), so BPF may not fail a bio", EI_LIST);
+		snprintf(why, n,
+			 "this kernel was built without CONFIG_FUNCTION_ERROR_INJECTION "
+			 "(no %s), so BPF may not fail a bio",
+			 EI_LIST);
 		return false;
 	}
 	while (!listed && fgets(line, sizeof(line), f))
@@ -135,12 +136,15 @@ static bool deny_possible(char *why, size_t n)
 			 (line[strlen(HOOK)] == ' ' || line[strlen(HOOK)] == '\t');
 	fclose(f);
 	if (!listed) {
-		snprintf(why, n, "%s does not list %s: this kernel lets nothing fail a bio", EI_LIST, HOOK);
+		snprintf(why, n, "%s does not list %s: this kernel lets nothing fail a bio",
+			 EI_LIST, HOOK);
 		return false;
 	}
 	if (!btf_has_func(HOOK)) {
-		snprintf(why, n, "%s has no BTF in this kernel (inlined or renamed), so fmod_ret "
-			 "cannot attach to it", HOOK);
+		snprintf(why, n,
+			 "%s has no BTF in this kernel (inlined or renamed), so fmod_ret "
+			 "cannot attach to it",
+			 HOOK);
 		return false;
 	}
 	return true;
@@ -156,8 +160,10 @@ static bool pool_slots(uint64_t *slots, char *why, size_t n)
 		return false;
 	}
 	if (!read_u64_file(SWIOTLB_DEBUGFS "/io_tlb_nslabs", slots) || !*slots) {
-		snprintf(why, n, "no SWIOTLB pool (%s/io_tlb_nslabs): nothing bounces here, "
-			 "so nothing can need more than the pool has", SWIOTLB_DEBUGFS);
+		snprintf(why, n,
+			 "no SWIOTLB pool (%s/io_tlb_nslabs): nothing bounces here, "
+			 "so nothing can need more than the pool has",
+			 SWIOTLB_DEBUGFS);
 		return false;
 	}
 	return true;
@@ -176,8 +182,10 @@ static int pick_disks(struct enforcer *e)
 				return -1;
 			}
 			if (d->bypass)
-				dmaw_warn("enforce: %s (%s) bypasses the DMA API: it never bounces, "
-				       "its rule will not fire", d->name, d->driver);
+				dmaw_warn(
+					"enforce: %s (%s) bypasses the DMA API: it never bounces, "
+					"its rule will not fire",
+					d->name, d->driver);
 			e->ndisks++;
 		}
 		return 0;
@@ -193,12 +201,14 @@ static int pick_disks(struct enforcer *e)
 	while (e->ndisks < DMAW_ENF_MAX_DISKS && (de = readdir(dir))) {
 		struct enf_disk *d = &e->disks[e->ndisks];
 
-		if (de->d_name[0] != '.' && enf_disk_read(de->d_name, d, why, sizeof(why)) && !d->bypass)
+		if (de->d_name[0] != '.' && enf_disk_read(de->d_name, d, why, sizeof(why)) &&
+		    !d->bypass)
 			e->ndisks++;
 	}
 	closedir(dir);
 	if (!e->ndisks) {
-		dmaw_warn("enforce: no disk here does DMA through the DMA API (name one with --device)");
+		dmaw_warn(
+			"enforce: no disk here does DMA through the DMA API (name one with --device)");
 		return -1;
 	}
 	return 0;
@@ -216,7 +226,8 @@ static int apply_limits(struct enforcer *e)
 
 		if (e->o.req.policies & DMAW_ENF_MAX_SEGMENT)
 			cap_kb = (e->o.req.segment_auto ? d->map_limit : e->o.req.seg_cap) / 1024;
-		if (e->o.req.policies & DMAW_ENF_MAX_BYTES && (!cap_kb || e->o.req.bytes_cap / 1024 < cap_kb))
+		if (e->o.req.policies & DMAW_ENF_MAX_BYTES &&
+		    (!cap_kb || e->o.req.bytes_cap / 1024 < cap_kb))
 			cap_kb = e->o.req.bytes_cap / 1024;
 		kb = enf_fitting_kb(e->pool_slots, d->extra_slots, cap_kb);
 		if (kb >= d->max_sectors_kb)
@@ -225,8 +236,10 @@ static int apply_limits(struct enforcer *e)
 			dmaw_warn("enforce: %s", why);
 			return -1;
 		}
-		fprintf(stderr, "enforce: %s: max_sectors_kb %llu -> %llu (requests fit the pool "
-			"of %llu slots%s)\n", d->name, (unsigned long long)d->saved_max_sectors_kb,
+		fprintf(stderr,
+			"enforce: %s: max_sectors_kb %llu -> %llu (requests fit the pool "
+			"of %llu slots%s)\n",
+			d->name, (unsigned long long)d->saved_max_sectors_kb,
 			(unsigned long long)kb, (unsigned long long)e->pool_slots,
 			cap_kb ? " and the cap" : "");
 	}
@@ -244,8 +257,8 @@ static void restore_limits(struct enforcer *e)
 		if (!was)
 			continue;
 		if (e->o.keep_limits || e->o.pin) {
-			fprintf(stderr, "enforce: %s: max_sectors_kb stays %llu (was %llu)\n", d->name,
-				(unsigned long long)now, (unsigned long long)was);
+			fprintf(stderr, "enforce: %s: max_sectors_kb stays %llu (was %llu)\n",
+				d->name, (unsigned long long)now, (unsigned long long)was);
 			continue;
 		}
 		if (enf_disk_restore(d, why, sizeof(why)))
@@ -297,12 +310,13 @@ static int on_event(void *ctx, void *data, size_t len)
 		json_object_end(&e->j);
 		json_end_line(&e->j);
 	} else {
-		printf("%s %s: %s %s of %llu bytes by %s (pid %u): ", ev->mode == DMAW_ENF_DENY ?
-		       "DENIED" : "AUDIT", policy, ev->disk, op_name(ev->op),
-		       (unsigned long long)ev->bytes, ev->comm, ev->pid);
+		printf("%s %s: %s %s of %llu bytes by %s (pid %u): ",
+		       ev->mode == DMAW_ENF_DENY ? "DENIED" : "AUDIT", policy, ev->disk,
+		       op_name(ev->op), (unsigned long long)ev->bytes, ev->comm, ev->pid);
 		if (ev->policy == DMAW_ENF_NEVER_FIT)
 			printf("its largest request needs %llu slots (%llu-byte segments at most), "
-			       "the pool has %u", (unsigned long long)ev->slots_needed,
+			       "the pool has %u",
+			       (unsigned long long)ev->slots_needed,
 			       (unsigned long long)ev->seg_bytes, ev->pool_slots);
 		else if (ev->policy == DMAW_ENF_MAX_SEGMENT)
 			printf("a DMA segment of %llu bytes", (unsigned long long)ev->seg_bytes);
@@ -341,8 +355,8 @@ static void print_counts(struct json *j, bool as_json, const char *action, const
 	printf("%s: %s: %llu bios checked", action, disk, (unsigned long long)c->checked);
 	for (int k = 0; k < DMAW_ENF_POLICIES; k++)
 		if (c->hits[k])
-			printf(", %s %llu (%llu bytes)", enf_policy_names[k], (unsigned long long)c->hits[k],
-			       (unsigned long long)c->bytes[k]);
+			printf(", %s %llu (%llu bytes)", enf_policy_names[k],
+			       (unsigned long long)c->hits[k], (unsigned long long)c->bytes[k]);
 	printf("\n");
 }
 
@@ -377,8 +391,8 @@ static int status(const struct opts *o)
 		json_object_end(&j);
 		json_end_line(&j);
 	} else {
-		printf("enforce: %s attached (program %s id %u, link %u)\n", action, x.prog, x.prog_id,
-		       x.link_id);
+		printf("enforce: %s attached (program %s id %u, link %u)\n", action, x.prog,
+		       x.prog_id, x.link_id);
 	}
 	for (__u32 i = 0; i < x.ndisks; i++) {
 		const struct enf_disk_counts *d = &x.disks[i];
@@ -413,7 +427,8 @@ static int unpin(const char *dir)
 		return 1;
 	}
 	/* Only ever remove our own. */
-	if (bpf_obj_get_info_by_fd(fd, &li, &len) || (pfd = bpf_prog_get_fd_by_id(li.prog_id)) < 0 ||
+	if (bpf_obj_get_info_by_fd(fd, &li, &len) ||
+	    (pfd = bpf_prog_get_fd_by_id(li.prog_id)) < 0 ||
 	    bpf_obj_get_info_by_fd(pfd, &pi, &plen)) {
 		dmaw_warn("enforce: %s is not a BPF link dmawatch can read: left alone", path);
 		close(fd);
@@ -423,7 +438,8 @@ static int unpin(const char *dir)
 	close(fd);
 	snprintf(name, sizeof(name), "%s", pi.name);
 	if (strncmp(name, "enforce_", 8)) {
-		dmaw_warn("enforce: %s holds program '%s', not dmawatch enforce's: left alone", path, name);
+		dmaw_warn("enforce: %s holds program '%s', not dmawatch enforce's: left alone",
+			  path, name);
 		return 1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(pin_files); i++) {
@@ -452,8 +468,9 @@ static int pin(struct enforcer *e, const char *dir)
 		return -1;
 	}
 	if (statfs(dir, &fs) || (unsigned long)fs.f_type != BPF_FS_MAGIC) {
-		dmaw_warn("enforce: %s is not on bpffs: pin under /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)",
-		       dir);
+		dmaw_warn(
+			"enforce: %s is not on bpffs: pin under /sys/fs/bpf (mount -t bpf bpf /sys/fs/bpf)",
+			dir);
 		rmdir(dir);
 		return -1;
 	}
@@ -464,7 +481,8 @@ static int pin(struct enforcer *e, const char *dir)
 		else if (done == 3)
 			err = e->seen ? bpf_link__pin(e->seen, path) : 0;
 		else
-			err = bpf_map__pin(done == 1 ? e->skel->maps.enf_rules : e->skel->maps.enf_stats,
+			err = bpf_map__pin(done == 1 ? e->skel->maps.enf_rules :
+						       e->skel->maps.enf_stats,
 					   path);
 	}
 	if (err) {
@@ -483,8 +501,18 @@ static int pin(struct enforcer *e, const char *dir)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_NEVER = 256, O_SEG, O_BYTES, O_DENY, O_AUDIT, O_APPLY, O_KEEP, O_PIN, O_UNPIN,
-	       O_STATUS };
+	enum {
+		O_NEVER = 256,
+		O_SEG,
+		O_BYTES,
+		O_DENY,
+		O_AUDIT,
+		O_APPLY,
+		O_KEEP,
+		O_PIN,
+		O_UNPIN,
+		O_STATUS
+	};
 	static const struct option opts[] = {
 		{ "never-fit", no_argument, NULL, O_NEVER },
 		{ "max-segment", required_argument, NULL, O_SEG },
@@ -513,8 +541,10 @@ static int parse(int argc, char **argv, struct opts *o)
 			if (!strcmp(optarg, "auto")) {
 				o->req.segment_auto = true;
 			} else if (!parse_size(optarg, 4096, 1ULL << 40, &o->req.seg_cap)) {
-				dmaw_warn("enforce: --max-segment takes 'auto' or a size of at least 4096 "
-				       "bytes (K, M, G suffixes), not '%s'", optarg);
+				dmaw_warn(
+					"enforce: --max-segment takes 'auto' or a size of at least 4096 "
+					"bytes (K, M, G suffixes), not '%s'",
+					optarg);
 				return 2;
 			}
 			break;
@@ -522,7 +552,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->req.policies |= DMAW_ENF_MAX_BYTES;
 			if (!parse_size(optarg, 512, 1ULL << 40, &o->req.bytes_cap)) {
 				dmaw_warn("enforce: --max-bytes takes a size of at least 512 bytes "
-				       "(K, M, G suffixes), not '%s'", optarg);
+					  "(K, M, G suffixes), not '%s'",
+					  optarg);
 				return 2;
 			}
 			break;
@@ -546,7 +577,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc) {
-		dmaw_warn("enforce: unexpected argument '%s' (see 'dmawatch enforce --help')", argv[optind]);
+		dmaw_warn("enforce: unexpected argument '%s' (see 'dmawatch enforce --help')",
+			  argv[optind]);
 		return 2;
 	}
 	if (o->deny && audit) {
@@ -559,7 +591,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	if (!o->status && !o->unpin && !o->req.policies) {
 		dmaw_warn("enforce: no policy given: --never-fit, --max-segment BYTES|auto or "
-		       "--max-bytes BYTES (see 'dmawatch enforce --help')");
+			  "--max-bytes BYTES (see 'dmawatch enforce --help')");
 		return 2;
 	}
 	if (o->keep_limits && !o->apply_limits) {
@@ -582,15 +614,17 @@ static void describe(const struct enforcer *e)
 			if (e->o.req.policies & (1u << k))
 				fprintf(stderr, " %s", enf_policy_names[k]);
 		if (e->o.req.policies & DMAW_ENF_MAX_SEGMENT)
-			fprintf(stderr, " > %llu", (unsigned long long)(e->o.req.segment_auto ?
-					d->map_limit : e->o.req.seg_cap));
+			fprintf(stderr, " > %llu",
+				(unsigned long long)(e->o.req.segment_auto ? d->map_limit :
+									     e->o.req.seg_cap));
 		if (e->o.req.policies & DMAW_ENF_MAX_BYTES)
 			fprintf(stderr, " bytes > %llu", (unsigned long long)e->o.req.bytes_cap);
-		fprintf(stderr, "; pool %llu slots, requests <= %llu KiB of <= %llu segments "
+		fprintf(stderr,
+			"; pool %llu slots, requests <= %llu KiB of <= %llu segments "
 			"<= %llu bytes, %u slots of the driver's own\n",
 			(unsigned long long)e->pool_slots, (unsigned long long)d->max_sectors_kb,
-			(unsigned long long)d->max_segments, (unsigned long long)d->max_segment_size,
-			d->extra_slots);
+			(unsigned long long)d->max_segments,
+			(unsigned long long)d->max_segment_size, d->extra_slots);
 	}
 }
 
@@ -603,7 +637,8 @@ static int fill_rules(struct enforcer *e)
 
 		enf_rule_fill(&e->disks[i], &e->o.req, e->pool_slots, &r);
 		if (bpf_map_update_elem(fd, &e->disks[i].devt, &r, BPF_ANY)) {
-			dmaw_warn("enforce: cannot set the rule of %s: %s", e->disks[i].name, strerror(errno));
+			dmaw_warn("enforce: cannot set the rule of %s: %s", e->disks[i].name,
+				  strerror(errno));
 			return -1;
 		}
 	}
@@ -627,9 +662,10 @@ static int run(struct enforcer *e)
 	int err;
 
 	if (enforcer_find(&other, false)) {
-		dmaw_warn("enforce: another enforcer is attached (program %s id %u, link %u): stop it, "
-		       "or remove a pinned one with 'dmawatch enforce --unpin DIR'", other.prog,
-		       other.prog_id, other.link_id);
+		dmaw_warn(
+			"enforce: another enforcer is attached (program %s id %u, link %u): stop it, "
+			"or remove a pinned one with 'dmawatch enforce --unpin DIR'",
+			other.prog, other.prog_id, other.link_id);
 		return 1;
 	}
 	if (!pool_slots(&e->pool_slots, why, sizeof(why))) {
@@ -638,7 +674,8 @@ static int run(struct enforcer *e)
 	}
 	if (e->o.deny && !deny_possible(why, sizeof(why))) {
 		dmaw_warn("enforce: --deny impossible: %s; --audit counts what it would deny, "
-		       "--apply-queue-limits makes requests fit", why);
+			  "--apply-queue-limits makes requests fit",
+			  why);
 		return 1;
 	}
 	if (pick_disks(e))
@@ -660,7 +697,7 @@ static int run(struct enforcer *e)
 	err = enforce_bpf__load(e->skel);
 	if (err) {
 		dmaw_warn("enforce: loading %s failed: %s%s", e->prog, strerror(-err),
-		       e->verbose ? "" : " (-v shows the verifier's log)");
+			  e->verbose ? "" : " (-v shows the verifier's log)");
 		return 1;
 	}
 	if (e->o.apply_limits && apply_limits(e))
@@ -672,19 +709,22 @@ static int run(struct enforcer *e)
 	if (!e->link) {
 		err = -errno;
 		dmaw_warn("enforce: attaching %s to %s failed: %s", e->prog,
-		       prog == e->skel->progs.enforce_tp ? "block_bio_queue" : HOOK, strerror(-err));
+			  prog == e->skel->progs.enforce_tp ? "block_bio_queue" : HOOK,
+			  strerror(-err));
 		goto fail;
 	}
 	if (e->o.deny && !(e->seen = bpf_program__attach(e->skel->progs.enforce_seen))) {
 		dmaw_warn("enforce: attaching enforce_seen to block_bio_queue failed: %s",
-		       strerror(errno));
+			  strerror(errno));
 		goto fail;
 	}
 	if (e->o.pin) {
 		if (pin(e, e->o.pin))
 			goto fail;
-		fprintf(stderr, "enforce: pinned in %s; it goes on after this exits "
-			"('dmawatch enforce --unpin %s' removes it)\n", e->o.pin, e->o.pin);
+		fprintf(stderr,
+			"enforce: pinned in %s; it goes on after this exits "
+			"('dmawatch enforce --unpin %s' removes it)\n",
+			e->o.pin, e->o.pin);
 		restore_limits(e);
 		return 0;
 	}
@@ -708,10 +748,12 @@ static int run(struct enforcer *e)
 		print_counts(&e->j, e->o.json, e->o.deny ? "deny" : "audit", e->disks[i].name,
 			     e->disks[i].devt, &c);
 		if (e->o.deny && c.queued > c.checked)
-			dmaw_warn("enforce: %s: the block layer queued %llu bios but should_fail_bio() "
-			       "checked only %llu: the hook did not run for some (inlined into its "
-			       "caller?), so deny missed them", e->disks[i].name,
-			       (unsigned long long)c.queued, (unsigned long long)c.checked);
+			dmaw_warn(
+				"enforce: %s: the block layer queued %llu bios but should_fail_bio() "
+				"checked only %llu: the hook did not run for some (inlined into its "
+				"caller?), so deny missed them",
+				e->disks[i].name, (unsigned long long)c.queued,
+				(unsigned long long)c.checked);
 	}
 	detach(e);
 	restore_limits(e);

@@ -30,7 +30,8 @@ uint64_t enf_map_limit(uint32_t min_align_mask)
 
 	/* swiotlb_max_mapping_size(): the slots a mask may skip come off. */
 	if (min_align_mask)
-		min_align = ((uint64_t)min_align_mask + DMAW_IO_TLB_SIZE) & ~(uint64_t)(DMAW_IO_TLB_SIZE - 1);
+		min_align = ((uint64_t)min_align_mask + DMAW_IO_TLB_SIZE) &
+			    ~(uint64_t)(DMAW_IO_TLB_SIZE - 1);
 	return (uint64_t)DMAW_IO_TLB_SIZE * DMAW_IO_TLB_SEGSIZE - min_align;
 }
 
@@ -38,7 +39,8 @@ uint64_t enf_fitting_kb(uint64_t pool_slots, uint32_t extra_slots, uint64_t cap_
 {
 	uint64_t kb = 4;
 
-	while (kb < (1ULL << 30) && dmaw_enf_slots(0, kb * 2 * 1024) + extra_slots <= pool_slots / 2 &&
+	while (kb < (1ULL << 30) &&
+	       dmaw_enf_slots(0, kb * 2 * 1024) + extra_slots <= pool_slots / 2 &&
 	       (!cap_kb || kb * 2 <= cap_kb))
 		kb *= 2;
 	return kb;
@@ -100,16 +102,17 @@ bool enf_disk_read(const char *name, struct enf_disk *d, char *why, size_t n)
 	d->devt = (uint32_t)(major << 20 | minor);
 	snprintf(path, sizeof(path), "/sys/block/%s/device", name);
 	if (access(path, F_OK)) {
-		snprintf(why, n, "%s has no device (a loop, RAM or stacked disk does no DMA)", name);
+		snprintf(why, n, "%s has no device (a loop, RAM or stacked disk does no DMA)",
+			 name);
 		return false;
 	}
-#define QUEUE(field, out)                                                              \
-	do {                                                                           \
-		snprintf(path, sizeof(path), "/sys/block/%s/queue/" field, name);      \
-		if (!read_u64_file(path, out)) {                                       \
-			snprintf(why, n, "cannot read %s", path);                      \
-			return false;                                                  \
-		}                                                                      \
+#define QUEUE(field, out)                                                         \
+	do {                                                                      \
+		snprintf(path, sizeof(path), "/sys/block/%s/queue/" field, name); \
+		if (!read_u64_file(path, out)) {                                  \
+			snprintf(why, n, "cannot read %s", path);                 \
+			return false;                                             \
+		}                                                                 \
 	} while (0)
 	QUEUE("max_segment_size", &d->max_segment_size);
 	QUEUE("max_segments", &d->max_segments);

@@ -12,20 +12,20 @@
 
 struct enf_disk {
 	char name[DMAW_DISK_NAME_LEN];
-	uint32_t devt;             /* MKDEV */
-	char driver[32];           /* of the nearest device with one */
+	uint32_t devt;   /* MKDEV */
+	char driver[32]; /* of the nearest device with one */
 	uint64_t max_segment_size, max_segments, max_sectors_kb, max_hw_sectors_kb;
-	uint32_t align_mask;       /* min_align_mask the driver sets, in a slot */
-	uint32_t extra_slots;      /* the driver's own mappings per request */
-	uint64_t map_limit;        /* swiotlb_max_mapping_size() */
-	bool bypass;               /* virtio without VIRTIO_F_ACCESS_PLATFORM */
+	uint32_t align_mask;           /* min_align_mask the driver sets, in a slot */
+	uint32_t extra_slots;          /* the driver's own mappings per request */
+	uint64_t map_limit;            /* swiotlb_max_mapping_size() */
+	bool bypass;                   /* virtio without VIRTIO_F_ACCESS_PLATFORM */
 	uint64_t saved_max_sectors_kb; /* 0: unchanged */
 };
 
 /* What the user asked for (the policies and their caps). */
 struct enf_request {
-	uint32_t policies;         /* enum dmaw_enf_policy bits */
-	bool segment_auto;         /* --max-segment auto */
+	uint32_t policies; /* enum dmaw_enf_policy bits */
+	bool segment_auto; /* --max-segment auto */
 	uint64_t seg_cap, bytes_cap;
 };
 

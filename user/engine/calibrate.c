@@ -63,10 +63,8 @@ static int trial_fentry(int btf_obj_fd, int btf_id)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts,
-		    .expected_attach_type = BPF_TRACE_FENTRY,
-		    .attach_btf_id = btf_id,
-		    .attach_btf_obj_fd = btf_obj_fd > 0 ? btf_obj_fd : 0);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+		    .attach_btf_id = btf_id, .attach_btf_obj_fd = btf_obj_fd > 0 ? btf_obj_fd : 0);
 	int prog_fd, link_fd, err = 0;
 
 	prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "dmaw_trial", "GPL", insns,
@@ -134,7 +132,8 @@ static const struct btf *module_btf(struct features *f, const char *module, int 
 static void try_fentry(struct func_probe *p, int fd)
 {
 	p->fentry_err = test_refuses_fentry(p->name) ? 524 /* ENOTSUPP */
-							: -trial_fentry(fd, p->btf_id);
+						       :
+						       -trial_fentry(fd, p->btf_id);
 	p->fentry_tried = true;
 	p->fentry_ok = !p->fentry_err;
 }
@@ -232,8 +231,7 @@ static struct func_probe *find_func(struct features *f, const char *name)
 	return NULL;
 }
 
-const struct func_probe *calibrate_func(struct features *f, const char *name,
-					const char *module)
+const struct func_probe *calibrate_func(struct features *f, const char *name, const char *module)
 {
 	struct func_probe *p = find_func(f, name);
 

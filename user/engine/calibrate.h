@@ -21,10 +21,10 @@ struct btf;
 
 enum attach_kind {
 	ATTACH_NONE,
-	ATTACH_FENTRY,   /* fentry/fexit: cheapest, typed arguments */
-	ATTACH_KPROBE,   /* kprobe/kretprobe twin */
-	ATTACH_TP_BTF,   /* BTF-typed tracepoint */
-	ATTACH_RAW_TP,   /* raw tracepoint */
+	ATTACH_FENTRY, /* fentry/fexit: cheapest, typed arguments */
+	ATTACH_KPROBE, /* kprobe/kretprobe twin */
+	ATTACH_TP_BTF, /* BTF-typed tracepoint */
+	ATTACH_RAW_TP, /* raw tracepoint */
 };
 
 struct func_probe {
@@ -33,10 +33,10 @@ struct func_probe {
 	bool in_btf;
 	int nargs;
 	bool in_kallsyms;
-	bool fentry_ok;     /* tried, or assumed from BTF (fentry_tried) */
+	bool fentry_ok; /* tried, or assumed from BTF (fentry_tried) */
 	bool fentry_tried;
-	int fentry_err;     /* errno of the trial, when it failed */
-	int btf_id;         /* in vmlinux's BTF, or the module's (in_module) */
+	int fentry_err; /* errno of the trial, when it failed */
+	int btf_id;     /* in vmlinux's BTF, or the module's (in_module) */
 	bool in_module;
 };
 
@@ -50,7 +50,7 @@ struct tp_probe {
 #define CALIB_MAX_TPS 16
 
 struct features {
-	bool btf;           /* /sys/kernel/btf/vmlinux */
+	bool btf; /* /sys/kernel/btf/vmlinux */
 	bool debugfs_swiotlb;
 	bool tracefs;
 	/* 0, or the errno of loading a trivial tracing (kprobe) program: EPERM
@@ -84,8 +84,7 @@ struct features {
 int calibrate_begin(struct features *f, const struct ksyms *ks, bool trials);
 /* The function's probe, calibrated on first use (name and module must
  * outlive f); NULL only when the table is full. */
-const struct func_probe *calibrate_func(struct features *f, const char *name,
-					const char *module);
+const struct func_probe *calibrate_func(struct features *f, const char *name, const char *module);
 /* For a function whose fentry was assumed (no trials): tries it now,
  * also after calibrate_end(). true: fentry is refused there (fentry_ok is
  * now false, fentry_err says why). */

@@ -14,8 +14,8 @@
 #include "engine/internal.h"
 #include "util.h"
 
-const char *const hook_prog_suffix[HOOK_PROG_BITS] = { "fentry", "fexit",  "kprobe",
-							"kretprobe", "tp_btf", "raw_tp" };
+const char *const hook_prog_suffix[HOOK_PROG_BITS] = { "fentry",    "fexit",  "kprobe",
+						       "kretprobe", "tp_btf", "raw_tp" };
 
 const char *hook_label(const struct hook *h)
 {
@@ -112,7 +112,8 @@ enum attach_kind choose_tp_kind(const struct tp_probe *p, unsigned int progs, ch
 		return ATTACH_TP_BTF;
 	}
 	if ((p->in_btf || p->in_tracefs) && (progs & HOOK_RAW_TP)) {
-		snprintf(note, len, "%s", !p->in_btf ? "not in BTF" : "untyped: arguments as numbers");
+		snprintf(note, len, "%s",
+			 !p->in_btf ? "not in BTF" : "untyped: arguments as numbers");
 		return ATTACH_RAW_TP;
 	}
 	snprintf(note, len, "%s not in this kernel", p->name);
@@ -163,7 +164,8 @@ int choose_hook(struct family_run *f, size_t i)
 		const struct tp_probe *p = fam_tracepoint(f, h);
 
 		if (!p) {
-			fam_note(f, hook_label(h), ATTACH_NONE, "not calibrated (too many tracepoints)");
+			fam_note(f, hook_label(h), ATTACH_NONE,
+				 "not calibrated (too many tracepoints)");
 			return ATTACH_NONE;
 		}
 		if (e->feat.bpf_err)

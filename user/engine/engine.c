@@ -27,8 +27,8 @@ static const char *const common_maps[] = { "events", "event_drops", "proc_stats"
 /* The kernel variables family/common.bpf.h reads, by address (struct
  * family_rodata). */
 static const char *const kernel_vars[] = {
-	"__per_cpu_offset", "__preempt_count", "pcpu_hot", "track_hiwater_enabled",
-	"io_tlb_default_mem",
+	"__per_cpu_offset",      "__preempt_count",    "pcpu_hot",
+	"track_hiwater_enabled", "io_tlb_default_mem",
 };
 
 static void note(struct engine *e, const char *family, const char *hook, enum attach_kind kind,
@@ -211,8 +211,8 @@ static int shared_maps_give(struct engine *e, struct bpf_object *obj)
 static void common_rodata(struct engine *e)
 {
 	__u64 *addr[ARRAY_SIZE(kernel_vars)] = {
-		&e->rodata.per_cpu_offset_addr,        &e->rodata.preempt_count_addr,
-		&e->rodata.pcpu_hot_addr,              &e->rodata.track_hiwater_enabled_addr,
+		&e->rodata.per_cpu_offset_addr,     &e->rodata.preempt_count_addr,
+		&e->rodata.pcpu_hot_addr,           &e->rodata.track_hiwater_enabled_addr,
 		&e->rodata.io_tlb_default_mem_addr,
 	};
 
@@ -342,7 +342,8 @@ static int prepare(struct engine *e, const struct engine_opts *o, bool trials)
 	for (size_t i = 0; i < e->nruns; i++) {
 		if (!fam_open(e, i))
 			fam_destroy(e, i);
-		snprintf(what, sizeof(what), "%s opened and its hooks calibrated", family_table[i]->name);
+		snprintf(what, sizeof(what), "%s opened and its hooks calibrated",
+			 family_table[i]->name);
 		startup_time(e, what, &mark);
 	}
 	/* calibrate_end() comes once the families are loaded: one opened

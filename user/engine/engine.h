@@ -27,13 +27,13 @@ typedef int (*event_fn)(void *ctx, const struct dmaw_event *ev);
 
 struct attach_note {
 	const char *family;
-	const char *hook;       /* function or tracepoint */
-	enum attach_kind kind;  /* what was chosen; ATTACH_NONE: not attached */
-	char detail[112];       /* why: "fentry refused (-524), kprobe used" */
+	const char *hook;      /* function or tracepoint */
+	enum attach_kind kind; /* what was chosen; ATTACH_NONE: not attached */
+	char detail[112];      /* why: "fentry refused (-524), kprobe used" */
 };
 
 #define ENGINE_MAX_FAMILIES FAMILY_IDS
-#define ENGINE_MAX_HOOKS 16  /* per family */
+#define ENGINE_MAX_HOOKS 16 /* per family */
 #define ENGINE_MAX_NOTES 64
 #define ENGINE_MAX_LINKS 64
 
@@ -47,24 +47,24 @@ struct fam_hooks {
  * engine_option(), handed to engine_start() and engine_plan(), which keep
  * a copy the families read (f->e->opts). */
 struct engine_opts {
-	bool verbose;          /* libbpf's messages, start-up times */
-	bool kprobes;          /* the kprobe twins even where fentry attaches */
+	bool verbose; /* libbpf's messages, start-up times */
+	bool kprobes; /* the kprobe twins even where fentry attaches */
 	/* The per-mapping extras: releases, processes, DMA-API page calls,
 	 * timing and sync copies. Off by default: they put more programs,
 	 * and more work, on every mapping. */
 	bool detail;
-	const char *families;  /* comma-separated families to load; NULL: all */
+	const char *families; /* comma-separated families to load; NULL: all */
 };
 
 /* The engine's options for getopt_long(), as dmawatch takes them before the
  * command and dmatop among its own. */
 #define ENGINE_SHORTOPTS "vKDLF:"
-#define ENGINE_LONG_OPTIONS                                   \
-	{ "verbose", no_argument, NULL, 'v' },                \
-	{ "kprobes", no_argument, NULL, 'K' },                \
-	{ "detail", no_argument, NULL, 'D' },                 \
-	{ "latency", no_argument, NULL, 'L' },                \
-	{ "families", required_argument, NULL, 'F' }
+#define ENGINE_LONG_OPTIONS                                                                  \
+	{ "verbose", no_argument, NULL, 'v' }, { "kprobes", no_argument, NULL, 'K' },        \
+		{ "detail", no_argument, NULL, 'D' }, { "latency", no_argument, NULL, 'L' }, \
+	{                                                                                    \
+		"families", required_argument, NULL, 'F'                                     \
+	}
 
 struct engine {
 	struct engine_opts opts;
@@ -119,8 +119,7 @@ bool engine_asked_for(const struct engine_opts *o, const struct family *f);
  * and the ncpus per-CPU copies of its value (each value_size rounded up
  * to 8). Stops when fn returns non-zero. */
 typedef int (*percpu_entry_fn)(void *ctx, const void *key, const void *percpu, int ncpus);
-int read_percpu_hash(int map_fd, size_t key_size, size_t value_size, percpu_entry_fn fn,
-		     void *ctx);
+int read_percpu_hash(int map_fd, size_t key_size, size_t value_size, percpu_entry_fn fn, void *ctx);
 
 /* libbpf's messages on stderr with verbose only (verifier logs included);
  * the commands that load their own skeleton (enforce) call it too. */

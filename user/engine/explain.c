@@ -38,10 +38,8 @@ static const char *explain(int err)
 		return "the kernel's verifier rejected a program (run with -v for its log, "
 		       "and please report it)";
 	case -ENOENT:
-	case -ESRCH:
-		return "an attach point is missing from this kernel (run with -v)";
-	default:
-		return NULL;
+	case -ESRCH: return "an attach point is missing from this kernel (run with -v)";
+	default: return NULL;
 	}
 }
 
@@ -62,8 +60,10 @@ void fam_failed(struct family_run *f, const char *what, int err)
 	 * BPF_BTF_GET_NEXT_ID needs CAP_SYS_ADMIN even where CAP_BPF and
 	 * CAP_PERFMON load the programs. */
 	if (err == -EPERM && module && !bpf_caps_missing() && !have_cap(CAP_SYS_ADMIN))
-		fam_out(f, "%s: not permitted: %s is a module here, and reading a module's "
-			"BTF needs CAP_SYS_ADMIN", what, module);
+		fam_out(f,
+			"%s: not permitted: %s is a module here, and reading a module's "
+			"BTF needs CAP_SYS_ADMIN",
+			what, module);
 	else if (why)
 		fam_out(f, "%s: %s", what, why);
 	else
@@ -94,7 +94,8 @@ int explain_bpf_refused(const struct engine *e)
 
 	if (err == EPERM && missing)
 		dmaw_warn("loading BPF tracing programs is not permitted: this process lacks %s "
-			  "(run as root, or grant CAP_BPF and CAP_PERFMON)", missing);
+			  "(run as root, or grant CAP_BPF and CAP_PERFMON)",
+			  missing);
 	else if (err == EPERM)
 		dmaw_warn("this kernel refuses BPF tracing programs even to root: check kernel "
 			  "lockdown (integrity/confidentiality) and seccomp of this container");
@@ -107,8 +108,10 @@ void explain_btf_unreadable(int err)
 {
 	if (access("/sys/kernel/btf/vmlinux", F_OK))
 		dmaw_warn("cannot read kernel BTF (%s): dmawatch needs a kernel built with "
-			  "CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)", strerror(-err));
+			  "CONFIG_DEBUG_INFO_BTF (/sys/kernel/btf/vmlinux)",
+			  strerror(-err));
 	else
 		dmaw_warn("/sys/kernel/btf/vmlinux is there but is not the kernel's BTF "
-			  "(%s): is something mounted over it?", strerror(-err));
+			  "(%s): is something mounted over it?",
+			  strerror(-err));
 }

@@ -97,8 +97,7 @@ static char *skip_blanks(char *p)
  * three: not a symbol). By hand, not sscanf(): sscanf per line was most of
  * reading kallsyms, and reading it most of a TCG guest's start-up.
  */
-static int split_line(char *line, unsigned long long *addr, char *type, char **name,
-		      char **module)
+static int split_line(char *line, unsigned long long *addr, char *type, char **name, char **module)
 {
 	char *p = skip_blanks(line), *end;
 
@@ -261,8 +260,8 @@ void ksyms_format(const struct ksyms *ks, uint64_t addr, char *buf, size_t len)
 		return;
 	}
 	if (s->module)
-		snprintf(buf, len, "%s+0x%llx [%s]", s->name,
-			 (unsigned long long)(addr - s->addr), s->module);
+		snprintf(buf, len, "%s+0x%llx [%s]", s->name, (unsigned long long)(addr - s->addr),
+			 s->module);
 	else
 		snprintf(buf, len, "%s+0x%llx", s->name, (unsigned long long)(addr - s->addr));
 }

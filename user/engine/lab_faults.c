@@ -18,8 +18,8 @@ void test_stop_at(const char *point)
 		raise(SIGSTOP);
 }
 
-void test_faults_before_load(struct bpf_object *obj, const char *family,
-			     const char *const *shared, int nshared)
+void test_faults_before_load(struct bpf_object *obj, const char *family, const char *const *shared,
+			     int nshared)
 {
 	const char *which = getenv("DMAWATCH_TEST_FAIL_LOAD");
 	const char *ring = getenv("DMAWATCH_TEST_RING_BYTES");
@@ -32,7 +32,7 @@ void test_faults_before_load(struct bpf_object *obj, const char *family,
 
 	if (!which || strcmp(which, family))
 		return;
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		const char *name = bpf_map__name(map);
 		bool common = false;
 

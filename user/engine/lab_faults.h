@@ -32,8 +32,8 @@ void test_stop_at(const char *point);
 /* Before load: the ring's size (every object's copy, so that the reused
  * one matches) and the failure of the family named `family`; the maps
  * named in `shared` (shared between families) are left alone. */
-void test_faults_before_load(struct bpf_object *obj, const char *family,
-			     const char *const *shared, int nshared);
+void test_faults_before_load(struct bpf_object *obj, const char *family, const char *const *shared,
+			     int nshared);
 bool test_refuses_fentry(const char *func);
 
 #endif

@@ -20,9 +20,9 @@ typedef int (*tick_fn)(void *ctx, const struct snapshot *prev, const struct snap
 
 struct loop_opts {
 	double interval_s;
-	uint64_t count;      /* 0: until signalled */
-	bool tick_at_start;  /* a first (zero) tick right after attaching */
-	int input_fd;        /* -1, or an fd to watch: dmatop's keyboard, export's clients */
+	uint64_t count;             /* 0: until signalled */
+	bool tick_at_start;         /* a first (zero) tick right after attaching */
+	int input_fd;               /* -1, or an fd to watch: dmatop's keyboard, export's clients */
 	int (*on_input)(void *ctx); /* non-zero: stop */
 	void *ctx;
 };

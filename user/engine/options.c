@@ -59,9 +59,11 @@ static int check_families(const char *list)
 		bool known = false;
 
 		for (size_t i = 0; i < ARRAY_SIZE(family_table); i++)
-			known |= strlen(family_table[i]->name) == n && !strncmp(family_table[i]->name, p, n);
+			known |= strlen(family_table[i]->name) == n &&
+				 !strncmp(family_table[i]->name, p, n);
 		if (!known || !n) {
-			dmaw_warn("unknown probe family '%.*s' in -F (families: %s)", (int)n, p, names);
+			dmaw_warn("unknown probe family '%.*s' in -F (families: %s)", (int)n, p,
+				  names);
 			return -EINVAL;
 		}
 		p = comma ? comma + 1 : NULL;

@@ -12,8 +12,7 @@
 #include "engine/lab_faults.h"
 #include "util.h"
 
-int read_percpu_hash(int map_fd, size_t key_size, size_t value_size, percpu_entry_fn fn,
-		     void *ctx)
+int read_percpu_hash(int map_fd, size_t key_size, size_t value_size, percpu_entry_fn fn, void *ctx)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	size_t stride = (value_size + 7) & ~(size_t)7;
@@ -86,7 +85,7 @@ static __u64 missed_runs(const struct family_run *f)
 
 	if (!f->obj)
 		return 0;
-	bpf_object__for_each_program(prog, f->obj) {
+	bpf_object__for_each_program (prog, f->obj) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);

@@ -10,7 +10,7 @@ ASSERT_NAMES_THEN_U64S(struct dmaw_dmamap_stats);
 ASSERT_NAMES_THEN_U64S(struct dmaw_vq_stats);
 
 const char *const dmaw_dir_names[DMAW_DIRS] = { "bidirectional", "to_device", "from_device",
-						 "none" };
+						"none" };
 
 /* A stable stand-in for an unreadable dev_name(): a hash of the struct
  * device pointer (the pointer itself is a kernel address; not printed). */
@@ -27,8 +27,8 @@ void snapshot_reset(struct snapshot *s)
 
 	memcpy(mine_size, s->mine_size, sizeof(mine_size));
 	for (size_t i = 0; i < FAMILY_IDS; i++)
-		memset(s->mine[i], 0, mine_size[i] < SNAP_FAMILY_BYTES ? mine_size[i]
-								       : SNAP_FAMILY_BYTES);
+		memset(s->mine[i], 0,
+		       mine_size[i] < SNAP_FAMILY_BYTES ? mine_size[i] : SNAP_FAMILY_BYTES);
 	/* The rows are zeroed as they are added (snapshot_dev() ...). */
 	memset(s, 0, offsetof(struct snapshot, devs));
 }
@@ -40,9 +40,9 @@ void snapshot_copy(struct snapshot *dst, const struct snapshot *src)
 	memcpy(dst->vqs, src->vqs, src->nvqs * sizeof(src->vqs[0]));
 	memcpy(dst->procs, src->procs, src->nprocs * sizeof(src->procs[0]));
 	for (size_t i = 0; i < FAMILY_IDS; i++)
-		memcpy(dst->mine[i], src->mine[i], src->mine_size[i] < SNAP_FAMILY_BYTES
-							  ? src->mine_size[i]
-							  : SNAP_FAMILY_BYTES);
+		memcpy(dst->mine[i], src->mine[i],
+		       src->mine_size[i] < SNAP_FAMILY_BYTES ? src->mine_size[i] :
+							       SNAP_FAMILY_BYTES);
 }
 
 size_t snapshot_used_bytes(const struct snapshot *s)
@@ -78,8 +78,8 @@ struct dev_snapshot *snapshot_dev(struct snapshot *s, const struct dmaw_names *n
 	memcpy(d->id.dev, name, sizeof(d->id.dev));
 found:
 	if (!d->id.driver[0])
-		snprintf(d->id.driver, sizeof(d->id.driver), "%.*s",
-			 (int)sizeof(names->driver) - 1, names->driver);
+		snprintf(d->id.driver, sizeof(d->id.driver), "%.*s", (int)sizeof(names->driver) - 1,
+			 names->driver);
 	return d;
 }
 

@@ -59,7 +59,7 @@ struct proc_snapshot {
 };
 
 struct snapshot {
-	double time_s;          /* CLOCK_MONOTONIC */
+	double time_s;              /* CLOCK_MONOTONIC */
 	size_t ndevs, nvqs, nprocs; /* rows in use of devs, vqs, procs */
 	/* Rows that found no room. 0 unless a table outgrew its DMAW_MAX_*;
 	 * reported, never silent. */
@@ -99,7 +99,7 @@ size_t snapshot_used_bytes(const struct snapshot *s);
 
 /* The part of snapshot s that family `name` keeps: a const void * when s
  * is const, a void * when not. */
-#define SNAPSHOT_MINE(s, name)                                                           \
+#define SNAPSHOT_MINE(s, name) \
 	_Generic((s), const struct snapshot *: (const void *)(s)->mine[FAMILY_ID_##name], \
 		 default: (void *)(s)->mine[FAMILY_ID_##name])
 
@@ -122,7 +122,7 @@ struct proc_snapshot *snapshot_proc(struct snapshot *s);
  * had bounced at the previous snapshot. */
 struct proc_rank {
 	struct proc_snapshot p;
-	__u64 bytes_before;  /* 0 without a previous snapshot, or when it lacks the pid */
+	__u64 bytes_before; /* 0 without a previous snapshot, or when it lacks the pid */
 };
 
 /* s's processes, largest first: by bytes bounced since prev (since start
@@ -145,10 +145,9 @@ size_t snapshot_top_procs(const struct snapshot *s, struct proc_snapshot *out, s
 void sum_percpu_u64(void *out, const void *percpu, size_t size, int ncpus);
 void add_u64_fields(void *dst, const void *src, size_t size);
 
-#define ASSERT_NAMES_THEN_U64S(type)                                                  \
-	_Static_assert(offsetof(type, names) == 0 &&                                  \
-			       sizeof(struct dmaw_names) % 8 == 0 &&                  \
-			       (sizeof(type) - sizeof(struct dmaw_names)) % 8 == 0,   \
+#define ASSERT_NAMES_THEN_U64S(type)                                                       \
+	_Static_assert(offsetof(type, names) == 0 && sizeof(struct dmaw_names) % 8 == 0 && \
+			       (sizeof(type) - sizeof(struct dmaw_names)) % 8 == 0,        \
 		       #type ": struct dmaw_names, then __u64s")
 
 #endif

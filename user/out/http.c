@@ -69,8 +69,7 @@ int http_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *
 	return 0;
 }
 
-int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen,
-		     const char *spec)
+int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen, const char *spec)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
 	int one = 1;
@@ -130,7 +129,8 @@ static void respond(struct client *c, const char *status, const char *type, cons
 	char hdr[256];
 	int n = snprintf(hdr, sizeof(hdr),
 			 "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n", status, type, body_len);
+			 "Connection: close\r\n\r\n",
+			 status, type, body_len);
 
 	if (head)
 		body_len = 0;
@@ -176,17 +176,14 @@ static void handle_request(struct http *h, struct client *c)
 	c->req[c->req_len] = 0;
 	v = http_parse_request(c->req, c->req_len);
 	switch (v) {
-	case HTTP_BAD_REQUEST:
-		respond_text(c, "400 Bad Request", "bad request\n");
-		return;
+	case HTTP_BAD_REQUEST: respond_text(c, "400 Bad Request", "bad request\n"); return;
 	case HTTP_BAD_METHOD:
 		respond_text(c, "405 Method Not Allowed", "only GET and HEAD\n");
 		return;
 	case HTTP_NOT_FOUND:
 		respond_text(c, "404 Not Found", "404 page not found: try /metrics\n");
 		return;
-	default:
-		break;
+	default: break;
 	}
 	if (!h->text) {
 		respond_text(c, "503 Service Unavailable", "dmawatch has not collected yet\n");
@@ -247,7 +244,8 @@ static void client_read(struct http *h, struct client *c)
 		c->req[c->req_len] = 0;
 		/* The headers end with an empty line; nothing after it matters. */
 		/* memmem, not strstr: a NUL byte must not hide the end. */
-		if (memmem(c->req, c->req_len, "\r\n\r\n", 4) || memmem(c->req, c->req_len, "\n\n", 2)) {
+		if (memmem(c->req, c->req_len, "\r\n\r\n", 4) ||
+		    memmem(c->req, c->req_len, "\n\n", 2)) {
 			handle_request(h, c);
 			break;
 		}
@@ -321,8 +319,7 @@ static void http_arm(struct http *h)
 	double first = 0;
 
 	for (int i = 0; i < HTTP_CLIENTS; i++)
-		if (h->clients[i].state != C_FREE &&
-		    (!first || h->clients[i].deadline < first))
+		if (h->clients[i].state != C_FREE && (!first || h->clients[i].deadline < first))
 			first = h->clients[i].deadline;
 	if (first) {
 		/* Absolute CLOCK_MONOTONIC, as mono_s() reads it; never 0

@@ -32,20 +32,20 @@ struct client {
 
 struct http {
 	int lfd, epfd;
-	int tfd;           /* timerfd at the earliest client deadline */
-	double timeout_s;  /* per client, HTTP_TIMEOUT_S (tests shorten it) */
-	char where[80];    /* ADDR:PORT, for messages */
+	int tfd;          /* timerfd at the earliest client deadline */
+	double timeout_s; /* per client, HTTP_TIMEOUT_S (tests shorten it) */
+	char where[80];   /* ADDR:PORT, for messages */
 	struct client clients[HTTP_CLIENTS];
-	const char *text;  /* the latest metrics, owned by export_ctx */
+	const char *text; /* the latest metrics, owned by export_ctx */
 	size_t text_len;
 };
 
 enum http_verdict {
 	HTTP_GET_METRICS,
 	HTTP_HEAD_METRICS,
-	HTTP_BAD_REQUEST,  /* 400: not an HTTP/1.x request line, or a NUL in it */
-	HTTP_BAD_METHOD,   /* 405: only GET and HEAD */
-	HTTP_NOT_FOUND,    /* 404: only /metrics (a query string is ignored) */
+	HTTP_BAD_REQUEST, /* 400: not an HTTP/1.x request line, or a NUL in it */
+	HTTP_BAD_METHOD,  /* 405: only GET and HEAD */
+	HTTP_NOT_FOUND,   /* 404: only /metrics (a query string is ignored) */
 };
 
 /* What to answer to a request: its first len bytes (req[len] is NUL). The
@@ -57,8 +57,7 @@ enum http_verdict http_parse_request(const char *req, size_t len);
  * is 127.0.0.1). 0 or -EINVAL. */
 int http_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *sslen);
 /* Listens; prints why not. 0 or a negative errno. */
-int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen,
-	      const char *spec);
+int http_open(struct http *h, const struct sockaddr_storage *ss, socklen_t sslen, const char *spec);
 /* Serves whatever h->epfd has ready, without blocking, then closes the
  * clients past their deadline. */
 void http_serve(struct http *h);

@@ -51,11 +51,26 @@ static void put_escaped(FILE *out, const char *str)
 		int n;
 
 		switch (c) {
-		case '"': fputs("\\\"", out); s++; continue;
-		case '\\': fputs("\\\\", out); s++; continue;
-		case '\n': fputs("\\n", out); s++; continue;
-		case '\t': fputs("\\t", out); s++; continue;
-		case '\r': fputs("\\r", out); s++; continue;
+		case '"':
+			fputs("\\\"", out);
+			s++;
+			continue;
+		case '\\':
+			fputs("\\\\", out);
+			s++;
+			continue;
+		case '\n':
+			fputs("\\n", out);
+			s++;
+			continue;
+		case '\t':
+			fputs("\\t", out);
+			s++;
+			continue;
+		case '\r':
+			fputs("\\r", out);
+			s++;
+			continue;
 		}
 		if (c < 0x20) {
 			fprintf(out, "\\u%04x", c);
@@ -102,10 +117,22 @@ static void pop(struct json *j, char close)
 	fputc(close, j->out);
 }
 
-void json_object_begin(struct json *j, const char *key) { push(j, key, '{'); }
-void json_object_end(struct json *j) { pop(j, '}'); }
-void json_array_begin(struct json *j, const char *key) { push(j, key, '['); }
-void json_array_end(struct json *j) { pop(j, ']'); }
+void json_object_begin(struct json *j, const char *key)
+{
+	push(j, key, '{');
+}
+void json_object_end(struct json *j)
+{
+	pop(j, '}');
+}
+void json_array_begin(struct json *j, const char *key)
+{
+	push(j, key, '[');
+}
+void json_array_end(struct json *j)
+{
+	pop(j, ']');
+}
 
 void json_string(struct json *j, const char *key, const char *value)
 {

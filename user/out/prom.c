@@ -108,7 +108,8 @@ static void health_tail(struct prom_out *o, const struct snapshot *s, const stru
 		char labels[PROM_LABELS_LEN];
 
 		for (size_t k = 0; k < FAMILY_IDS; k++) {
-			if (!h->families[i].name || strcmp(h->families[i].name, family_table[k]->name))
+			if (!h->families[i].name ||
+			    strcmp(h->families[i].name, family_table[k]->name))
 				continue;
 			labels[0] = 0;
 			prom_add_label(labels, sizeof(labels), "family", family_table[k]->name, 32);

@@ -19,9 +19,9 @@
 
 /* dmawatch's own state, rendered beside the snapshot. */
 struct prom_health {
-	bool up;              /* false only in the last file, written on SIGTERM */
-	double collected_at;  /* Unix time the snapshot was read */
-	double started_at;    /* Unix time the exporter started */
+	bool up;             /* false only in the last file, written on SIGTERM */
+	double collected_at; /* Unix time the snapshot was read */
+	double started_at;   /* Unix time the exporter started */
 	const char *version;
 	size_t nfamilies;
 	struct {
@@ -43,14 +43,14 @@ struct prom_health {
  * make node_exporter reject the whole textfile directory. */
 struct prom_rows {
 	size_t n;
-	size_t idx[PROM_MAX_ROWS];          /* into the snapshot's rows */
+	size_t idx[PROM_MAX_ROWS]; /* into the snapshot's rows */
 	char labels[PROM_MAX_ROWS][PROM_LABELS_LEN];
 };
 
 struct prom_out {
 	FILE *f;
 	const struct snapshot *s;
-	const struct prom_rows *devs;       /* s's device rows: device, driver */
+	const struct prom_rows *devs; /* s's device rows: device, driver */
 };
 
 /* Appends name="value" (value: at most max bytes, escaped) to labels. */

@@ -83,8 +83,8 @@ void prom_sample_double(struct prom_out *o, const char *name, const char *labels
 			bool timestamp)
 {
 	fprintf(o->f, timestamp ? "%s%s%s%s %.3f\n" : "%s%s%s%s %.9g\n", name,
-		labels && *labels ? "{" : "", labels ? labels : "",
-		labels && *labels ? "}" : "", v);
+		labels && *labels ? "{" : "", labels ? labels : "", labels && *labels ? "}" : "",
+		v);
 }
 
 /* Buckets le = 2^(i+1)-1: see prom_log2_le(). */

@@ -114,9 +114,10 @@ void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *
 		fprintf(out, "events dropped: %llu\n", (unsigned long long)cur->event_drops);
 	for (size_t k = 0; k < FAMILY_IDS; k++)
 		if (cur->missed_runs[k])
-			fprintf(out, "%s: %llu calls not counted (the kernel skipped a probe "
-				"nested in itself on one CPU)\n", family_table[k]->name,
-				(unsigned long long)cur->missed_runs[k]);
+			fprintf(out,
+				"%s: %llu calls not counted (the kernel skipped a probe "
+				"nested in itself on one CPU)\n",
+				family_table[k]->name, (unsigned long long)cur->missed_runs[k]);
 	if (cur->rows_cut)
 		fprintf(out, "rows left out (tables larger than dmawatch reads): %llu\n",
 			(unsigned long long)cur->rows_cut);

@@ -65,7 +65,7 @@ static void remove_stale_tmp(struct textfile *t)
 		    now - st.st_mtime > TMP_STALE_S) {
 			if (unlinkat(t->dirfd, de->d_name, 0) && errno != ENOENT)
 				dmaw_warn("cannot remove stale %s/%s: %s", t->path, de->d_name,
-				       strerror(errno));
+					  strerror(errno));
 			else if (t->verbose)
 				dmaw_warn("removed stale %s/%s", t->path, de->d_name);
 		}
@@ -130,8 +130,9 @@ int textfile_open(struct textfile *t, const char *dir, bool verbose)
 		int err = errno;
 
 		dmaw_warn("textfile directory %s: %s%s", dir, strerror(err),
-		       err == ENOENT ? " (create it, or point --textfile-dir at node_exporter's "
-				       "--collector.textfile.directory)" : "");
+			  err == ENOENT ? " (create it, or point --textfile-dir at node_exporter's "
+					  "--collector.textfile.directory)" :
+					  "");
 		return -err;
 	}
 	remove_stale_tmp(t);

@@ -18,9 +18,9 @@
 struct textfile {
 	const char *path; /* DIR as given, for messages */
 	int dirfd;
-	char tmp[64];     /* TMP_PREFIX <pid> TMP_SUFFIX */
-	int last_err;     /* errno of the last failed write, to warn once */
-	bool verbose;     /* say which stale temporary files were removed */
+	char tmp[64]; /* TMP_PREFIX <pid> TMP_SUFFIX */
+	int last_err; /* errno of the last failed write, to warn once */
+	bool verbose; /* say which stale temporary files were removed */
 };
 
 /* Opens DIR and proves it writable; prints why not. 0 or a negative errno.

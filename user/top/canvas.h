@@ -11,20 +11,20 @@
 
 enum paint {
 	P_NORMAL,
-	P_BAR,     /* column headers, pane titles */
-	P_SORT,    /* the sorted column's header inside the bar */
+	P_BAR,  /* column headers, pane titles */
+	P_SORT, /* the sorted column's header inside the bar */
 	P_TITLE,
 	P_OK,
 	P_WARN,
 	P_BAD,
-	P_SEL,     /* the selected device */
+	P_SEL, /* the selected device */
 	P_DIM,
 	P_PAINTS,
 };
 
 struct canvas {
 	int rows, cols;
-	int used;          /* rows drawn on: what batch mode prints */
+	int used; /* rows drawn on: what batch mode prints */
 	char *ch;
 	unsigned char *pt;
 };

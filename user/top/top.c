@@ -54,7 +54,7 @@ static int tick(void *ctx, const struct snapshot *prev, const struct snapshot *c
 {
 	struct top *t = ctx;
 
-	(void)final;
+	(void) final;
 	if (!t->paused) {
 		if (prev)
 			snapshot_copy(t->prev, prev);

@@ -32,7 +32,7 @@ struct top {
 	/* events since start; the count and the kinds when the display paused */
 	struct top_events events;
 	__u64 frozen_events, frozen_by_kind[TOP_EVENT_KINDS];
-	__u64 batch_seen;   /* events up to here are in a batch frame already */
+	__u64 batch_seen; /* events up to here are in a batch frame already */
 	/* processes of the interval shown, ranked */
 	struct top_procs procs;
 	/* the terminal */
@@ -48,7 +48,7 @@ struct top {
 	/* scratch */
 	struct top_row rows[TOP_MAX_ROWS];
 	struct json j;
-	int err;            /* why a tick stopped the loop */
+	int err; /* why a tick stopped the loop */
 };
 
 /* top_draw.c: the live view's frame on c, sized to the terminal. */

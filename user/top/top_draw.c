@@ -10,16 +10,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "out/fmt.h"
 #include "cc.h"
 #include "engine/engine.h"
+#include "family/swiotlb_rates.h"
+#include "out/fmt.h"
 #include "out/report.h"
 #include "top/canvas.h"
 #include "top/top.h"
 #include "top/topmodel.h"
 #include "util.h"
 
-#define BATCH_EVENTS 32  /* per frame; the rest are counted, not printed */
+#define BATCH_EVENTS 32 /* per frame; the rest are counted, not printed */
 #define BATCH_PROCS 10
 
 /* Counts in at most 5 characters ("12345", "123k", "12M"). */
@@ -64,8 +65,8 @@ static int draw_header(struct top *t, struct canvas *c, int y)
 	clock_str(now, sizeof(now), wall_now());
 	x = cprintf(c, y, 0, P_TITLE, "dmatop");
 	x = cprintf(c, y, x + 1, P_NORMAL, "%s  CC: ", t->kernel);
-	x = cprintf(c, y, x, t->cc.kind != CC_NONE ? P_WARN : P_NORMAL, "%s%s",
-		    cc_name(t->cc.kind), t->cc.hint ? "?" : "");
+	x = cprintf(c, y, x, t->cc.kind != CC_NONE ? P_WARN : P_NORMAL, "%s%s", cc_name(t->cc.kind),
+		    t->cc.hint ? "?" : "");
 	if (t->cc.kind != CC_NONE)
 		x = cprintf(c, y, x, P_NORMAL, "  bounce: all DMA (encrypted memory)");
 	else if (t->cc.forced)
@@ -183,14 +184,10 @@ static int cell_pool(char *buf, size_t len, const struct top_row *r)
 }
 
 static const struct column num_cols[] = {
-	{ "TO/s", 6, TOP_SORT_TO, cell_to },
-	{ "FROM/s", 8, TOP_SORT_FROM, cell_from },
-	{ "MAPS/s", 8, TOP_SORT_MAPS, cell_maps },
-	{ "AVG", 5, TOP_SORT_AVG, cell_avg },
-	{ "MAX", 5, TOP_SORT_MAX, cell_max },
-	{ "FAIL/s", 8, TOP_SORT_FAIL, cell_fail },
-	{ "OVER", 5, TOP_SORT_OVER, cell_over },
-	{ "NOFIT", 6, TOP_SORT_NEVER, cell_never },
+	{ "TO/s", 6, TOP_SORT_TO, cell_to },       { "FROM/s", 8, TOP_SORT_FROM, cell_from },
+	{ "MAPS/s", 8, TOP_SORT_MAPS, cell_maps }, { "AVG", 5, TOP_SORT_AVG, cell_avg },
+	{ "MAX", 5, TOP_SORT_MAX, cell_max },      { "FAIL/s", 8, TOP_SORT_FAIL, cell_fail },
+	{ "OVER", 5, TOP_SORT_OVER, cell_over },   { "NOFIT", 6, TOP_SORT_NEVER, cell_never },
 	{ "POOL%", 6, TOP_SORT_POOL, cell_pool },
 };
 
@@ -234,7 +231,8 @@ static void make_layout(struct layout *l, const struct top_row *rows, size_t n, 
 
 static bool sorted_by(enum top_sort sort, enum top_sort col)
 {
-	return sort == col || (sort == TOP_SORT_BYTES && (col == TOP_SORT_TO || col == TOP_SORT_FROM));
+	return sort == col ||
+	       (sort == TOP_SORT_BYTES && (col == TOP_SORT_TO || col == TOP_SORT_FROM));
 }
 
 static void draw_table_header(struct top *t, struct canvas *c, int y, const struct layout *l,
@@ -306,27 +304,25 @@ static void event_line(char *buf, size_t len, const struct top_event *e, int dev
 	if (width < 0) {
 		size_t n = strlen(buf);
 
-		snprintf(buf + n, len - n,
-			 " size=%llu limit=%llu slots=%u/%u used=%u%s%s err=%d retries=%u comm=%s pid=%u",
-			 (unsigned long long)ev->size, (unsigned long long)ev->limit, ev->slots_needed,
-			 ev->slots_total, ev->slots_used, ev->vq[0] ? " vq=" : "", ev->vq, ev->err,
-			 ev->retries, ev->comm, ev->pid);
+		snprintf(
+			buf + n, len - n,
+			" size=%llu limit=%llu slots=%u/%u used=%u%s%s err=%d retries=%u comm=%s pid=%u",
+			(unsigned long long)ev->size, (unsigned long long)ev->limit,
+			ev->slots_needed, ev->slots_total, ev->slots_used, ev->vq[0] ? " vq=" : "",
+			ev->vq, ev->err, ev->retries, ev->comm, ev->pid);
 		return;
 	}
 	fmt_bytes4(a, sizeof(a), ev->size);
 	fmt_bytes4(b, sizeof(b), ev->limit);
 	switch (ev->kind) {
-	case DMAW_EV_OVER_LIMIT:
-		snprintf(piece, sizeof(piece), "%s>%s", a, b);
-		break;
+	case DMAW_EV_OVER_LIMIT: snprintf(piece, sizeof(piece), "%s>%s", a, b); break;
 	case DMAW_EV_NEVER_FIT:
 		snprintf(piece, sizeof(piece), "%s %u/%u", a, ev->slots_needed, ev->slots_total);
 		break;
 	case DMAW_EV_MAP_FAILED:
 		snprintf(piece, sizeof(piece), "%s used %u/%u", a, ev->slots_used, ev->slots_total);
 		break;
-	default:
-		snprintf(piece, sizeof(piece), "%s err %d", a, ev->err);
+	default: snprintf(piece, sizeof(piece), "%s err %d", a, ev->err);
 	}
 	add_piece(buf, len, width, piece);
 	if (ev->vq[0])
@@ -362,7 +358,8 @@ static void draw_events(struct top *t, struct canvas *c, int y, int x, int w, in
 		if (!event_shown(t, e))
 			continue;
 		event_line(line, sizeof(line), e, 12, w);
-		cput(c, y + 1 + row++, x, w, e->ev.kind == DMAW_EV_OVER_LIMIT ? P_WARN : P_BAD, line);
+		cput(c, y + 1 + row++, x, w, e->ev.kind == DMAW_EV_OVER_LIMIT ? P_WARN : P_BAD,
+		     line);
 	}
 	if (!row && h > 1)
 		cput(c, y + 1, x, w, P_DIM, "(none since start)");
@@ -428,8 +425,8 @@ static void draw_hist(struct canvas *c, int y, int w, int h, const struct top_ro
 		memset(bar, '*', nstars);
 		bar[stars] = 0;
 		cprintf(c, y + 2 + (i - first), 0, P_NORMAL, "%*llu -> %-*llu : %-8llu|%s|", vw,
-			i ? 1ULL << i : 0ULL, vw, (1ULL << (i + 1)) - 1, (unsigned long long)hist[i],
-			bar);
+			i ? 1ULL << i : 0ULL, vw, (1ULL << (i + 1)) - 1,
+			(unsigned long long)hist[i], bar);
 	}
 }
 
@@ -489,8 +486,8 @@ static void draw_status(struct top *t, struct canvas *c, int y)
 
 void top_draw_screen(struct top *t, struct canvas *c)
 {
-	size_t n = top_rows(t->have_prev ? t->prev : NULL, t->cur, t->filter, t->rows,
-			    TOP_MAX_ROWS);
+	size_t n =
+		top_rows(t->have_prev ? t->prev : NULL, t->cur, t->filter, t->rows, TOP_MAX_ROWS);
 	int rows = c->rows, cols = c->cols, y, avail, cap, shown, first = 0, lower;
 	struct layout l;
 
@@ -509,8 +506,8 @@ void top_draw_screen(struct top *t, struct canvas *c)
 	for (int i = 0; i < shown; i++)
 		draw_row(c, y++, &l, &t->rows[first + i], first + i == t->sel);
 	if (!n)
-		cput(c, y++, 0, -1, P_DIM, t->filter[0] ? "(no device matches the filter)" :
-							   "(no bounced mapping yet)");
+		cput(c, y++, 0, -1, P_DIM,
+		     t->filter[0] ? "(no device matches the filter)" : "(no bounced mapping yet)");
 	else if ((int)n > shown)
 		cprintf(c, y++, 0, P_DIM, "(%zu of %zu devices: j/k to scroll, / to filter)",
 			(size_t)shown, n);
@@ -556,7 +553,8 @@ int top_draw_batch(struct top *t)
 	for (size_t i = 0; i < n; i++)
 		draw_row(c, y++, &l, &t->rows[i], false);
 	y++;
-	cprintf(c, y++, 0, P_NORMAL, "EVENTS  over-limit %llu  failed %llu  never-fit %llu  (new: %llu)",
+	cprintf(c, y++, 0, P_NORMAL,
+		"EVENTS  over-limit %llu  failed %llu  never-fit %llu  (new: %llu)",
 		(unsigned long long)k[DMAW_EV_OVER_LIMIT],
 		(unsigned long long)(k[DMAW_EV_MAP_FAILED] + k[DMAW_EV_VQ_FAILED]),
 		(unsigned long long)k[DMAW_EV_NEVER_FIT],

@@ -65,7 +65,8 @@ int top_term_start(struct top *t)
 	/* newterm, unlike initscr, returns an error instead of exiting. */
 	if (!newterm(NULL, stdout, stdin)) {
 		dmaw_warn("top: cannot drive the terminal (TERM=%s): is its terminfo "
-		          "installed? 'dmatop -b' prints text instead", getenv("TERM") ?: "");
+			  "installed? 'dmatop -b' prints text instead",
+			  getenv("TERM") ?: "");
 		return -ENOTTY;
 	}
 	curses_active = true;
@@ -172,8 +173,8 @@ static void resized(void)
 
 static void move_selection(struct top *t, int by)
 {
-	size_t n = top_rows(t->have_prev ? t->prev : NULL, t->cur, t->filter, t->rows,
-			    TOP_MAX_ROWS);
+	size_t n =
+		top_rows(t->have_prev ? t->prev : NULL, t->cur, t->filter, t->rows, TOP_MAX_ROWS);
 	int i;
 
 	if (!n)
@@ -217,41 +218,29 @@ static int top_handle_key(struct top *t, int ch)
 		return 0;
 	}
 	switch (ch) {
-	case 'q': case 'Q':
-		return 1;
-	case 's':
-		t->sort = (t->sort + 1) % TOP_SORTS;
-		break;
-	case 'S':
-		t->sort = (t->sort + TOP_SORTS - 1) % TOP_SORTS;
-		break;
+	case 'q':
+	case 'Q': return 1;
+	case 's': t->sort = (t->sort + 1) % TOP_SORTS; break;
+	case 'S': t->sort = (t->sort + TOP_SORTS - 1) % TOP_SORTS; break;
 	case '/':
 		t->prompt = true;
 		snprintf(t->input, sizeof(t->input), "%s", t->filter);
 		break;
-	case 'p': case ' ':
+	case 'p':
+	case ' ':
 		t->paused = !t->paused;
 		t->frozen_events = t->events.n;
 		memcpy(t->frozen_by_kind, t->events.by_kind, sizeof(t->events.by_kind));
 		break;
-	case 'h': case '?':
-		t->help = true;
-		break;
-	case 'd':
-		t->hist = !t->hist;
-		break;
-	case 'j': case KEY_DOWN:
-		move_selection(t, 1);
-		break;
-	case 'k': case KEY_UP:
-		move_selection(t, -1);
-		break;
-	case KEY_RESIZE:
-		resized();
-		break;
-	case 12: /* Ctrl-L */
-		clearok(curscr, TRUE);
-		break;
+	case 'h':
+	case '?': t->help = true; break;
+	case 'd': t->hist = !t->hist; break;
+	case 'j':
+	case KEY_DOWN: move_selection(t, 1); break;
+	case 'k':
+	case KEY_UP: move_selection(t, -1); break;
+	case KEY_RESIZE: resized(); break;
+	case 12: /* Ctrl-L */ clearok(curscr, TRUE); break;
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "family/swiotlb_rates.h"
 #include "out/report.h"
 #include "top/topmodel.h"
 #include "util.h"
@@ -55,8 +56,9 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 		/* The held share needs the releases (--detail). */
 		if (pool && cur->detail) {
 			__u64 mapped = dev_bytes(d), unmapped = d->sw.unmap_bytes;
-			__u64 slots = mapped > unmapped ? (mapped - unmapped + DMAW_IO_TLB_SIZE - 1) /
-							  DMAW_IO_TLB_SIZE : 0;
+			__u64 slots = mapped > unmapped ? (mapped - unmapped + DMAW_IO_TLB_SIZE -
+							   1) / DMAW_IO_TLB_SIZE :
+							  0;
 
 			/* Unmaps of mappings older than dmatop make this an
 			 * estimate: never more than the kernel's own count. */
@@ -89,10 +91,10 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 }
 
 static const char *const sort_names[TOP_SORTS] = {
-	[TOP_SORT_BYTES] = "TO+FROM", [TOP_SORT_TO] = "TO/s", [TOP_SORT_FROM] = "FROM/s",
-	[TOP_SORT_MAPS] = "MAPS/s", [TOP_SORT_AVG] = "AVG", [TOP_SORT_MAX] = "MAX",
-	[TOP_SORT_FAIL] = "FAIL/s", [TOP_SORT_OVER] = "OVER", [TOP_SORT_NEVER] = "NOFIT",
-	[TOP_SORT_POOL] = "POOL%", [TOP_SORT_NAME] = "DEVICE",
+	[TOP_SORT_BYTES] = "TO+FROM", [TOP_SORT_TO] = "TO/s",     [TOP_SORT_FROM] = "FROM/s",
+	[TOP_SORT_MAPS] = "MAPS/s",   [TOP_SORT_AVG] = "AVG",     [TOP_SORT_MAX] = "MAX",
+	[TOP_SORT_FAIL] = "FAIL/s",   [TOP_SORT_OVER] = "OVER",   [TOP_SORT_NEVER] = "NOFIT",
+	[TOP_SORT_POOL] = "POOL%",    [TOP_SORT_NAME] = "DEVICE",
 };
 
 const char *top_sort_name(enum top_sort key)
@@ -151,8 +153,8 @@ int top_find_selected(const struct top_row *rows, size_t n, char *selected)
 
 /* ---- events --------------------------------------------------------------- */
 
-void top_events_add(struct top_events *e, const struct dmaw_event *ev,
-		    const struct timespec *mono, const struct timespec *real)
+void top_events_add(struct top_events *e, const struct dmaw_event *ev, const struct timespec *mono,
+		    const struct timespec *real)
 {
 	struct top_event *slot = &e->ring[e->n % TOP_EVENT_RING];
 
@@ -182,8 +184,7 @@ const struct top_event *top_event(const struct top_events *e, __u64 i)
 
 /* ---- processes ------------------------------------------------------------ */
 
-void top_procs_rank(struct top_procs *tp, const struct snapshot *prev,
-		    const struct snapshot *cur)
+void top_procs_rank(struct top_procs *tp, const struct snapshot *prev, const struct snapshot *cur)
 {
 	double dt = report_interval(prev, cur);
 

@@ -16,7 +16,7 @@
 
 /* Sort columns in the order s cycles through them (S goes back). */
 enum top_sort {
-	TOP_SORT_BYTES,  /* both directions: the default, biggest bouncer first */
+	TOP_SORT_BYTES, /* both directions: the default, biggest bouncer first */
 	TOP_SORT_TO,
 	TOP_SORT_FROM,
 	TOP_SORT_MAPS,
@@ -36,9 +36,9 @@ struct top_row {
 	const struct dev_snapshot *dev; /* NULL: seen only as a virtqueue's DMA device */
 	double to_Bps, from_Bps;        /* bounced bytes per second, per direction */
 	double maps_s, fail_s;
-	double avg_size;                /* of this interval's mappings; 0: none */
-	__u64 max_size;                 /* largest mapping attempted since start */
-	__u64 over_limit;               /* mappings over swiotlb_max_mapping_size() */
+	double avg_size;  /* of this interval's mappings; 0: none */
+	__u64 max_size;   /* largest mapping attempted since start */
+	__u64 over_limit; /* mappings over swiotlb_max_mapping_size() */
 	/* Requests that need more slots than the whole pool: the DMA API's
 	 * scatterlists plus the virtqueues whose DMA device this is. */
 	__u64 never_fit;
@@ -70,22 +70,22 @@ int top_find_selected(const struct top_row *rows, size_t n, char *selected);
 #define TOP_EVENT_RING 64
 
 struct top_event {
-	double wall;            /* seconds since the epoch */
-	struct dmaw_event ev;   /* stack left out */
+	double wall;          /* seconds since the epoch */
+	struct dmaw_event ev; /* stack left out */
 };
 
 /* The latest events, and every event counted by kind since start. */
 struct top_events {
 	struct top_event ring[TOP_EVENT_RING];
-	__u64 n;                         /* events since start */
+	__u64 n; /* events since start */
 	__u64 by_kind[TOP_EVENT_KINDS];
 };
 
 /* Adds ev to the ring and counts it. mono and real are one reading of
  * CLOCK_MONOTONIC and CLOCK_REALTIME, taken when ev arrives: they turn its
  * time (CLOCK_MONOTONIC) into wall-clock time. */
-void top_events_add(struct top_events *e, const struct dmaw_event *ev,
-		    const struct timespec *mono, const struct timespec *real);
+void top_events_add(struct top_events *e, const struct dmaw_event *ev, const struct timespec *mono,
+		    const struct timespec *real);
 /* The first event still in the ring when upto events have come. */
 __u64 top_events_oldest(__u64 upto);
 /* Event i (counted from the start), one of the last TOP_EVENT_RING. */
@@ -94,10 +94,10 @@ const struct top_event *top_event(const struct top_events *e, __u64 i);
 /* The processes of the interval shown, ranked by snapshot_rank_procs(). */
 struct top_procs {
 	struct proc_rank rank[SNAP_MAX_PROCS];
-	double Bps[SNAP_MAX_PROCS];         /* bytes bounced per second in the interval */
-	signed char shown[SNAP_MAX_PROCS];  /* -1: not asked yet (see top_proc_shown) */
+	double Bps[SNAP_MAX_PROCS];        /* bytes bounced per second in the interval */
+	signed char shown[SNAP_MAX_PROCS]; /* -1: not asked yet (see top_proc_shown) */
 	size_t n;
-	__u32 dead[SNAP_MAX_PROCS];         /* pids seen exited, sorted */
+	__u32 dead[SNAP_MAX_PROCS]; /* pids seen exited, sorted */
 	size_t ndead;
 	/* Has the process exited? dmatop asks kill(2); tests answer themselves. */
 	bool (*exited)(__u32 pid);
@@ -105,8 +105,7 @@ struct top_procs {
 
 /* Ranks cur's processes (rates against prev, which may be NULL); asks
  * nothing yet of exited(). */
-void top_procs_rank(struct top_procs *tp, const struct snapshot *prev,
-		    const struct snapshot *cur);
+void top_procs_rank(struct top_procs *tp, const struct snapshot *prev, const struct snapshot *cur);
 /* Is process i worth a line? Not when it bounced nothing in the interval
  * and has exited. */
 bool top_proc_shown(struct top_procs *tp, size_t i);

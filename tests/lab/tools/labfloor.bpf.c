@@ -29,22 +29,40 @@ static __always_inline int hit(void)
 }
 
 SEC("?fentry/swiotlb_map")
-int BPF_PROG(floor_fentry) { return hit(); }
+int BPF_PROG(floor_fentry)
+{
+	return hit();
+}
 
 SEC("?fexit/swiotlb_map")
-int BPF_PROG(floor_fexit) { return hit(); }
+int BPF_PROG(floor_fexit)
+{
+	return hit();
+}
 
 SEC("?kprobe/swiotlb_map")
-int BPF_KPROBE(floor_kprobe) { return hit(); }
+int BPF_KPROBE(floor_kprobe)
+{
+	return hit();
+}
 
 SEC("?tp_btf/swiotlb_bounced")
-int BPF_PROG(floor_tp_btf) { return hit(); }
+int BPF_PROG(floor_tp_btf)
+{
+	return hit();
+}
 
 SEC("?raw_tp/swiotlb_bounced")
-int BPF_PROG(floor_raw_tp) { return hit(); }
+int BPF_PROG(floor_raw_tp)
+{
+	return hit();
+}
 
 /* The DMA API's map tracepoint, where dmawatch's default counts on kernels
  * that have it: labfloor attaches it by the name this kernel has
  * (dma_map_page, 6.17+ dma_map_phys). */
 SEC("?raw_tp")
-int BPF_PROG(floor_raw_tp_dma) { return hit(); }
+int BPF_PROG(floor_raw_tp_dma)
+{
+	return hit();
+}

@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 	}
 	prog = bpf_object__find_program_by_name(skel->obj, name);
 	if (!prog) {
-		fprintf(stderr, "labfloor: no hook %s (fentry, fexit, kprobe, tp_btf, raw_tp, raw_tp_dma)\n",
+		fprintf(stderr,
+			"labfloor: no hook %s (fentry, fexit, kprobe, tp_btf, raw_tp, raw_tp_dma)\n",
 			argv[1]);
 		return 2;
 	}

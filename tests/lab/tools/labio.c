@@ -81,7 +81,8 @@ static int peak(const char *file, const char *pid)
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
 		if (n <= 0) {
-			fprintf(stderr, "labio: reading %s: %s\n", file, n ? strerror(errno) : "empty");
+			fprintf(stderr, "labio: reading %s: %s\n", file,
+				n ? strerror(errno) : "empty");
 			return 1;
 		}
 		buf[n] = 0;
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
 		return peak(argv[2], argv[3]);
 	if (argc < 5 || argc > 6) {
 		fprintf(stderr, "usage: labio write|read DEVICE TOTAL BLOCK [hugetlb] | "
-			"labio peak FILE PID\n");
+				"labio peak FILE PID\n");
 		return 2;
 	}
 	writing = !strcmp(argv[1], "write");
