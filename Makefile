@@ -238,7 +238,8 @@ FUZZ_SRCS_http := user/out/http.c user/util.c
 FUZZ_SRCS_numbers := user/out/http.c user/util.c
 FUZZ_SRCS_prom_label := user/out/promtext.c user/engine/snapshot.c
 FUZZ_LIBS_prom_label := -lbpf
-FUZZ_SRCS_diag := $(addprefix user/diagnose/,diag_collect.c diag_log.c diag_rules.c bundle.c) \
+FUZZ_SRCS_diag := $(addprefix user/diagnose/,diag_collect.c diag_log.c diag_log_match.c \
+	diag_log_refusal.c diag_rules.c diag_rules_log.c diag_finding.c diag_remedy.c bundle.c) \
 	user/cc.c user/util.c user/enforce/enforce_disk.c
 FUZZ_SRCS_diag_log := $(FUZZ_SRCS_diag)
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)

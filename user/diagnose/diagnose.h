@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dmawatch diagnose: facts read from the machine or a bundle
- * (diag_collect.c), the kernel log as people paste it (diag_log.c),
- * findings judged from the facts alone (diag_rules.c), the command and its
- * output (diagnose.c). The rules touch no file, so the unit tests feed them
- * facts collected from bundles written by hand.
+ * (diag_collect.c), the kernel log as people paste it (diag_log.c, its
+ * refusals diag_log_refusal.c, its other lines diag_log_match.c), findings
+ * judged from the facts alone (diag_rules.c, diag_rules_log.c; built by
+ * diag_finding.c, sized by diag_remedy.c), the command and its output
+ * (diagnose.c). The rules touch no file, so the unit tests feed them facts
+ * collected from bundles written by hand.
  */
 #ifndef DMAWATCH_DIAGNOSE_H
 #define DMAWATCH_DIAGNOSE_H
