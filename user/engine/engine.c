@@ -32,6 +32,8 @@ static const char *const kernel_vars[] = {
 };
 
 static void note(struct engine *e, const char *family, const char *hook, enum attach_kind kind,
+		 const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void note(struct engine *e, const char *family, const char *hook, enum attach_kind kind,
 		 const char *fmt, va_list ap)
 {
 	struct attach_note *n;
@@ -157,6 +159,8 @@ static void fam_destroy(struct engine *e, size_t i)
 
 static bool libbpf_verbose;
 
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG || !libbpf_verbose)
