@@ -200,8 +200,8 @@ __u64 dev_bytes(const struct dev_snapshot *d)
 	return n;
 }
 
-void dev_rates(struct dev_rates *r, const struct snapshot *prev, const struct dev_snapshot *cur,
-	       double dt)
+void dev_rates_between(struct dev_rates *r, const struct snapshot *prev,
+		       const struct dev_snapshot *cur, double dt)
 {
 	const struct dev_snapshot *p = snapshot_find_dev(prev, cur->id.dev);
 	struct dev_snapshot zero = {};
@@ -233,7 +233,7 @@ static void json_device(struct json *j, const struct snapshot *prev, const struc
 {
 	struct dev_rates r;
 
-	dev_rates(&r, prev, d, report_interval(prev, cur));
+	dev_rates_between(&r, prev, d, report_interval(prev, cur));
 	json_u64(j, "maps", dev_maps(d));
 	json_u64(j, "bytes", dev_bytes(d));
 	json_dirs(j, "maps_by_direction", d->sw.maps);
@@ -271,7 +271,7 @@ static void text_device(FILE *out, const struct snapshot *prev, const struct sna
 			"AVG", "MAX", "FAIL/s", "OVERLIM");
 		return;
 	}
-	dev_rates(&r, prev, d, report_interval(prev, cur));
+	dev_rates_between(&r, prev, d, report_interval(prev, cur));
 	fmt_bytes(to, sizeof(to), r.to_dev_Bps);
 	fmt_bytes(from, sizeof(from), r.from_dev_Bps);
 	fmt_bytes(avg, sizeof(avg), r.avg_size);

@@ -20,7 +20,7 @@ struct dev_rates {
 __u64 dev_maps(const struct dev_snapshot *d);
 __u64 dev_bytes(const struct dev_snapshot *d);
 /* Rates of cur against prev (prev NULL: zero rates) over dt seconds. */
-void dev_rates(struct dev_rates *r, const struct snapshot *prev, const struct dev_snapshot *cur,
-	       double dt);
+void dev_rates_between(struct dev_rates *r, const struct snapshot *prev,
+		       const struct dev_snapshot *cur, double dt);
 
 #endif

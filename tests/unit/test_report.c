@@ -32,14 +32,14 @@ static void test_rates_over_an_interval(void **state)
 	c->sw.maps[DMAW_DIR_BIDI] = 2;
 	c->sw.bytes[DMAW_DIR_BIDI] = 32;
 	c->sw.failures = 4;
-	dev_rates(&r, &prev, c, cur.time_s - prev.time_s);
+	dev_rates_between(&r, &prev, c, cur.time_s - prev.time_s);
 	assert_true(r.maps_s == 101);                     /* 202 maps in 2 s */
 	assert_true(r.to_dev_Bps == (819200 + 32) / 2.0); /* bidi counts both ways */
 	assert_true(r.from_dev_Bps == 32 / 2.0);
 	assert_true(r.fail_s == 2);
 	assert_true(r.avg_size == (819200 + 32) / 202.0);
 	/* A device absent before counts from zero; no previous: no rates. */
-	dev_rates(&r, NULL, c, 2);
+	dev_rates_between(&r, NULL, c, 2);
 	assert_true(r.maps_s == 0);
 }
 

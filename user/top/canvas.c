@@ -74,7 +74,7 @@ void cpaint(struct canvas *c, int y, int x0, int x1, int paint)
 		c->pt[y * c->cols + x] = paint;
 }
 
-int print_canvas(const struct canvas *c, FILE *out)
+int canvas_print(const struct canvas *c, FILE *out)
 {
 	for (int y = 0; y < c->used; y++) {
 		const char *line = &c->ch[y * c->cols];

@@ -41,6 +41,6 @@ int cprintf(struct canvas *c, int y, int x, int paint, const char *fmt, ...)
 /* Paints columns x0..x1-1 of row y. */
 void cpaint(struct canvas *c, int y, int x0, int x1, int paint);
 /* The rows drawn on, as text, trailing blanks dropped. */
-int print_canvas(const struct canvas *c, FILE *out);
+int canvas_print(const struct canvas *c, FILE *out);
 
 #endif

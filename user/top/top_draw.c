@@ -88,7 +88,7 @@ static int draw_header(struct top *t, struct canvas *c, int y)
 	for (size_t i = 0; i < s->ndevs; i++) {
 		struct dev_rates r;
 
-		dev_rates(&r, p, &s->devs[i], dt);
+		dev_rates_between(&r, p, &s->devs[i], dt);
 		to += r.to_dev_Bps;
 		from += r.from_dev_Bps;
 		maps += r.maps_s;
@@ -587,7 +587,7 @@ int top_draw_batch(struct top *t)
 		fmt_bytes4(tot, sizeof(tot), p->st.bytes);
 		cprintf(c, y++, 0, P_NORMAL, "%7u %-16s %7s %7s", p->pid, p->st.comm, r, tot);
 	}
-	print_canvas(c, stdout);
+	canvas_print(c, stdout);
 	putchar('\n');
 	fflush(stdout);
 	return ferror(stdout) ? -EIO : 0;

@@ -42,7 +42,7 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 
 		if (!r)
 			break;
-		dev_rates(&dr, prev, d, dt);
+		dev_rates_between(&dr, prev, d, dt);
 		r->dev = d;
 		snprintf(r->driver, sizeof(r->driver), "%s", d->id.driver);
 		r->to_Bps = dr.to_dev_Bps;
