@@ -39,6 +39,27 @@ struct {
 	__type(value, struct dmaw_proc_stats);
 } proc_stats SEC(".maps");
 
+/* The most slots of the default pool seen in use, per CPU (no atomics):
+ * at every failed mapping (the swiotlb family reads the pool there anyway)
+ * and, with --detail, after every mapping (the pool family). The pool
+ * family's high-water where the kernel keeps none; user space takes the
+ * maximum over CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pool_peak SEC(".maps");
+
+static __always_inline void pool_peak_keep(__u64 used)
+{
+	__u32 zero = 0;
+	__u64 *peak = bpf_map_lookup_elem(&pool_peak, &zero);
+
+	if (peak && used > *peak)
+		*peak = used;
+}
+
 /*
  * Kernel variables by address, from /proc/kallsyms, 0 where the kernel has
  * none (or hides addresses): set by user space before load from the one
@@ -310,7 +331,8 @@ static __always_inline int pool_used(const struct io_tlb_mem *mem, __u64 *used)
 	return c.err;
 }
 
-/* Slots in the device's pool and how many are in use. */
+/* Slots in the device's pool and how many are in use; the default pool's
+ * count goes into pool_peak. */
 static __always_inline void pool_usage(const struct device *dev, __u32 *total, __u32 *used)
 {
 	struct io_tlb_mem *mem = BPF_CORE_READ(dev, dma_io_tlb_mem);
@@ -321,8 +343,12 @@ static __always_inline void pool_usage(const struct device *dev, __u32 *total, _
 	if (!mem)
 		return;
 	*total = BPF_CORE_READ(mem, nslabs);
-	if (!pool_used(mem, &u))
-		*used = u;
+	if (pool_used(mem, &u))
+		return;
+	*used = u;
+	/* A device's own (restricted) pool is not the default pool. */
+	if ((__u64)mem == dmaw_io_tlb_default_mem_addr)
+		pool_peak_keep(u);
 }
 
 /*

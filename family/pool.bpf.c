@@ -18,9 +18,10 @@
  *    counters are kept only with swiotlb=...,track_hiwater
  *    (pool_counters_live() in common.bpf.h); else the areas are summed.
  *
- * Where the kernel keeps no live high-water mark, pool_map_exit (fexit, or
- * its kretprobe twin) samples the used count after every swiotlb_map()
- * into a per-CPU maximum; user space takes the maximum over CPUs.
+ * Where the kernel keeps no live high-water mark, the high-water is the
+ * most slots seen in use (pool_peak, family/common.bpf.h): at each scan,
+ * at every failed mapping (the swiotlb family), and with --detail after
+ * every swiotlb_map() (pool_map_exit, fexit or its kretprobe twin).
  */
 #include "common.bpf.h"
 #include "pool.h"
@@ -39,25 +40,8 @@ char LICENSE[] SEC("license") = "GPL";
  * it, and user space runs pool_scan from one thread. */
 static __u8 seg_buf[SEG_BUF_SIZE];
 
-/* Highest used count seen after a swiotlb_map(), per CPU (no atomics). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} pool_hiwater SEC(".maps");
-
 /* Written by pool_scan, read by user space after each test run. */
 struct dmaw_pool_stats stats;
-
-static __always_inline void keep_max(__u64 used)
-{
-	__u32 zero = 0;
-	__u64 *hw = bpf_map_lookup_elem(&pool_hiwater, &zero);
-
-	if (hw && used > *hw)
-		*hw = used;
-}
 
 struct pool_geom {
 	const void *slots;
@@ -185,10 +169,10 @@ int pool_scan(void *ctx)
 		st.hiwater = BPF_CORE_READ(mem, used_hiwater.counter);
 		st.flags |= DMAW_POOL_HIWATER_KERNEL;
 	} else {
-		/* User space takes the maximum of this and pool_hiwater. */
+		/* User space takes the maximum of this and pool_peak. */
 		st.hiwater = used;
 		if (!err)
-			keep_max(used);
+			pool_peak_keep(used);
 	}
 
 	sc.slots = g.slots;
@@ -225,7 +209,7 @@ static __always_inline void note_used(void)
 	__u64 used;
 
 	if (mem && !pool_used(mem, &used))
-		keep_max(used);
+		pool_peak_keep(used);
 }
 
 SEC("?fexit/swiotlb_map")

@@ -139,8 +139,8 @@ static struct bpf_object *pool_open(struct family_run *f)
 		 st->kernel_hiwater ? "hiwater: the kernel's io_tlb_mem.used_hiwater" :
 		 f->e->opts.detail  ? "hiwater: none kept by the kernel; own, after each "
 				      "swiotlb_map (below)" :
-				      "hiwater: none kept by the kernel; the highest of "
-				      "dmawatch's reads (-D: after each mapping)");
+				      "hiwater: none kept by the kernel; the most seen at "
+				      "reads and failed mappings (-D: every mapping)");
 	return st->skel->obj;
 }
 
@@ -168,8 +168,8 @@ static int pool_read(struct family_run *f, struct snapshot *s)
 	if (!(st->flags & DMAW_POOL_HIWATER_KERNEL) && ncpus > 0) {
 		__u64 hw[ncpus];
 
-		if (!bpf_map__lookup_elem(skel->maps.pool_hiwater, &zero, sizeof(zero), hw,
-					  sizeof(hw), 0))
+		if (!bpf_map__lookup_elem(skel->maps.pool_peak, &zero, sizeof(zero), hw, sizeof(hw),
+					  0))
 			for (int c = 0; c < ncpus; c++)
 				if (hw[c] > st->hiwater)
 					st->hiwater = hw[c];

@@ -173,8 +173,10 @@ static __always_inline int map_enter(const struct device *dev, __u64 size, __u32
 	return 0;
 }
 
+/* The event of a failed mapping; total and used: its pool as read at the
+ * failure (pool_usage()). */
 static __always_inline void emit(void *ctx, __u32 kind, __u32 source, const struct map_start *m,
-				 __u64 limit)
+				 __u64 limit, __u32 total, __u32 used)
 {
 	struct dmaw_event *e = event_reserve(kind, source);
 
@@ -184,7 +186,8 @@ static __always_inline void emit(void *ctx, __u32 kind, __u32 source, const stru
 	e->size = m->size;
 	e->limit = limit;
 	e->slots_needed = slots_for(m->size);
-	pool_usage(m->dev, &e->slots_total, &e->slots_used);
+	e->slots_total = total;
+	e->slots_used = used;
 	read_dev_name(m->dev, e->dev, sizeof(e->dev));
 	read_driver_name(m->dev, e->driver, sizeof(e->driver));
 	e->stack_len = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
@@ -300,7 +303,7 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 	__u64 now = dmaw_detail ? bpf_ktime_get_ns() : 0, limit;
 	struct dmaw_swiotlb_stats *st;
 	bool failed = ret == DMA_MAPPING_ERROR;
-	__u32 ev;
+	__u32 ev, total = 0, used = 0;
 
 	st = dev_stats(m->dev, m->key);
 	if (!st)
@@ -318,8 +321,13 @@ static __always_inline void account_map(void *ctx, const struct map_start *m, dm
 		st->latency_hist[log2_slot(now - m->ts)]++;
 	}
 	ev = count_map(st, m->size, m->dir, limit, failed);
+	/* Every failure reads the pool, events or not: its peak (pool_peak)
+	 * is the high-water where the kernel keeps none. */
+	if (failed || ev)
+		pool_usage(m->dev, &total, &used);
 	if (ev)
-		emit(ctx, ev, dma_api ? DMAW_SRC_DMA_MAP : DMAW_SRC_SWIOTLB_MAP, m, limit);
+		emit(ctx, ev, dma_api ? DMAW_SRC_DMA_MAP : DMAW_SRC_SWIOTLB_MAP, m, limit, total,
+		     used);
 	if (!failed && dmaw_detail)
 		proc_account(m->size);
 }
@@ -377,7 +385,7 @@ int BPF_PROG(swiotlb_map_sg_fexit, struct device *dev, struct scatterlist *sg, i
 	struct dmaw_swiotlb_stats *st;
 	struct sg_walk w = {};
 	__u64 limit;
-	__u32 d, ev;
+	__u32 d, ev, total = 0, used = 0;
 
 	/* -EIO: an entry failed to bounce; the other errors (a peer-to-peer
 	 * entry, -EINVAL) are not the pool's, and not counted. */
@@ -404,8 +412,9 @@ int BPF_PROG(swiotlb_map_sg_fexit, struct device *dev, struct scatterlist *sg, i
 		return 0;
 	m.size = w.failed_len;
 	ev = count_map(st, m.size, dir, limit, true);
+	pool_usage(dev, &total, &used);
 	if (ev)
-		emit(ctx, ev, DMAW_SRC_DMA_MAP_SG, &m, limit);
+		emit(ctx, ev, DMAW_SRC_DMA_MAP_SG, &m, limit, total, used);
 	return 0;
 }
 

@@ -22,7 +22,7 @@
 
 /* The maps family/common.bpf.h defines in every object; the first loaded
  * family's instances are shared by all. */
-static const char *const common_maps[] = { "events", "event_drops", "proc_stats" };
+static const char *const common_maps[] = { "events", "event_drops", "proc_stats", "pool_peak" };
 
 /* The kernel variables family/common.bpf.h reads, by address (struct
  * family_rodata). */
@@ -185,8 +185,9 @@ static int handle_event(void *ctx, void *data, size_t len)
 
 static int shared_maps_take(struct engine *e, struct bpf_object *obj)
 {
-	int *fds[] = { &e->events_fd, &e->event_drops_fd, &e->proc_stats_fd };
+	int *fds[] = { &e->events_fd, &e->event_drops_fd, &e->proc_stats_fd, &e->pool_peak_fd };
 
+	_Static_assert(ARRAY_SIZE(fds) == ARRAY_SIZE(common_maps), "a fd per common map");
 	for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++) {
 		struct bpf_map *map = bpf_object__find_map_by_name(obj, common_maps[m]);
 
@@ -199,7 +200,7 @@ static int shared_maps_take(struct engine *e, struct bpf_object *obj)
 
 static int shared_maps_give(struct engine *e, struct bpf_object *obj)
 {
-	int fds[] = { e->events_fd, e->event_drops_fd, e->proc_stats_fd };
+	int fds[] = { e->events_fd, e->event_drops_fd, e->proc_stats_fd, e->pool_peak_fd };
 
 	for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++) {
 		struct bpf_map *map = bpf_object__find_map_by_name(obj, common_maps[m]);
@@ -331,7 +332,7 @@ static int prepare(struct engine *e, const struct engine_opts *o, bool trials)
 
 	memset(e, 0, sizeof(*e));
 	e->opts = *o;
-	e->events_fd = e->event_drops_fd = e->proc_stats_fd = -1;
+	e->events_fd = e->event_drops_fd = e->proc_stats_fd = e->pool_peak_fd = -1;
 	e->nruns = ARRAY_SIZE(family_table);
 	engine_libbpf_messages(o->verbose);
 	e->ksyms = ksyms_load_with(NULL, kernel_vars, ARRAY_SIZE(kernel_vars));
@@ -504,7 +505,7 @@ int engine_plan(struct engine *e, const struct engine_opts *o)
 
 void engine_stop(struct engine *e)
 {
-	int *fds[] = { &e->events_fd, &e->event_drops_fd, &e->proc_stats_fd };
+	int *fds[] = { &e->events_fd, &e->event_drops_fd, &e->proc_stats_fd, &e->pool_peak_fd };
 
 	ring_buffer__free(e->rb);
 	e->rb = NULL;

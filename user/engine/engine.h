@@ -75,7 +75,7 @@ struct engine {
 	size_t nruns;
 	struct ring_buffer *rb;
 	/* The maps of family/common.bpf.h every family shares (fds owned here). */
-	int events_fd, event_drops_fd, proc_stats_fd;
+	int events_fd, event_drops_fd, proc_stats_fd, pool_peak_fd;
 	/* What every object's .rodata gets (family/common.bpf.h). */
 	struct family_rodata rodata;
 	event_fn on_event;

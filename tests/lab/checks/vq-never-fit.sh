@@ -42,6 +42,14 @@ if [ "$(r mode)" = never-fit ]; then
 	expect_eq "diagnose: not 'pool exhausted'" \
 		"$(printf '%s' "$diag" | jq -r '[.findings[] | select(.id == "pool-exhausted")] | length')" 0
 	expect_eq "1 MiB write from hugetlb still blocked" "$(r writer_state)" D
+	# The high-water covers the most slots the kernel said were in use
+	# when a mapping failed, also where the kernel keeps none of its own.
+	expect_gt "the kernel printed the pool's used slots at a failure" \
+		"$(r full_used_max)" 0
+	# shellcheck disable=SC2154 # tap_prefix: set by run-scenarios.sh
+	echo "# $tap_prefix high-water $(r stat_hiwater) (from the kernel: $(r stat_hiwater_kernel)), kernel printed used up to $(r full_used_max)"
+	expect_ge "stat's high-water covers the most the kernel printed in use" \
+		"$(r stat_hiwater)" "$(r full_used_max)"
 	expect_le "never-fit seen within 5 s of the write" "$(r detect_s)" 5
 	expect_gt "req queue failed with ENOMEM" "$(r enomem)" 0
 	expect_gt "req queue counted never-fit failures" "$(r never_fit)" 0

@@ -176,6 +176,16 @@ emit full_first_used "$(dmesg | grep -m 1 -F 'swiotlb buffer is full' |
 mf=$(grep -E '"kind":"map-failed","source":"(swiotlb_map|dma_map_page)"' /tmp/trace.json | head -n 1)
 emit mf_first_used "$(jnum "$mf" slots_used)"
 emit mf_first_total "$(jnum "$mf" slots_total)"
+# The pool's high-water in stat's last report, against the most slots the
+# kernel printed in use at a failed mapping: where the kernel keeps no
+# high-water (7.x without swiotlb=...,track_hiwater), dmawatch's own must
+# still cover it (the swiotlb family reads the pool at every failure).
+emit full_used_max "$(dmesg | grep -F 'swiotlb buffer is full' |
+	sed -n 's/.*used \([0-9]*\) (slots).*/\1/p' | sort -n | tail -n 1)"
+last=$(tail -n 1 /tmp/stat.json)
+emit stat_hiwater "$(jnum "$last" slots_hiwater)"
+emit stat_hiwater_kernel "$(printf '%s\n' "$last" |
+	sed -n 's/.*"hiwater_from_kernel":\([a-z]*\).*/\1/p')"
 
 # dmawatch diagnose while the write still hangs, with its live window:
 # after the counters above, which are read from the last stat report and
