@@ -17,7 +17,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "enforce.skel.h"
 #include "engine/engine.h"
 #include "engine/ksyms.h"
 #include "family/enforce_find.h"

@@ -20,9 +20,13 @@
 #include "engine/lab_faults.h"
 #include "util.h"
 
-/* The maps family/common.bpf.h defines in every object; the first loaded
- * family's instances are shared by all. */
-static const char *const common_maps[] = { "events", "event_drops", "proc_stats", "pool_peak" };
+/* By enum shared_map: the maps every family shares. */
+static const char *const shared_map_names[SHARED_MAPS] = {
+	[SHARED_EVENTS] = "events",
+	[SHARED_EVENT_DROPS] = "event_drops",
+	[SHARED_PROC_STATS] = "proc_stats",
+	[SHARED_POOL_PEAK] = "pool_peak",
+};
 
 /* The kernel variables family/common.bpf.h reads, by address (struct
  * family_rodata). */
@@ -185,14 +189,11 @@ static int handle_event(void *ctx, void *data, size_t len)
 
 static int shared_maps_take(struct engine *e, struct bpf_object *obj)
 {
-	int *fds[] = { &e->events_fd, &e->event_drops_fd, &e->proc_stats_fd, &e->pool_peak_fd };
+	for (size_t m = 0; m < SHARED_MAPS; m++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, shared_map_names[m]);
 
-	_Static_assert(ARRAY_SIZE(fds) == ARRAY_SIZE(common_maps), "a fd per common map");
-	for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(obj, common_maps[m]);
-
-		*fds[m] = map ? dup(bpf_map__fd(map)) : -1;
-		if (*fds[m] < 0)
+		e->shared_fd[m] = map ? dup(bpf_map__fd(map)) : -1;
+		if (e->shared_fd[m] < 0)
 			return -errno;
 	}
 	return 0;
@@ -200,11 +201,9 @@ static int shared_maps_take(struct engine *e, struct bpf_object *obj)
 
 static int shared_maps_give(struct engine *e, struct bpf_object *obj)
 {
-	int fds[] = { e->events_fd, e->event_drops_fd, e->proc_stats_fd, e->pool_peak_fd };
-
-	for (size_t m = 0; m < ARRAY_SIZE(common_maps); m++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(obj, common_maps[m]);
-		int err = map ? bpf_map__reuse_fd(map, fds[m]) : 0;
+	for (size_t m = 0; m < SHARED_MAPS; m++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, shared_map_names[m]);
+		int err = map ? bpf_map__reuse_fd(map, e->shared_fd[m]) : 0;
 
 		if (err)
 			return err;
@@ -240,17 +239,18 @@ static int fam_load(struct engine *e, size_t i)
 	snprintf(what, sizeof(what), "loading the %s probes", f->ops->name);
 	/* The first family to load creates the shared maps; the others
 	 * reuse them: one ring buffer, one process table. */
-	if (e->events_fd >= 0 && (err = shared_maps_give(e, f->obj))) {
+	if (e->shared_fd[SHARED_EVENTS] >= 0 && (err = shared_maps_give(e, f->obj))) {
 		fam_failed(f, "sharing maps between probe families", err);
 		return err;
 	}
-	test_faults_before_load(f->obj, f->ops->name, common_maps, ARRAY_SIZE(common_maps));
+	test_faults_before_load(f->obj, f->ops->name, shared_map_names, SHARED_MAPS);
 	err = f->ops->load(f, &e->rodata);
 	if (err) {
 		fam_failed(f, what, err);
 		return err;
 	}
-	if (e->events_fd < 0 && bpf_object__find_map_by_name(f->obj, common_maps[0]) &&
+	if (e->shared_fd[SHARED_EVENTS] < 0 &&
+	    bpf_object__find_map_by_name(f->obj, shared_map_names[SHARED_EVENTS]) &&
 	    (err = shared_maps_take(e, f->obj))) {
 		fam_failed(f, "sharing maps between probe families", err);
 		return err;
@@ -332,7 +332,8 @@ static int prepare(struct engine *e, const struct engine_opts *o, bool trials)
 
 	memset(e, 0, sizeof(*e));
 	e->opts = *o;
-	e->events_fd = e->event_drops_fd = e->proc_stats_fd = e->pool_peak_fd = -1;
+	for (size_t m = 0; m < SHARED_MAPS; m++)
+		e->shared_fd[m] = -1;
 	e->nruns = ARRAY_SIZE(family_table);
 	engine_libbpf_messages(o->verbose);
 	e->ksyms = ksyms_load_with(NULL, kernel_vars, ARRAY_SIZE(kernel_vars));
@@ -482,8 +483,8 @@ int engine_start(struct engine *e, const struct engine_opts *o, event_fn on_even
 		return -ENOENT;
 	}
 	/* No ring buffer when only families without events run (-F enforce). */
-	if (e->events_fd >= 0) {
-		e->rb = ring_buffer__new(e->events_fd, handle_event, e, NULL);
+	if (e->shared_fd[SHARED_EVENTS] >= 0) {
+		e->rb = ring_buffer__new(e->shared_fd[SHARED_EVENTS], handle_event, e, NULL);
 		if (!e->rb) {
 			err = -errno;
 			dmaw_warn("opening the event ring buffer: %s", strerror(-err));
@@ -505,16 +506,14 @@ int engine_plan(struct engine *e, const struct engine_opts *o)
 
 void engine_stop(struct engine *e)
 {
-	int *fds[] = { &e->events_fd, &e->event_drops_fd, &e->proc_stats_fd, &e->pool_peak_fd };
-
 	ring_buffer__free(e->rb);
 	e->rb = NULL;
 	for (size_t i = e->nruns; i-- > 0;)
 		fam_destroy(e, i);
-	for (size_t m = 0; m < ARRAY_SIZE(fds); m++) {
-		if (*fds[m] >= 0)
-			close(*fds[m]);
-		*fds[m] = -1;
+	for (size_t m = 0; m < SHARED_MAPS; m++) {
+		if (e->shared_fd[m] >= 0)
+			close(e->shared_fd[m]);
+		e->shared_fd[m] = -1;
 	}
 	ksyms_free(e->ksyms);
 	e->ksyms = NULL;

@@ -66,6 +66,16 @@ struct engine_opts {
 		"families", required_argument, NULL, 'F'                                     \
 	}
 
+/* The maps family/common.bpf.h defines in every object; the first loaded
+ * family's instances are shared by all (engine.c's shared_map_names). */
+enum shared_map {
+	SHARED_EVENTS,      /* the ring buffer of events */
+	SHARED_EVENT_DROPS, /* events it had no room for */
+	SHARED_PROC_STATS,  /* per-process counts */
+	SHARED_POOL_PEAK,   /* the default pool's most slots seen in use */
+	SHARED_MAPS
+};
+
 struct engine {
 	struct engine_opts opts;
 	struct features feat;
@@ -74,8 +84,9 @@ struct engine {
 	struct fam_hooks hooks[ENGINE_MAX_FAMILIES];
 	size_t nruns;
 	struct ring_buffer *rb;
-	/* The maps of family/common.bpf.h every family shares (fds owned here). */
-	int events_fd, event_drops_fd, proc_stats_fd, pool_peak_fd;
+	/* The maps of family/common.bpf.h every family shares, by enum
+	 * shared_map (fds owned here, -1 until the first family loads). */
+	int shared_fd[SHARED_MAPS];
 	/* What every object's .rodata gets (family/common.bpf.h). */
 	struct family_rodata rodata;
 	event_fn on_event;

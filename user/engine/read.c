@@ -64,17 +64,19 @@ static void read_common(struct engine *e, struct snapshot *s)
 	int ncpus = libbpf_num_possible_cpus();
 	__u32 zero = 0;
 
-	if (ncpus > 0 && e->event_drops_fd >= 0) {
+	int drops_fd = e->shared_fd[SHARED_EVENT_DROPS], procs_fd = e->shared_fd[SHARED_PROC_STATS];
+
+	if (ncpus > 0 && drops_fd >= 0) {
 		__u64 *drops = calloc(ncpus, sizeof(*drops));
 
-		if (drops && !bpf_map_lookup_elem(e->event_drops_fd, &zero, drops))
+		if (drops && !bpf_map_lookup_elem(drops_fd, &zero, drops))
 			for (int c = 0; c < ncpus; c++)
 				s->event_drops += drops[c];
 		free(drops);
 	}
-	if (e->proc_stats_fd >= 0)
-		read_percpu_hash(e->proc_stats_fd, sizeof(__u32), sizeof(struct dmaw_proc_stats),
-				 add_proc, s);
+	if (procs_fd >= 0)
+		read_percpu_hash(procs_fd, sizeof(__u32), sizeof(struct dmaw_proc_stats), add_proc,
+				 s);
 }
 
 /* The runs the kernel skipped, over the family's loaded programs. */

@@ -21,15 +21,18 @@ static void unnamed(char *buf, size_t len, __u64 key)
 	snprintf(buf, len, "unnamed-%08llx", (unsigned long long)(h >> 32));
 }
 
+/* Bytes in use of family i's part of s, within its room. */
+static size_t mine_bytes(const struct snapshot *s, size_t i)
+{
+	return s->mine_size[i] < SNAP_FAMILY_BYTES ? s->mine_size[i] : SNAP_FAMILY_BYTES;
+}
+
 void snapshot_reset(struct snapshot *s)
 {
-	size_t mine_size[FAMILY_IDS];
-
-	memcpy(mine_size, s->mine_size, sizeof(mine_size));
 	for (size_t i = 0; i < FAMILY_IDS; i++)
-		memset(s->mine[i], 0,
-		       mine_size[i] < SNAP_FAMILY_BYTES ? mine_size[i] : SNAP_FAMILY_BYTES);
-	/* The rows are zeroed as they are added (snapshot_dev() ...). */
+		memset(s->mine[i], 0, mine_bytes(s, i));
+	/* The header last (it holds mine_size); the rows are zeroed as they
+	 * are added (snapshot_dev() ...). */
 	memset(s, 0, offsetof(struct snapshot, devs));
 }
 
@@ -40,9 +43,7 @@ void snapshot_copy(struct snapshot *dst, const struct snapshot *src)
 	memcpy(dst->vqs, src->vqs, src->nvqs * sizeof(src->vqs[0]));
 	memcpy(dst->procs, src->procs, src->nprocs * sizeof(src->procs[0]));
 	for (size_t i = 0; i < FAMILY_IDS; i++)
-		memcpy(dst->mine[i], src->mine[i],
-		       src->mine_size[i] < SNAP_FAMILY_BYTES ? src->mine_size[i] :
-							       SNAP_FAMILY_BYTES);
+		memcpy(dst->mine[i], src->mine[i], mine_bytes(src, i));
 }
 
 size_t snapshot_used_bytes(const struct snapshot *s)
@@ -51,7 +52,7 @@ size_t snapshot_used_bytes(const struct snapshot *s)
 		   s->nvqs * sizeof(s->vqs[0]) + s->nprocs * sizeof(s->procs[0]);
 
 	for (size_t i = 0; i < FAMILY_IDS; i++)
-		n += s->mine_size[i] < SNAP_FAMILY_BYTES ? s->mine_size[i] : SNAP_FAMILY_BYTES;
+		n += mine_bytes(s, i);
 	return n;
 }
 

@@ -43,14 +43,6 @@ static void clock_str(char *buf, size_t len, double wall)
 	strftime(buf, len, "%H:%M:%S", &tm);
 }
 
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- the header ----------------------------------------------------------- */
 
 /* Kernel and guest, the families' lines (the pool gauge), totals. Returns
@@ -62,7 +54,7 @@ static int draw_header(struct top *t, struct canvas *c, int y)
 	char now[16], a[16], b[32];
 	int x;
 
-	clock_str(now, sizeof(now), wall_now());
+	clock_str(now, sizeof(now), wall_s());
 	x = cprintf(c, y, 0, P_TITLE, "dmatop");
 	x = cprintf(c, y, x + 1, P_NORMAL, "%s  CC: ", t->kernel);
 	x = cprintf(c, y, x, t->cc.kind != CC_NONE ? P_WARN : P_NORMAL, "%s%s", cc_name(t->cc.kind),
