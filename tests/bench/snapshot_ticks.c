@@ -3,9 +3,10 @@
  * snapshot-ticks: what one tick of export and of dmatop costs in snapshot
  * handling, without a kernel, for a guest with N devices: the engine's
  * reset and fill of a snapshot, export's copy, keep_monotonic, render and
- * copy back, dmatop's copy of the previous and current snapshots. Run the
- * way the loader does it (only the rows in use, snapshot_copy()) and, as
- * the reference, the way it did before (whole-struct memset and copies),
+ * keeping what it rendered, dmatop's copy of the previous and current
+ * snapshots. Run the way the loader does it (only the rows in use,
+ * snapshot_copy(), export's last swapped in) and, as the reference, the way
+ * it did before (whole-struct memset and copies),
  * interleaved in one run; prints bytes copied, CPU and RSS per way.
  *
  *   snapshot-ticks [DEVICES...]      default: 4 64 256
@@ -94,7 +95,16 @@ static void tick(struct way *w, int n, unsigned long long k)
 		prom_keep_monotonic(w->work, w->last);
 	if (!prom_render_text(w->work, &h, &text, &len))
 		free(text);
-	copy(w, w->last, w->work);
+	/* export keeps what it rendered as the next tick's last (a swap;
+	 * before, a copy). */
+	if (w->whole) {
+		copy(w, w->last, w->work);
+	} else {
+		struct snapshot *last = w->last;
+
+		w->last = w->work;
+		w->work = last;
+	}
 	copy(w, w->top_prev, w->top_cur);
 	copy(w, w->top_cur, w->cur);
 	w->cpu_s += cpu_s() - t;

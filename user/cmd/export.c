@@ -96,6 +96,7 @@ static int export_tick(void *ctx, const struct snapshot *prev, const struct snap
 		       bool final)
 {
 	struct export_ctx *x = ctx;
+	struct snapshot *last;
 	struct prom_health h;
 	char *text = NULL;
 	size_t len = 0;
@@ -129,7 +130,10 @@ static int export_tick(void *ctx, const struct snapshot *prev, const struct snap
 	x->text_len = len;
 	/* Clients past their deadline are closed by the server's own timer. */
 	http_set_text(&x->http, text, len);
-	snapshot_copy(x->last, x->work);
+	/* What was rendered is the next tick's last; the old last is scratch. */
+	last = x->last;
+	x->last = x->work;
+	x->work = last;
 	x->have_last = true;
 	return 0;
 }
