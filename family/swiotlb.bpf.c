@@ -277,9 +277,13 @@ static __always_inline __u32 count_map(struct dmaw_swiotlb_stats *st, __u64 size
 		st->max_size = size;
 	st->size_hist[log2_slot(size)]++;
 	if (size > limit) {
-		/* Can never succeed: no run of free slots is longer than a
-		 * segment (swiotlb_find_slots), and the kernel only says
-		 * "buffer is full". A driver that retries it does so forever. */
+		/* Over what the kernel promises the device
+		 * (dma_max_mapping_size()). Without a min_align_mask it can
+		 * never succeed: no run of free slots is longer than a segment
+		 * (swiotlb_find_slots), the kernel only says "buffer is full",
+		 * and a driver that retries it does so forever. With one
+		 * (NVMe), the limit is the worst case over where the buffer
+		 * starts: a page-aligned one of up to 128 slots still fits. */
 		st->over_limit++;
 		if (event_sampled(st->over_limit))
 			ev = DMAW_EV_OVER_LIMIT;

@@ -2,7 +2,8 @@
 # mkinitramfs.sh KERNEL_ENV OUT [FILE=DEST ...]
 #
 # Builds the lab guest's initramfs: static busybox, the kernel's virtio-blk
-# modules (with their dependencies, in load order), the guest scripts from
+# modules (with their dependencies, in load order), its NVMe modules where
+# it has them (run-guest.sh -n), the guest scripts from
 # tests/lab/guest/, and any extra FILE=DEST pairs (the static dmawatch, the
 # test module). Written to OUT.tmp and renamed, so a failed build never
 # leaves a usable-looking image behind.
@@ -32,19 +33,39 @@ cp "$busybox" "$root/bin/busybox"
 
 # modprobe resolves dependencies against the unpacked tree's modules.dep;
 # built-in modules (virtio_pci on 6.12) print "builtin" and are skipped.
-: > "$root/modules/load-order"
-for mod in virtio_pci virtio_blk; do
-	modprobe -d "${MODULES%/lib/modules/*}" -S "$KVER" --show-depends "$mod" |
-		awk '$1 == "insmod" { print $2 }'
-done | awk '!seen[$0]++' | while read -r ko; do
-	name=$(basename "$ko")
-	case "$name" in
-	*.ko.xz) xz -dc "$ko" > "$root/modules/${name%.xz}"; name=${name%.xz} ;;
-	*.ko.zst) zstd -qdc "$ko" > "$root/modules/${name%.zst}"; name=${name%.zst} ;;
-	*) cp "$ko" "$root/modules/$name" ;;
-	esac
-	echo "$name" >> "$root/modules/load-order"
-done
+# add_modules LIST MODULE...: the modules and their dependencies, in load
+# order, unpacked into /modules and named in /modules/LIST, each once.
+add_modules() {
+	list=$root/modules/$1
+	shift
+	: >> "$list"
+	for mod in "$@"; do
+		modprobe -d "${MODULES%/lib/modules/*}" -S "$KVER" --show-depends "$mod" |
+			awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r ko; do
+		name=$(basename "$ko")
+		name=${name%.xz}
+		name=${name%.zst}
+		# Already unpacked for another list: loaded with that one.
+		[ ! -e "$root/modules/$name" ] || continue
+		case "$ko" in
+		*.ko.xz) xz -dc "$ko" > "$root/modules/$name" ;;
+		*.ko.zst) zstd -qdc "$ko" > "$root/modules/$name" ;;
+		*) cp "$ko" "$root/modules/$name" ;;
+		esac
+		echo "$name" >> "$list"
+	done
+}
+add_modules load-order virtio_pci virtio_blk
+# NVMe (nvme-core, and nvme-auth, nvme-keyring... as the kernel has them),
+# which init loads only when the guest has an NVMe controller. Optional:
+# a kernel without the module (the lab's own, tinyconfig) has no NVMe disk,
+# and a built-in one needs nothing here.
+if modprobe -d "${MODULES%/lib/modules/*}" -S "$KVER" --show-depends nvme > /dev/null 2>&1; then
+	add_modules load-order-nvme nvme
+else
+	: > "$root/modules/load-order-nvme"
+fi
 
 cp "$here/guest/"* "$root/lab/"
 mv "$root/lab/init" "$root/init"

@@ -12,6 +12,10 @@
 #   -a ARGS     extra kernel command line
 #   -b          a second virtio disk (vdb, 16 MiB) without
 #               iommu_platform=on: it bypasses the DMA API and SWIOTLB
+#   -n          an NVMe disk (nvme0n1, 64 MiB, serial dmawnvme): a PCI
+#               device that maps through dma-direct like the virtio disk,
+#               so it bounces too, but with NVMe's min_align_mask (4095)
+#               and so a smaller SWIOTLB limit (258048 bytes, not 262144)
 #
 # TCG runs the guest's two vCPUs in one host thread (LAB_TCG_THREAD=single,
 # the default): with a thread per vCPU (multi), a vCPU can execute a stale
@@ -28,10 +32,11 @@
 # ended without the scenario's end marker) or "qemu-failed N".
 # QEMU is killed on every way out; exit status 0 only for "ok".
 set -eu
-scenario=shell swiotlb=force limit=180 out='' extra='' bypass=''
-while getopts s:p:t:o:a:b opt; do
+scenario=shell swiotlb=force limit=180 out='' extra='' bypass='' nvme=''
+while getopts s:p:t:o:a:bn opt; do
 	case $opt in
 	b) bypass=1 ;;
+	n) nvme=1 ;;
 	s) scenario=$OPTARG ;;
 	p) swiotlb=$OPTARG ;;
 	t) limit=$OPTARG ;;
@@ -66,6 +71,7 @@ single | multi) ;;
 esac
 truncate -s 256M "$work/disk.img"
 [ -z "$bypass" ] || truncate -s 16M "$work/disk2.img"
+[ -z "$nvme" ] || truncate -s 64M "$work/nvme.img"
 set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G -smp 2 \
 	-nodefaults -no-reboot -vga none -display none \
 	-kernel "$VMLINUZ" -initrd "$initrd" \
@@ -73,6 +79,8 @@ set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G
 	-device virtio-blk-pci,drive=disk0,disable-legacy=on,iommu_platform=on \
 	${bypass:+-drive "file=$work/disk2.img,if=none,id=disk1,format=raw,cache=unsafe"} \
 	${bypass:+-device virtio-blk-pci,drive=disk1,disable-legacy=on} \
+	${nvme:+-drive "file=$work/nvme.img,if=none,id=nvme0,format=raw,cache=unsafe"} \
+	${nvme:+-device nvme,serial=dmawnvme,drive=nvme0} \
 	-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=4 swiotlb=$swiotlb dmawatch.scenario=$scenario $extra"
 
 if [ "$scenario" = shell ]; then

@@ -19,7 +19,12 @@
  *    buffer sizes 1 byte .. 4 MiB (physically contiguous pages):
  *      map_single  write N: map and unmap one N-byte buffer in
  *                  dmawatch_lab_map_single(); the write fails with -ENOMEM
- *                  if the mapping fails.  read: "size=N result=ok|fail|none"
+ *                  if the mapping fails.  write "N DEVICE": the same on the
+ *                  PCI device of that name (dev_name(), e.g. 0000:00:05.0)
+ *                  instead of the module's own, so that another driver's
+ *                  device (its min_align_mask, its SWIOTLB limit) does the
+ *                  mapping; -ENODEV if there is none.
+ *                  read: "size=N result=ok|fail|none" (the last write's)
  *      bench       write "COUNT SIZE": COUNT map/unmap pairs of one buffer.
  *                  read: "count= size= ns_total= ns_per_op= failures=
  *                  min_chunk_ns_per_op=" (ns_per_op is per map+unmap pair;
@@ -54,6 +59,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
 #include <linux/sched.h>
@@ -544,36 +550,67 @@ static noinline __noclone int dmawatch_lab_map_single(struct device *dev,
 	return 0;
 }
 
+/*
+ * The PCI device named @name (as dev_name() gives it), with a reference the
+ * caller drops with put_device(); NULL if there is none.
+ */
+static struct device *lab_find_pci_dev(const char *name)
+{
+#ifdef CONFIG_PCI
+	return bus_find_device_by_name(&pci_bus_type, NULL, name);
+#else
+	return NULL;
+#endif
+}
+
 static ssize_t map_single_write(struct file *file, const char __user *ubuf,
 				size_t len, loff_t *ppos)
 {
+	struct device *dev = lab.dev;
 	unsigned long size;
 	unsigned int order;
 	struct page *page;
-	char *cmd;
+	char *cmd, *s, *name;
 	int ret;
 
 	cmd = lab_get_cmd(ubuf, len);
 	if (IS_ERR(cmd))
 		return PTR_ERR(cmd);
-	ret = kstrtoul(strim(cmd), 0, &size);
+	/* "SIZE" maps on the module's own device, "SIZE DEVICE" on that one. */
+	s = strim(cmd);
+	name = strpbrk(s, " \t");
+	if (name) {
+		*name = '\0';
+		name = skip_spaces(name + 1);
+	}
+	ret = kstrtoul(s, 0, &size);
+	if (!ret && !lab_size_ok(size))
+		ret = -EINVAL;
+	if (!ret && name) {
+		dev = lab_find_pci_dev(name);
+		if (!dev)
+			ret = -ENODEV;
+	}
 	kfree(cmd);
 	if (ret)
 		return ret;
-	if (!lab_size_ok(size))
-		return -EINVAL;
 
 	page = lab_alloc_buf(size, &order);
-	if (!page)
-		return -ENOMEM;
+	if (!page) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
 
 	mutex_lock(&lab.dbg_lock);
-	ret = dmawatch_lab_map_single(lab.dev, page_address(page), size);
+	ret = dmawatch_lab_map_single(dev, page_address(page), size);
 	lab.last_map_size = size;
 	lab.last_map_result = ret;
 	mutex_unlock(&lab.dbg_lock);
 
 	__free_pages(page, order);
+out_put:
+	if (dev != lab.dev)
+		put_device(dev);
 	return ret ? ret : len;
 }
 
