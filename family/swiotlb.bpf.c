@@ -208,7 +208,9 @@ static __always_inline __u64 bounce_mode(const struct device *dev)
 
 	if (!mem || !BPF_CORE_READ(mem, force_bounce))
 		return DMAW_BOUNCE_SOME;
-	if (BPF_CORE_READ(dev, dma_ops))
+	/* A kernel without CONFIG_DMA_OPS (the lab's own tinyconfig one) has
+	 * no dma_ops member: every device is dma-direct there. */
+	if (bpf_core_field_exists(dev->dma_ops) && BPF_CORE_READ(dev, dma_ops))
 		return DMAW_BOUNCE_SOME;
 	/* 6.12 has the bit; 7.x keeps it in dev->flags (DEV_FLAG_DMA_IOMMU),
 	 * and a 7.x guest has no IOMMU doing dma-iommu with force_bounce. */
