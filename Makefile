@@ -18,12 +18,16 @@ BUILD ?= $(CURDIR)/build
 # and 7.3 (trixie-backports).
 KERNELS ?= 6.1 6.12 7.3
 KERNEL ?= 6.12
-# The lab's own kernel: Debian's linux-source-6.12 with
+# The lab's own kernels: Debian's linux-source-6.12 with
 # tests/lab/kernel/fei.config (CONFIG_FUNCTION_ERROR_INJECTION, which no
-# Debian kernel has), where enforce --deny can be tested; built once and
-# cached (tests/lab/build-kernel.sh). Only FEI_SCENARIOS run on it.
+# Debian kernel has), where enforce --deny can be tested; and the same with
+# kernel/dyn.config (CONFIG_SWIOTLB_DYNAMIC, nor that), where the pool
+# grows. Built once and cached (tests/lab/build-kernel.sh). Only
+# FEI_SCENARIOS and DYN_SCENARIOS run on them.
 FEI_KERNEL ?= 6.12-fei
 FEI_SCENARIOS ?= enforce
+DYN_KERNEL ?= 6.12-dyn
+DYN_SCENARIOS ?= pool-grow
 
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 VMLINUX_FROM ?= 6.12
@@ -64,7 +68,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-fdebug-prefix-map=$(CURDIR)=. -Ivmlinux/$(ARCH)
 
 .PHONY: FORCE install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
-.PHONY: all static lint deps deps-lint deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs fei-initramfs test unit lab-test lab demo \
+.PHONY: all static lint deps deps-lint deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs fei-initramfs dyn-initramfs test unit lab-test lab demo \
 	bench bench-snapshot lab-soak lab-endure vmlinux-h clean distclean clean-cache help prometheus-test top-keys
 .DELETE_ON_ERROR:
 
@@ -73,8 +77,9 @@ all: $(BUILD)/dmawatch $(BUILD)/dmatop
 help:
 	@echo 'make            build dmawatch and dmatop into $(BUILD)/'
 	@echo 'make deps       install the Debian packages the project needs'
-	@echo 'make test       host tests, sanitizers, fuzzing, the lab on $(KERNELS) and $(FEI_KERNEL), the package'
+	@echo 'make test       host tests, sanitizers, fuzzing, the lab on $(KERNELS), $(FEI_KERNEL) and $(DYN_KERNEL), the package'
 	@echo 'make fei-initramfs  the lab kernel with FUNCTION_ERROR_INJECTION ($(FEI_KERNEL)), for enforce --deny'
+	@echo 'make dyn-initramfs  the same with SWIOTLB_DYNAMIC ($(DYN_KERNEL)): a pool that grows'
 	@echo 'make unit       unit tests only (no kernel needed)'
 	@echo 'make demo       boot a lab guest with bounce traffic under dmatop'
 	@echo 'make lab        a shell in a bouncing lab guest (KERNEL=$(KERNEL))'
@@ -292,7 +297,8 @@ valgrind: deps-build $(UNIT_BINS) all
 # been deleted or replaced since; rewritten only when it changes, so what
 # depends on it is rebuilt only then.
 $(BUILD)/lab/%/kernel.env: tests/lab/fetch-kernel.sh tests/lab/make-buildroot.sh tests/lab/cache.sh \
-		tests/lab/apt.sh tests/lab/build-kernel.sh tests/lab/kernel/fei.config FORCE
+		tests/lab/apt.sh tests/lab/build-kernel.sh tests/lab/kernel/fei.config \
+		tests/lab/kernel/dyn.config FORCE
 	@mkdir -p $(@D)
 	@tests/lab/fetch-kernel.sh $* $@.new
 	@if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
@@ -334,6 +340,7 @@ $(BUILD)/lab/%/initramfs.gz: $(BUILD)/lab/%/kernel.env $(BUILD)/lab/%/dmawatch_l
 
 initramfs: $(KERNELS:%=$(BUILD)/lab/%/initramfs.gz)
 fei-initramfs: $(FEI_KERNEL:%=$(BUILD)/lab/%/initramfs.gz)
+dyn-initramfs: $(DYN_KERNEL:%=$(BUILD)/lab/%/initramfs.gz)
 
 lab-test: deps all initramfs
 	@tests/lab/run-scenarios.sh $(BUILD) $(KERNELS)
@@ -377,12 +384,14 @@ bench: deps initramfs
 # so a style or unit failure shows in a minute, before the lab is set up.
 test: lint unit deps all $(FUZZ_BINS) san-build initramfs deb
 	@tests/lab/background-make.sh start $(BUILD)/lab/fei-build -C $(CURDIR) -s \
-		BUILD=$(BUILD) FEI_KERNEL="$(FEI_KERNEL)" fei-initramfs
+		BUILD=$(BUILD) FEI_KERNEL="$(FEI_KERNEL)" DYN_KERNEL="$(DYN_KERNEL)" \
+		fei-initramfs dyn-initramfs
 	@tests/run-tap.sh all -- sh -c '$(SANITIZE_CMD); $(VALGRIND_CMD); \
 		$(FUZZ_CMD:$(FUZZ_SECONDS)=$(FUZZ_TEST_SECONDS)); \
 		tests/lab/run-scenarios.sh $(BUILD) $(KERNELS); \
 		tests/lab/background-make.sh wait $(BUILD)/lab/fei-build && \
 		SCENARIOS="$(FEI_SCENARIOS)" tests/lab/run-scenarios.sh $(BUILD) $(FEI_KERNEL); \
+		SCENARIOS="$(DYN_SCENARIOS)" tests/lab/run-scenarios.sh $(BUILD) $(DYN_KERNEL); \
 		tests/prometheus/run.sh $(BUILD); \
 		$(DEB_TEST)'
 

@@ -331,9 +331,29 @@ static __always_inline int pool_used(const struct io_tlb_mem *mem, __u64 *used)
 	return c.err;
 }
 
+/* SWIOTLB_DYNAMIC's members (include/linux/swiotlb.h), which the
+ * vmlinux.h kernel lacks: found by CO-RE where the running kernel has them. */
+struct io_tlb_mem___dyn {
+	bool can_grow;
+	struct list_head pools;
+} __attribute__((preserve_access_index));
+
+/* Does the allocator add pools when none has room (SWIOTLB_DYNAMIC, and
+ * can_grow still set)? A mapping that finds no slot then gets a transient
+ * pool and the worker adds one (swiotlb_find_slots()), so a request larger
+ * than today's pool is no never-fit there. */
+static __always_inline bool pool_can_grow(const struct io_tlb_mem *mem)
+{
+	const struct io_tlb_mem___dyn *m = (const void *)mem;
+
+	if (!bpf_core_field_exists(struct io_tlb_mem___dyn, can_grow))
+		return false;
+	return BPF_CORE_READ(m, can_grow);
+}
+
 /* Slots in the device's pool and how many are in use; the default pool's
- * count goes into pool_peak. */
-static __always_inline void pool_usage(const struct device *dev, __u32 *total, __u32 *used)
+ * count goes into pool_peak. Returns whether the pool can grow. */
+static __always_inline bool pool_usage(const struct device *dev, __u32 *total, __u32 *used)
 {
 	struct io_tlb_mem *mem = BPF_CORE_READ(dev, dma_io_tlb_mem);
 	__u64 u = 0;
@@ -341,14 +361,15 @@ static __always_inline void pool_usage(const struct device *dev, __u32 *total, _
 	*total = 0;
 	*used = 0;
 	if (!mem)
-		return;
+		return false;
 	*total = BPF_CORE_READ(mem, nslabs);
-	if (pool_used(mem, &u))
-		return;
-	*used = u;
-	/* A device's own (restricted) pool is not the default pool. */
-	if ((__u64)mem == dmaw_io_tlb_default_mem_addr)
-		pool_peak_keep(u);
+	if (!pool_used(mem, &u)) {
+		*used = u;
+		/* A device's own (restricted) pool is not the default pool. */
+		if ((__u64)mem == dmaw_io_tlb_default_mem_addr)
+			pool_peak_keep(u);
+	}
+	return pool_can_grow(mem);
 }
 
 /*

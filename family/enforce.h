@@ -45,9 +45,15 @@ enum dmaw_enf_mode {
 
 /* Per disk (key: the whole disk's dev_t, MKDEV): what user space measured
  * of the disk, its pool and its device, and the caps it asked for. */
+/* pool_slots of a pool that grows (CONFIG_SWIOTLB_DYNAMIC): a request
+ * larger than it gets transient pools, so only a segment over 128 slots
+ * never fits. */
+#define DMAW_ENF_POOL_GROWS 0xffffffffu
+
 struct dmaw_enf_rule {
 	__u32 policies;                /* enum dmaw_enf_policy bits */
-	__u32 pool_slots;              /* slots the pool has in all */
+	__u32 pool_slots;              /* slots the pool has in all, or
+					* DMAW_ENF_POOL_GROWS */
 	__u32 extra_slots;             /* the driver's own mappings per request */
 	__u32 align_mask;              /* min_align_mask & (IO_TLB_SIZE - 1) */
 	__u32 seg_max;                 /* queue max_segment_size */

@@ -18,6 +18,14 @@
  *    counters are kept only with swiotlb=...,track_hiwater
  *    (pool_counters_live() in common.bpf.h); else the areas are summed.
  *
+ * With CONFIG_SWIOTLB_DYNAMIC (io_tlb_mem.pools exists) the allocator is
+ * a list of pools: the boot pool (defpool) and those its worker added
+ * (swiotlb_dyn_alloc()), each scanned; io_tlb_mem.nslabs is their sum. A
+ * mapping that finds no slot in any of them gets a transient pool of its
+ * own, on the device's list (swiotlb_find_slots()), counted apart in
+ * io_tlb_mem.transient_nslabs and freed at its unmap. The allocator's
+ * calls that are not inlined are counted by hooks (pool_events).
+ *
  * Where the kernel keeps no live high-water mark, the high-water is the
  * most slots seen in use (pool_peak, family/common.bpf.h): at each scan,
  * at every failed mapping (the swiotlb family), and with --detail after
@@ -43,30 +51,16 @@ static __u8 seg_buf[SEG_BUF_SIZE];
 /* Written by pool_scan, read by user space after each test run. */
 struct dmaw_pool_stats stats;
 
-struct pool_geom {
-	const void *slots;
-	const void *areas;
-	__u64 nslabs;      /* io_tlb_mem.nslabs: every pool */
-	__u64 pool_nslabs; /* slots of the pool scanned */
-	__u32 nareas;
-};
+/* A pool's SWIOTLB_DYNAMIC members (io_tlb_mem___dyn: common.bpf.h). */
+struct io_tlb_pool___dyn {
+	struct list_head node;
+	struct callback_head rcu;
+	bool transient;
+} __attribute__((preserve_access_index));
 
-static __always_inline int read_geom(const struct io_tlb_mem *mem, struct pool_geom *g)
+static __always_inline bool pools_dynamic(void)
 {
-	g->nslabs = BPF_CORE_READ(mem, nslabs);
-	pool_areas(mem, &g->areas, &g->nareas);
-	if (bpf_core_field_exists(struct io_tlb_mem, defpool)) {
-		g->slots = BPF_CORE_READ(mem, defpool.slots);
-		g->pool_nslabs = BPF_CORE_READ(mem, defpool.nslabs);
-	} else {
-		const struct io_tlb_mem___v61 *m = (const void *)mem;
-
-		g->slots = BPF_CORE_READ(m, slots);
-		g->pool_nslabs = g->nslabs;
-	}
-	if (!g->slots || !g->nslabs)
-		return -ENOENT;
-	return 0;
+	return bpf_core_field_exists(struct io_tlb_mem___dyn, pools);
 }
 
 struct scan_ctx {
@@ -136,15 +130,66 @@ static long scan_slot(__u32 i, struct scan_ctx *c)
 	return 0;
 }
 
+/* Scans one pool's slots into c and adds its areas' used counts to
+ * *area_used. 0, or a negative errno. */
+static __always_inline int scan_pool(const struct io_tlb_pool *pool, struct scan_ctx *c,
+				     __u64 *area_used)
+{
+	struct area_sum as = {};
+	__u32 nareas;
+	long ret;
+
+	c->slots = BPF_CORE_READ(pool, slots);
+	c->nslabs = BPF_CORE_READ(pool, nslabs);
+	as.areas = BPF_CORE_READ(pool, areas);
+	nareas = BPF_CORE_READ(pool, nareas);
+	if (!c->slots || !c->nslabs || !as.areas)
+		return -ENOENT;
+	/* bpf_loop() takes at most 8M iterations (a 16 GiB pool). */
+	ret = bpf_loop(c->nslabs, scan_slot, c, 0);
+	if (ret < 0 && !c->err)
+		c->err = ret;
+	bpf_loop(nareas, area_sum_one, &as, 0);
+	*area_used += as.sum;
+	return c->err ? c->err : as.err;
+}
+
+/* Every pool on io_tlb_mem.pools (SWIOTLB_DYNAMIC), up to
+ * DMAW_POOL_SCAN_MAX scanned; the rest only counted. */
+static __always_inline int scan_pools(const struct io_tlb_mem *mem, struct scan_ctx *c,
+				      struct dmaw_pool_stats *st, __u64 *area_used)
+{
+	const struct io_tlb_mem___dyn *m = (const void *)mem;
+	const void *head =
+		(const void *)mem + bpf_core_field_offset(struct io_tlb_mem___dyn, pools);
+	const __u32 node = bpf_core_field_offset(struct io_tlb_pool___dyn, node);
+	const struct list_head *pos = BPF_CORE_READ(m, pools.next);
+	int err;
+
+	for (int i = 0; i < 1024; i++) {
+		if (!pos || (const void *)pos == head)
+			return 0;
+		if (i < DMAW_POOL_SCAN_MAX) {
+			err = scan_pool((const void *)pos - node, c, area_used);
+			if (err)
+				return err;
+			st->pools++;
+		} else {
+			st->pools_unscanned++;
+		}
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return -E2BIG;
+}
+
 SEC("?raw_tp")
 int pool_scan(void *ctx)
 {
 	const struct io_tlb_mem *mem = (const void *)dmaw_io_tlb_default_mem_addr;
 	struct dmaw_pool_stats st = {};
 	struct scan_ctx sc = {};
-	struct pool_geom g = {};
-	__u64 t0 = bpf_ktime_get_ns(), used = 0;
-	long ret;
+	__u64 t0 = bpf_ktime_get_ns(), used = 0, area_used = 0;
+	bool live = pool_counters_live();
 	int err;
 
 	st.scans = stats.scans + 1;
@@ -152,20 +197,57 @@ int pool_scan(void *ctx)
 		st.scan_err = -ENOENT;
 		goto out;
 	}
-	err = read_geom(mem, &g);
-	if (err) {
-		st.scan_err = err;
+	st.nslabs = BPF_CORE_READ(mem, nslabs);
+	if (!st.nslabs) {
+		st.scan_err = -ENOENT;
 		goto out;
 	}
-	st.nslabs = g.nslabs;
-	st.nareas = g.nareas;
 
-	err = pool_used(mem, &used);
-	if (err)
-		st.scan_err = err;
+	if (pools_dynamic()) {
+		st.flags |= DMAW_POOL_DYNAMIC;
+		if (pool_can_grow(mem))
+			st.flags |= DMAW_POOL_CAN_GROW;
+		st.boot_nslabs = BPF_CORE_READ(mem, defpool.nslabs);
+		st.nareas = BPF_CORE_READ(mem, defpool.nareas);
+		err = scan_pools(mem, &sc, &st, &area_used);
+	} else if (bpf_core_field_exists(struct io_tlb_mem, defpool)) {
+		st.boot_nslabs = st.nslabs;
+		st.nareas = BPF_CORE_READ(mem, defpool.nareas);
+		st.pools = 1;
+		err = scan_pool(&mem->defpool, &sc, &area_used);
+	} else {
+		const struct io_tlb_mem___v61 *m = (const void *)mem;
+		struct area_sum as = { .areas = BPF_CORE_READ(m, areas) };
+
+		st.boot_nslabs = st.nslabs;
+		st.nareas = BPF_CORE_READ(m, nareas);
+		st.pools = 1;
+		sc.slots = BPF_CORE_READ(m, slots);
+		sc.nslabs = st.nslabs;
+		err = sc.slots && as.areas ? 0 : -ENOENT;
+		if (!err) {
+			bpf_loop(sc.nslabs, scan_slot, &sc, 0);
+			bpf_loop(st.nareas, area_sum_one, &as, 0);
+			area_used = as.sum;
+			err = sc.err ? sc.err : as.err;
+		}
+	}
+	/* The transient pools' slots, where the kernel counts them (debugfs
+	 * io_tlb_transient_nslabs); 0 without SWIOTLB_DYNAMIC. */
+	if (bpf_core_field_exists(struct io_tlb_mem, transient_nslabs)) {
+		st.transient_slots = BPF_CORE_READ(mem, transient_nslabs.counter);
+		st.flags |= DMAW_POOL_TRANSIENT;
+	}
+
+	/* In use, as the kernel's mem_used() counts it: total_used where it
+	 * is live (transient pools included), else the sum over every
+	 * pool's areas. */
+	if (live)
+		used = BPF_CORE_READ(mem, total_used.counter);
+	else
+		used = area_used;
 	st.used = used;
-
-	if (pool_counters_live()) {
+	if (live) {
 		st.hiwater = BPF_CORE_READ(mem, used_hiwater.counter);
 		st.flags |= DMAW_POOL_HIWATER_KERNEL;
 	} else {
@@ -174,15 +256,8 @@ int pool_scan(void *ctx)
 		if (!err)
 			pool_peak_keep(used);
 	}
-
-	sc.slots = g.slots;
-	sc.nslabs = g.pool_nslabs;
-	/* bpf_loop() takes at most 8M iterations (a 16 GiB pool). */
-	ret = bpf_loop(g.pool_nslabs, scan_slot, &sc, 0);
-	if (ret < 0 && !sc.err)
-		sc.err = ret;
-	if (sc.err) {
-		st.scan_err = sc.err;
+	if (err) {
+		st.scan_err = err;
 		goto out;
 	}
 	/* A run longer than a segment means the layout was misread. */
@@ -194,8 +269,7 @@ int pool_scan(void *ctx)
 	st.largest_free_run = sc.max_run;
 	st.largest_free_run_page = sc.max_run_page;
 	st.free_segments = sc.free_segs;
-	if (!st.scan_err)
-		st.flags |= DMAW_POOL_OK;
+	st.flags |= DMAW_POOL_OK;
 out:
 	st.scan_ns = bpf_ktime_get_ns() - t0;
 	stats = st;
@@ -226,5 +300,146 @@ int BPF_KRETPROBE(pool_map_kretprobe, dma_addr_t ret)
 {
 	if (ret != DMA_MAPPING_ERROR)
 		note_used();
+	return 0;
+}
+
+/* ---- the pool allocator's own calls (SWIOTLB_DYNAMIC) ----------------- */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dmaw_pool_events);
+} pool_events SEC(".maps");
+
+static __always_inline struct dmaw_pool_events *events_here(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pool_events, &zero);
+}
+
+/* The worker's runs in flight, by thread: whether it added a pool. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u64);
+	__type(value, __u32);
+} growing SEC(".maps");
+
+/* swiotlb_dyn_alloc(work): allocates a pool and adds it, or warns. */
+static __always_inline void grow_enter(void)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	__u32 added = 0;
+	struct dmaw_pool_events *e = events_here();
+
+	if (e)
+		e->grow_attempts++;
+	bpf_map_update_elem(&growing, &tid, &added, BPF_ANY);
+}
+
+static __always_inline void grow_exit(void)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	__u32 *added = bpf_map_lookup_elem(&growing, &tid);
+	struct dmaw_pool_events *e;
+
+	if (!added)
+		return;
+	if (!*added && (e = events_here()))
+		e->grow_failures++;
+	bpf_map_delete_elem(&growing, &tid);
+}
+
+/* add_mem_pool(mem, pool): at boot, for a restricted pool, and from the
+ * worker; only the default allocator's pools count. */
+static __always_inline void pool_added(const struct io_tlb_mem *mem, const struct io_tlb_pool *pool)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct dmaw_pool_events *e;
+	__u32 *added;
+
+	if ((__u64)mem != dmaw_io_tlb_default_mem_addr)
+		return;
+	added = bpf_map_lookup_elem(&growing, &tid);
+	if (added)
+		*added = 1;
+	e = events_here();
+	if (e) {
+		e->grows++;
+		e->grown_slots += BPF_CORE_READ(pool, nslabs);
+	}
+}
+
+/* swiotlb_dyn_free(rcu), the RCU callback that frees a pool: a transient
+ * one after its mapping's unmap (swiotlb_del_transient()). */
+static __always_inline void pool_freed(const struct callback_head *rcu)
+{
+	const void *pool = (const void *)rcu - bpf_core_field_offset(struct io_tlb_pool___dyn, rcu);
+	struct dmaw_pool_events *e;
+
+	if (!BPF_CORE_READ((const struct io_tlb_pool___dyn *)pool, transient))
+		return;
+	e = events_here();
+	if (e) {
+		e->transient_frees++;
+		e->transient_freed_slots += BPF_CORE_READ((const struct io_tlb_pool *)pool, nslabs);
+	}
+}
+
+SEC("?fentry/swiotlb_dyn_alloc")
+int BPF_PROG(pool_grow_fentry, struct work_struct *work)
+{
+	grow_enter();
+	return 0;
+}
+
+SEC("?fexit/swiotlb_dyn_alloc")
+int BPF_PROG(pool_grow_fexit, struct work_struct *work)
+{
+	grow_exit();
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(pool_grow_kprobe)
+{
+	grow_enter();
+	return 0;
+}
+
+SEC("?kretprobe")
+int BPF_KRETPROBE(pool_grow_kretprobe)
+{
+	grow_exit();
+	return 0;
+}
+
+SEC("?fentry/add_mem_pool")
+int BPF_PROG(pool_add_fentry, struct io_tlb_mem *mem, struct io_tlb_pool *pool)
+{
+	pool_added(mem, pool);
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(pool_add_kprobe, struct io_tlb_mem *mem, struct io_tlb_pool *pool)
+{
+	pool_added(mem, pool);
+	return 0;
+}
+
+SEC("?fentry/swiotlb_dyn_free")
+int BPF_PROG(pool_free_fentry, struct callback_head *rcu)
+{
+	pool_freed(rcu);
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(pool_free_kprobe, struct callback_head *rcu)
+{
+	pool_freed(rcu);
 	return 0;
 }

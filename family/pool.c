@@ -84,15 +84,24 @@ struct pool_state {
 	bool kernel_hiwater;   /* the kernel keeps io_tlb_mem.used_hiwater */
 };
 
-/* Where the kernel keeps no high-water mark: our own, sampled after every
- * mapping. */
 static const struct hook hooks[] = {
-	/* After every mapping: only with --detail, which may cost more per
+	/* Where the kernel keeps no high-water mark: our own, sampled after
+	 * every mapping; only with --detail, which may cost more per
 	 * mapping. */
 	{ .funcs = { "swiotlb_map" },
 	  .prog = "pool_map",
 	  .progs = HOOK_FEXIT | HOOK_KRETPROBE,
 	  .detail_only = true },
+	/* SWIOTLB_DYNAMIC's pool allocator, where its calls are out of line:
+	 * the worker that grows it, a pool added, a pool freed. Rare calls;
+	 * absent from kernels without it. */
+	{ .funcs = { "swiotlb_dyn_alloc" },
+	  .prog = "pool_grow",
+	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+	{ .funcs = { "add_mem_pool" }, .prog = "pool_add", .progs = HOOK_FENTRY | HOOK_KPROBE },
+	{ .funcs = { "swiotlb_dyn_free" },
+	  .prog = "pool_free",
+	  .progs = HOOK_FENTRY | HOOK_KPROBE },
 };
 
 FAMILY_SKELETON(pool)
@@ -146,7 +155,8 @@ static struct bpf_object *pool_open(struct family_run *f)
 
 static bool pool_wants(struct family_run *f, const struct hook *h)
 {
-	(void)h;
+	if (h != &hooks[0])
+		return true;
 	return !((struct pool_state *)f->state)->kernel_hiwater;
 }
 
@@ -165,7 +175,9 @@ static int pool_read(struct family_run *f, struct snapshot *s)
 		return err < 0 ? err : -EIO;
 	/* The skeleton maps .bss: the scan's result, as the kernel wrote it. */
 	*st = skel->bss->stats;
-	if (!(st->flags & DMAW_POOL_HIWATER_KERNEL) && ncpus > 0) {
+	if (ncpus <= 0)
+		return st->scan_err;
+	if (!(st->flags & DMAW_POOL_HIWATER_KERNEL)) {
 		__u64 hw[ncpus];
 
 		if (!bpf_map__lookup_elem(skel->maps.pool_peak, &zero, sizeof(zero), hw, sizeof(hw),
@@ -173,6 +185,18 @@ static int pool_read(struct family_run *f, struct snapshot *s)
 			for (int c = 0; c < ncpus; c++)
 				if (hw[c] > st->hiwater)
 					st->hiwater = hw[c];
+	}
+	if (st->flags & DMAW_POOL_DYNAMIC) {
+		struct dmaw_pool_events ev[ncpus];
+		__u64 *sum = (__u64 *)&st->ev;
+
+		/* Every member is a __u64 count: summed as an array. */
+		_Static_assert(sizeof(ev[0]) % sizeof(__u64) == 0, "dmaw_pool_events: __u64s only");
+		if (!bpf_map__lookup_elem(skel->maps.pool_events, &zero, sizeof(zero), ev,
+					  sizeof(ev), 0))
+			for (int c = 0; c < ncpus; c++)
+				for (size_t k = 0; k < sizeof(ev[0]) / sizeof(__u64); k++)
+					sum[k] += ((const __u64 *)&ev[c])[k];
 	}
 	return st->scan_err;
 }
@@ -197,6 +221,19 @@ static void json(struct json *j, const struct snapshot *prev, const struct snaps
 	json_u64(j, "areas", p->nareas);
 	json_i64(j, "scan_error", p->scan_err);
 	json_u64(j, "scan_ns", p->scan_ns);
+	/* SWIOTLB_DYNAMIC: pools added at run time, transient ones. */
+	json_bool(j, "dynamic", p->flags & DMAW_POOL_DYNAMIC);
+	json_bool(j, "can_grow", p->flags & DMAW_POOL_CAN_GROW);
+	json_u64(j, "pools", p->pools);
+	json_u64(j, "pools_unscanned", p->pools_unscanned);
+	json_u64(j, "slots_boot", p->boot_nslabs);
+	json_u64(j, "transient_slots", p->transient_slots);
+	json_u64(j, "grow_attempts", p->ev.grow_attempts);
+	json_u64(j, "grows", p->ev.grows);
+	json_u64(j, "grow_failures", p->ev.grow_failures);
+	json_u64(j, "grown_slots", p->ev.grown_slots);
+	json_u64(j, "transient_pools_freed", p->ev.transient_frees);
+	json_u64(j, "transient_slots_freed", p->ev.transient_freed_slots);
 	json_object_end(j);
 }
 
@@ -210,6 +247,56 @@ static void text_head(FILE *out, const struct snapshot *prev, const struct snaps
 			"pool: %llu/%llu slots used, high-water %llu, largest free run %u/%d\n",
 			(unsigned long long)p->used, (unsigned long long)p->nslabs,
 			(unsigned long long)p->hiwater, p->largest_free_run, DMAW_IO_TLB_SEGSIZE);
+	if ((p->flags & DMAW_POOL_OK) && (p->flags & DMAW_POOL_DYNAMIC))
+		fprintf(out,
+			"pool: dynamic, %u pools (%llu slots at boot)%s; added %llu "
+			"(%llu failed); transient: %llu slots now, %llu pools freed\n",
+			p->pools, (unsigned long long)p->boot_nslabs,
+			p->flags & DMAW_POOL_CAN_GROW ? ", can grow" : ", cannot grow",
+			(unsigned long long)p->ev.grows, (unsigned long long)p->ev.grow_failures,
+			(unsigned long long)p->transient_slots,
+			(unsigned long long)p->ev.transient_frees);
+}
+
+/* SWIOTLB_DYNAMIC's figures: only where the kernel has it. */
+static void prom_dynamic(struct prom_out *o, const struct dmaw_pool_stats *p)
+{
+	const struct {
+		const char *name, *type, *help;
+		unsigned long long v;
+	} m[] = {
+		{ "dmawatch_pool_can_grow", "gauge",
+		  "1 if the allocator adds pools when every slot is taken (SWIOTLB_DYNAMIC).",
+		  !!(p->flags & DMAW_POOL_CAN_GROW) },
+		{ "dmawatch_pool_grows_total", "counter",
+		  "Pools the kernel's worker added since dmawatch attached.", p->ev.grows },
+		{ "dmawatch_pool_grow_failures_total", "counter",
+		  "Pools the worker failed to allocate since dmawatch attached.",
+		  p->ev.grow_failures },
+		{ "dmawatch_pool_transient_pools_freed_total", "counter",
+		  "Transient pools (one mapping each, made when no pool had room) freed "
+		  "since dmawatch attached; those alive are in "
+		  "dmawatch_pool_kind_slots{pool=\"transient\"}.",
+		  p->ev.transient_frees },
+	};
+
+	prom_family(o, "dmawatch_pool_count", "gauge",
+		    "Pools of the allocator by kind: boot (set up at boot), added (by the "
+		    "worker since boot).");
+	prom_sample(o, "dmawatch_pool_count", "pool=\"boot\"", NULL, 1);
+	prom_sample(o, "dmawatch_pool_count", "pool=\"added\"", NULL,
+		    p->pools + p->pools_unscanned - 1);
+	prom_family(o, "dmawatch_pool_kind_slots", "gauge",
+		    "Slots by kind of pool; dmawatch_pool_slots is boot + added, as the "
+		    "kernel's total.");
+	prom_sample(o, "dmawatch_pool_kind_slots", "pool=\"boot\"", NULL, p->boot_nslabs);
+	prom_sample(o, "dmawatch_pool_kind_slots", "pool=\"added\"", NULL,
+		    p->nslabs - p->boot_nslabs);
+	prom_sample(o, "dmawatch_pool_kind_slots", "pool=\"transient\"", NULL, p->transient_slots);
+	for (size_t i = 0; i < ARRAY_SIZE(m); i++) {
+		prom_family(o, m[i].name, m[i].type, m[i].help);
+		prom_sample(o, m[i].name, NULL, NULL, m[i].v);
+	}
 }
 
 static void prom(struct prom_out *o)
@@ -220,7 +307,9 @@ static void prom(struct prom_out *o)
 		const char *name, *help;
 		unsigned long long v;
 	} gauges[] = {
-		{ "dmawatch_pool_slots", "Slots of the default SWIOTLB pool (2 KiB each).",
+		{ "dmawatch_pool_slots",
+		  "Slots of the default SWIOTLB allocator (2 KiB each): every pool, "
+		  "transient ones aside.",
 		  p->nslabs },
 		{ "dmawatch_pool_slots_used", "Slots in use (the kernel's own count).", p->used },
 		{ "dmawatch_pool_largest_free_run_slots",
@@ -260,6 +349,8 @@ static void prom(struct prom_out *o)
 		    "Time the last slot scan took in the kernel.");
 	prom_sample_double(o, "dmawatch_pool_scan_duration_seconds", NULL, p->scan_ns * 1e-9,
 			   false);
+	if (p->flags & DMAW_POOL_DYNAMIC)
+		prom_dynamic(o, p);
 }
 
 /* dmatop's Pool line (a gauge of used slots, the high-water mark in it)
@@ -303,9 +394,14 @@ static int top(struct canvas *c, int y, const struct snapshot *prev, const struc
 		x = cprintf(c, y, x, paint, "%llu/%llu slots %.0f%%",
 			    (unsigned long long)pool->used, (unsigned long long)pool->nslabs,
 			    used * 100);
-		cprintf(c, y, x, P_NORMAL, "  high-water %llu%s (%.0f%%)",
-			(unsigned long long)pool->hiwater,
-			pool->flags & DMAW_POOL_HIWATER_KERNEL ? "" : " seen", high * 100);
+		x = cprintf(c, y, x, P_NORMAL, "  high-water %llu%s (%.0f%%)",
+			    (unsigned long long)pool->hiwater,
+			    pool->flags & DMAW_POOL_HIWATER_KERNEL ? "" : " seen", high * 100);
+		if (pool->flags & DMAW_POOL_DYNAMIC)
+			cprintf(c, y, x, pool->transient_slots ? P_WARN : P_NORMAL,
+				"  %u pools%s, transient %llu slots", pool->pools,
+				pool->flags & DMAW_POOL_CAN_GROW ? " (grows)" : "",
+				(unsigned long long)pool->transient_slots);
 	}
 	y++;
 	/* A full-size mapping needs 128 contiguous slots inside one segment;
@@ -334,7 +430,8 @@ static int top(struct canvas *c, int y, const struct snapshot *prev, const struc
 
 const struct family pool_family = {
 	.name = "pool",
-	.summary = "occupancy, high-water mark and fragmentation of the default SWIOTLB pool",
+	.summary = "occupancy, high-water mark and fragmentation of the default SWIOTLB pool; "
+		   "with SWIOTLB_DYNAMIC, its added and transient pools",
 	.hooks = hooks,
 	.nhooks = ARRAY_SIZE(hooks),
 	.state_size = sizeof(struct pool_state),

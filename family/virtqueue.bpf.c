@@ -147,7 +147,7 @@ static __always_inline int vq_exit(void *ctx, int ret)
 	struct vq_call c, *cp;
 	__u32 *seen, retries = 0, nslabs = 0, used = 0;
 	const char *name;
-	bool never_fit;
+	bool never_fit, grows = false;
 
 	cp = bpf_map_lookup_elem(&vq_calls, &id);
 	if (!cp)
@@ -193,8 +193,9 @@ static __always_inline int vq_exit(void *ctx, int ret)
 	if (!dma)
 		dma = vq_dma_dev(vq, vdev);
 	if (dma)
-		pool_usage(dma, &nslabs, &used);
-	never_fit = (ret == -ENOMEM || ret == -EIO) && nslabs && c.slots > nslabs;
+		grows = pool_usage(dma, &nslabs, &used);
+	/* More slots than the pool has, where it cannot grow: no retry fits. */
+	never_fit = (ret == -ENOMEM || ret == -EIO) && nslabs && c.slots > nslabs && !grows;
 
 	seen = bpf_map_lookup_elem(&vq_retries, &c.data);
 	if (seen) {

@@ -2,7 +2,7 @@
 # background-make.sh start STATE MAKE-ARGS...
 # background-make.sh wait STATE
 #
-# make test builds the lab's own kernel (6.12-fei, minutes of CPU on a
+# make test builds the lab's own kernels (6.12-fei, 6.12-dyn: minutes of CPU on a
 # fresh machine) while the stock kernels' scenarios run: a lab guest keeps
 # one core busy (single-threaded TCG), the build takes the other at nice
 # 19. start runs make in the background, its output to STATE.log and its

@@ -1,17 +1,19 @@
 #!/bin/sh
-# build-kernel.sh BASE OUT_ENV
+# build-kernel.sh BASE VARIANT OUT_ENV
 #
-# Builds the lab's own guest kernel from Debian's source package of the lab
-# kernel BASE (6.12: linux-source-6.12 of the same version as the stock
-# 6.12 guest), with kernel/fei.config: every Debian kernel lacks
-# CONFIG_FUNCTION_ERROR_INJECTION, so BPF fmod_ret on should_fail_bio()
-# (dmawatch enforce --deny) can only be tested on a kernel of our own. The
-# config is tinyconfig + kvm_guest.config + kernel/fei.config: only what a
-# lab guest needs, so it builds in minutes on 2 cores.
+# Builds one of the lab's own guest kernels from Debian's source package of
+# the lab kernel BASE (6.12: linux-source-6.12 of the same version as the
+# stock 6.12 guest). Every Debian kernel lacks what they are for:
+#   fei  kernel/fei.config: CONFIG_FUNCTION_ERROR_INJECTION, so BPF fmod_ret
+#        on should_fail_bio() (dmawatch enforce --deny) can be tested;
+#   dyn  kernel/fei.config + kernel/dyn.config: CONFIG_SWIOTLB_DYNAMIC too,
+#        a pool that grows at run time.
+# The config is tinyconfig + kvm_guest.config + those: only what a lab
+# guest needs, so each builds in minutes on 2 cores.
 #
-# Cache entry (cache.sh), keyed by the source version, the config, this
+# Cache entry (cache.sh), keyed by the source version, the configs, this
 # script and the host's compiler and pahole:
-#   CACHE/kernels/fei-BASE-KEY/   src/ (the built tree, objects dropped:
+#   CACHE/kernels/VARIANT-BASE-KEY/   src/ (the built tree, objects dropped:
 #                                 what building a module needs),
 #                                 root/lib/modules/KVER, kernel.env
 # OUT_ENV gets what fetch-kernel.sh writes for a stock kernel.
@@ -20,9 +22,14 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/cache.sh"
 . "$here/apt.sh"
-base=${1:?usage: build-kernel.sh BASE OUT_ENV}
-out_env=${2:?usage: build-kernel.sh BASE OUT_ENV}
-config=$here/kernel/fei.config
+base=${1:?usage: build-kernel.sh BASE VARIANT OUT_ENV}
+variant=${2:?usage: build-kernel.sh BASE VARIANT OUT_ENV}
+out_env=${3:?usage: build-kernel.sh BASE VARIANT OUT_ENV}
+case "$variant" in
+	fei) configs=$here/kernel/fei.config ;;
+	dyn) configs="$here/kernel/fei.config $here/kernel/dyn.config" ;;
+	*) echo "build-kernel: no variant '$variant' (fei or dyn)" >&2; exit 2 ;;
+esac
 
 case "$base" in
 	6.12) dist=bookworm ;;
@@ -42,16 +49,17 @@ trap 'rm -f "$stock_env"' EXIT
 version=$(sed -n 's/^PKG_VERSION=//p' "$stock_env")
 source_pkg=linux-source-$base
 
-key=$(cache_key "$version" "$config" "$here/build-kernel.sh" "$(cc -dumpfullversion)" \
+# shellcheck disable=SC2086 # $configs: the files, a word each
+key=$(cache_key "$version" $configs "$here/build-kernel.sh" "$(cc -dumpfullversion)" \
 	"$(pahole --version)")
-entry="$(cache_root)/kernels/fei-$base-$key"
+entry="$(cache_root)/kernels/$variant-$base-$key"
 if cache_valid "$entry"; then
 	cache_copy_out "$entry" kernel.env "$out_env"
 	exit 0
 fi
 
 apt_setup "$dist"
-echo "build-kernel: $source_pkg $version with kernel/fei.config (a few minutes)" >&2
+echo "build-kernel: $source_pkg $version, variant $variant (a few minutes)" >&2
 # shellcheck disable=SC2086 # $apt_opts is a list of apt-get options (apt.sh)
 (cd "$apt_dir/archives" &&
 	apt-get $apt_opts -qq download "$source_pkg=$version")
@@ -67,10 +75,12 @@ rm -rf "${tmp:?}/usr"
 cd "$tmp/src"
 make -s tinyconfig
 make -s kvm_guest.config
-scripts/kconfig/merge_config.sh -m .config "$config" >/dev/null
+# shellcheck disable=SC2086 # $configs: the files, a word each
+scripts/kconfig/merge_config.sh -m .config $configs >/dev/null
 make -s olddefconfig
 # A dependency kconfig could not meet drops an option silently: refuse.
-missing=$(grep '^CONFIG_' "$config" | while read -r want; do
+# shellcheck disable=SC2086 # $configs: the files, a word each
+missing=$(cat $configs | grep '^CONFIG_' | while read -r want; do
 	grep -qx "$want" .config || echo "$want"
 done)
 [ -z "$missing" ] || {
@@ -79,9 +89,9 @@ done)
 	exit 1
 }
 start=$(date +%s)
-make -s -j"$(nproc)" LOCALVERSION=-dmawatch-fei bzImage modules
-kver=$(make -s LOCALVERSION=-dmawatch-fei kernelrelease)
-make -s LOCALVERSION=-dmawatch-fei INSTALL_MOD_PATH="$tmp/root" modules_install
+make -s -j"$(nproc)" LOCALVERSION=-dmawatch-$variant bzImage modules
+kver=$(make -s LOCALVERSION=-dmawatch-$variant kernelrelease)
+make -s LOCALVERSION=-dmawatch-$variant INSTALL_MOD_PATH="$tmp/root" modules_install
 echo "build-kernel: built $kver in $(($(date +%s) - start)) s" >&2
 # Modules are built against the tree (KDIR): keep its headers, scripts,
 # config, symbols and vmlinux (module BTF is based on it), not its objects.
@@ -89,7 +99,7 @@ find . -name '*.o' -delete
 
 cat > "$tmp/kernel.env" <<EOT
 KVER=$kver
-PKG_VERSION=$version+fei
+PKG_VERSION=$version+$variant
 IMAGE_PACKAGE=$source_pkg
 VMLINUZ=$entry/src/arch/x86/boot/bzImage
 MODULES=$entry/root/lib/modules/$kver
@@ -101,4 +111,4 @@ cache_commit "$tmp" "$entry" kernel.env src/arch/x86/boot/bzImage src/.config \
 	src/Module.symvers "root/lib/modules/$kver/modules.dep"
 trap 'rm -f "$stock_env"' EXIT
 cache_copy_out "$entry" kernel.env "$out_env"
-echo "build-kernel: $base-fei ready in $entry" >&2
+echo "build-kernel: $base-$variant ready in $entry" >&2

@@ -14,6 +14,7 @@
 #   6.12  bookworm-backports
 #   7.3   trixie-backports
 #   6.12-fei  built here from Debian's linux-source-6.12 (build-kernel.sh)
+#   6.12-dyn  the same with CONFIG_SWIOTLB_DYNAMIC
 #
 # Cache entry (named by content, reused by every clone):
 #   CACHE/kernels/IMAGE_VERSION/     the unpacked packages and kernel.env
@@ -38,8 +39,8 @@ case "$flavour" in
 	6.12) dist=bookworm meta=linux-image-amd64/bookworm-backports ;;
 	7.3)  dist=trixie meta=linux-image-amd64/trixie-backports ;;
 	# Not Debian's build: Debian's source with the lab's config.
-	*-fei) exec "$here/build-kernel.sh" "${flavour%-fei}" "$out_env" ;;
-	*) echo "fetch-kernel: unknown flavour '$flavour' (6.1, 6.12, 7.3 or 6.12-fei)" >&2; exit 2 ;;
+	*-fei | *-dyn) exec "$here/build-kernel.sh" "${flavour%-*}" "${flavour##*-}" "$out_env" ;;
+	*) echo "fetch-kernel: unknown flavour '$flavour' (6.1, 6.12, 7.3, 6.12-fei or 6.12-dyn)" >&2; exit 2 ;;
 esac
 
 apt_setup "$dist"

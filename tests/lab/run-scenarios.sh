@@ -26,6 +26,7 @@ top-batch      512,force     240             -
 diagnose       4096,force    150             -b
 hostile        force         480             -
 enforce        512,force     240             -
+pool-grow      512,force     240             -
 limits         force         180             -n
 "
 

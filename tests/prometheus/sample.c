@@ -42,10 +42,20 @@ static void fill(struct snapshot *s, unsigned long long k)
 		.largest_free_run = 128,
 		.free_segments = 250,
 		.nareas = 2,
-		.flags = DMAW_POOL_OK | DMAW_POOL_HIWATER_KERNEL,
+		.flags = DMAW_POOL_OK | DMAW_POOL_HIWATER_KERNEL | DMAW_POOL_DYNAMIC |
+			 DMAW_POOL_CAN_GROW | DMAW_POOL_TRANSIENT,
 		.largest_free_run_page = 128,
 		.scan_ns = 1500000,
 		.scans = k,
+		/* A pool that grew once and has one transient pool now. */
+		.boot_nslabs = 16384,
+		.transient_slots = 64,
+		.pools = 2,
+		.ev = { .grow_attempts = 1,
+			.grows = 1,
+			.grown_slots = 16384,
+			.transient_frees = 3 * k,
+			.transient_freed_slots = 192 * k },
 	};
 	d = &s->devs[s->ndevs++];
 	strcpy(d->id.dev, "0000:00:01.0");

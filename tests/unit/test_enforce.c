@@ -84,6 +84,23 @@ static void test_contiguous_megabyte_never_fits(void **state)
 	assert_int_equal(f.worst_req_slots, 512);
 }
 
+/* A pool that grows (CONFIG_SWIOTLB_DYNAMIC): the contiguous 1 MiB that
+ * never fits 512 slots gets a transient pool there; a segment over 128
+ * slots still fits no pool. */
+static void test_growing_pool(void **state)
+{
+	struct dmaw_enf_rule r = virtio;
+	struct dmaw_fit f;
+
+	(void)state;
+	r.pool_slots = DMAW_ENF_POOL_GROWS;
+	assert_int_equal(walk(&r, &f, 256, 0, 4 * KiB, 1), 0);
+	assert_int_equal(f.worst_req_slots, 514);
+	r.seg_max = 4 * MiB;
+	assert_int_equal(walk(&r, &f, 256, 0, 4 * KiB, 1), DMAW_ENF_NEVER_FIT);
+	assert_int_equal(f.worst_seg_slots, 512);
+}
+
 static void test_requests_split_by_bytes(void **state)
 {
 	struct dmaw_enf_rule r = virtio;
@@ -346,6 +363,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scattered_pages_split_by_segments),
 		cmocka_unit_test(test_contiguous_megabyte_never_fits),
+		cmocka_unit_test(test_growing_pool),
 		cmocka_unit_test(test_requests_split_by_bytes),
 		cmocka_unit_test(test_alignment_rounds_up),
 		cmocka_unit_test(test_segment_over_the_mapping_limit),

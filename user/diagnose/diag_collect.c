@@ -303,6 +303,8 @@ static void collect_pool(struct bundle *b, struct diag_facts *facts)
 	if (!p->have_hiwater && errno != ENOENT)
 		bundle_unreadable(b, SWIOTLB_DEBUGFS "/io_tlb_used_hiwater", strerror(errno));
 	p->have_transient = read_u64(b, SWIOTLB_DEBUGFS "/io_tlb_transient_nslabs", &p->transient);
+	if (!p->grows_live)
+		p->grows = p->have_transient;
 }
 
 void diag_collect_tasks(struct bundle *b, struct diag_facts *facts)
@@ -452,6 +454,7 @@ void diag_parse_window(struct diag_facts *facts, const char *text)
 	for (const char *next = text; next && *next;) {
 		uint64_t used, segs, run;
 		char name[64], line[512];
+		int grows;
 		const char *v;
 
 		next = diag_next_line(next, line, sizeof(line));
@@ -480,6 +483,9 @@ void diag_parse_window(struct diag_facts *facts, const char *text)
 				win->free_segments_min = segs;
 			if (run < win->largest_free_run_min)
 				win->largest_free_run_min = run;
+		} else if (sscanf(line, "pool-grows %d", &grows) == 1) {
+			facts->pool.grows = grows;
+			facts->pool.grows_live = true;
 		} else if (sscanf(line, "device %63s", name) == 1) {
 			struct diag_dev *d = diag_dev(facts, name);
 

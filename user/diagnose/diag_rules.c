@@ -103,14 +103,16 @@ static void judge_bypass(const struct diag_facts *x, struct diag_report *r)
 	}
 }
 
-/* Can a request of the disk's max_sectors_kb ever get its slots? */
+/* Can a request of the disk's max_sectors_kb ever get its slots? Not
+ * where the pool grows: a mapping that finds no room gets a transient pool
+ * and the worker adds one (CONFIG_SWIOTLB_DYNAMIC, swiotlb_find_slots()). */
 static bool never_fits(const struct diag_facts *x, const struct diag_dev *d, uint64_t *req_slots)
 {
 	uint64_t total = diag_pool_total(x);
 
 	*req_slots =
 		diag_sat_add(diag_slots(diag_sat_mul(d->max_sectors_kb, 1024)), REQ_EXTRA_SLOTS);
-	return d->disk[0] && d->max_sectors_kb && total && *req_slots > total;
+	return d->disk[0] && d->max_sectors_kb && total && *req_slots > total && !x->pool.grows;
 }
 
 /* The largest power-of-two max_sectors_kb whose requests fit half the

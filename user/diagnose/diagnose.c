@@ -120,9 +120,14 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 	const struct dmaw_pool_stats *p = &cur->pool;
 
 	(void)prev;
-	if (p->flags & DMAW_POOL_OK)
+	if (p->flags & DMAW_POOL_OK) {
 		fprintf(w->out, "pool %" PRIu64 " %u %u\n", (uint64_t)p->used, p->free_segments,
 			p->largest_free_run);
+		if (p->flags & DMAW_POOL_DYNAMIC)
+			fprintf(w->out, "pool-grows %d slots=%" PRIu64 " transient=%" PRIu64 "\n",
+				!!(p->flags & DMAW_POOL_CAN_GROW), (uint64_t)p->nslabs,
+				(uint64_t)p->transient_slots);
+	}
 	if (!w->ticks++)
 		for (size_t i = 0; i < cur->ndevs && w->nbase < DIAG_MAX_DEVS; i++)
 			dev_counts(cur, &cur->devs[i], &w->base[w->nbase++]);
@@ -343,6 +348,7 @@ static void print_json(FILE *out, const struct diag_facts *x, const struct diag_
 		json_u64(&j, "slots_hiwater", x->pool.hiwater);
 	if (x->pool.have_transient)
 		json_u64(&j, "slots_transient", x->pool.transient);
+	json_bool(&j, "grows", x->pool.grows);
 	json_u64(&j, "boot_mb", x->pool.boot_mb);
 	json_u64(&j, "areas", x->pool.areas);
 	json_array_begin(&j, "restricted_pools");

@@ -71,6 +71,10 @@ struct diag_pool {
 	uint64_t restricted_slots[2];
 	int nrestricted;
 	unsigned grow_failed; /* dynamic SWIOTLB: "Failed to allocate new pool" */
+	/* Does the allocator add pools when none has room? debugfs
+	 * io_tlb_transient_nslabs exists only with CONFIG_SWIOTLB_DYNAMIC;
+	 * the live window reads can_grow itself (grows_live). */
+	bool grows, grows_live;
 	char grow_failed_line[DIAG_LINE];
 };
 

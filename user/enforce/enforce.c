@@ -190,10 +190,12 @@ static void describe(const struct enforcer *e)
 		if (e->o.req.policies & DMAW_ENF_MAX_BYTES)
 			fprintf(stderr, " bytes > %llu", (unsigned long long)e->o.req.bytes_cap);
 		fprintf(stderr,
-			"; pool %llu slots, requests <= %llu KiB of <= %llu segments "
+			"; pool %llu slots%s, requests <= %llu KiB of <= %llu segments "
 			"<= %llu bytes, %u slots of the driver's own\n",
-			(unsigned long long)e->pool_slots, (unsigned long long)d->max_sectors_kb,
-			(unsigned long long)d->max_segments,
+			(unsigned long long)e->pool_slots,
+			e->pool_grows ? " (it grows: only a segment over 128 slots never fits)" :
+					"",
+			(unsigned long long)d->max_sectors_kb, (unsigned long long)d->max_segments,
 			(unsigned long long)d->max_segment_size, d->extra_slots);
 	}
 }
@@ -205,7 +207,8 @@ static int fill_rules(struct enforcer *e)
 	for (int i = 0; i < e->ndisks; i++) {
 		struct dmaw_enf_rule r;
 
-		enf_rule_fill(&e->disks[i], &e->o.req, e->pool_slots, &r);
+		enf_rule_fill(&e->disks[i], &e->o.req,
+			      e->pool_grows ? DMAW_ENF_POOL_GROWS : e->pool_slots, &r);
 		if (bpf_map_update_elem(fd, &e->disks[i].devt, &r, BPF_ANY)) {
 			dmaw_warn("enforce: cannot set the rule of %s: %s", e->disks[i].name,
 				  strerror(errno));
@@ -238,7 +241,7 @@ static int run(struct enforcer *e)
 			other.prog, other.prog_id, other.link_id);
 		return 1;
 	}
-	if (!enf_pool_slots(&e->pool_slots, why, sizeof(why))) {
+	if (!enf_pool_slots(&e->pool_slots, &e->pool_grows, why, sizeof(why))) {
 		dmaw_warn("enforce: %s", why);
 		return 1;
 	}

@@ -43,6 +43,7 @@ struct enforcer {
 	struct enf_disk disks[DMAW_ENF_MAX_DISKS];
 	int ndisks;
 	uint64_t pool_slots;
+	bool pool_grows;  /* CONFIG_SWIOTLB_DYNAMIC: it adds pools when full */
 	const char *prog; /* the one attached */
 	struct ksyms *ksyms;
 	struct json j;
@@ -52,7 +53,7 @@ struct enforcer {
 /* enforce_machine.c */
 /* The SWIOTLB pool's slots from debugfs; false with why[] when there is
  * no pool or debugfs is not mounted. */
-bool enf_pool_slots(uint64_t *slots, char *why, size_t n);
+bool enf_pool_slots(uint64_t *slots, bool *grows, char *why, size_t n);
 /* Whether the kernel lets BPF change what should_fail_bio() returns;
  * false with why[] when it does not. */
 bool enf_deny_possible(char *why, size_t n);

@@ -70,7 +70,9 @@ bool enf_deny_possible(char *why, size_t n)
 
 /* ---- the disks ------------------------------------------------------------ */
 
-bool enf_pool_slots(uint64_t *slots, char *why, size_t n)
+/* The pool's slots, and whether it grows: debugfs io_tlb_transient_nslabs
+ * exists only with CONFIG_SWIOTLB_DYNAMIC. */
+bool enf_pool_slots(uint64_t *slots, bool *grows, char *why, size_t n)
 {
 	if (access("/sys/kernel/debug", R_OK) == 0 && access(ENF_SWIOTLB_DEBUGFS, F_OK) &&
 	    access("/sys/kernel/debug/tracing", F_OK)) {
@@ -84,6 +86,7 @@ bool enf_pool_slots(uint64_t *slots, char *why, size_t n)
 			 ENF_SWIOTLB_DEBUGFS);
 		return false;
 	}
+	*grows = access(ENF_SWIOTLB_DEBUGFS "/io_tlb_transient_nslabs", F_OK) == 0;
 	return true;
 }
 

@@ -41,7 +41,9 @@ int enf_on_event(void *ctx, void *data, size_t len)
 		json_string(&e->j, "op", op_name(ev->op));
 		json_u64(&e->j, "bytes", ev->bytes);
 		json_u64(&e->j, "slots_needed", ev->slots_needed);
-		json_u64(&e->j, "pool_slots", ev->pool_slots);
+		if (ev->pool_slots != DMAW_ENF_POOL_GROWS)
+			json_u64(&e->j, "pool_slots", ev->pool_slots);
+		json_bool(&e->j, "pool_grows", ev->pool_slots == DMAW_ENF_POOL_GROWS);
 		if (have_used)
 			json_u64(&e->j, "pool_used_now", used);
 		json_u64(&e->j, "segment_bytes", ev->seg_bytes);
@@ -55,7 +57,11 @@ int enf_on_event(void *ctx, void *data, size_t len)
 		printf("%s %s: %s %s of %llu bytes by %s (pid %u): ",
 		       ev->mode == DMAW_ENF_DENY ? "DENIED" : "AUDIT", policy, ev->disk,
 		       op_name(ev->op), (unsigned long long)ev->bytes, ev->comm, ev->pid);
-		if (ev->policy == DMAW_ENF_NEVER_FIT)
+		if (ev->policy == DMAW_ENF_NEVER_FIT && ev->pool_slots == DMAW_ENF_POOL_GROWS)
+			printf("a DMA segment of %llu bytes needs more than %d slots: no pool, "
+			       "grown or not, holds it",
+			       (unsigned long long)ev->seg_bytes, DMAW_IO_TLB_SEGSIZE);
+		else if (ev->policy == DMAW_ENF_NEVER_FIT)
 			printf("its largest request needs %llu slots (%llu-byte segments at most), "
 			       "the pool has %u",
 			       (unsigned long long)ev->slots_needed,
