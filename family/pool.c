@@ -148,8 +148,9 @@ static struct bpf_object *pool_open(struct family_run *f)
 		 st->kernel_hiwater ? "hiwater: the kernel's io_tlb_mem.used_hiwater" :
 		 f->e->opts.detail  ? "hiwater: none kept by the kernel; own, after each "
 				      "swiotlb_map (below)" :
-				      "hiwater: none kept by the kernel; the most seen at "
-				      "reads and failed mappings (-D: every mapping)");
+				      "hiwater: none kept by the kernel; shown as the most seen at "
+				      "reads and failed mappings (-D samples every mapping: the "
+				      "high-water)");
 	return st->skel->obj;
 }
 
@@ -175,6 +176,12 @@ static int pool_read(struct family_run *f, struct snapshot *s)
 		return err < 0 ? err : -EIO;
 	/* The skeleton maps .bss: the scan's result, as the kernel wrote it. */
 	*st = skel->bss->stats;
+	/* Sampled after every mapping: the hook was loaded (--detail, where
+	 * the kernel keeps no high-water). */
+	if (!(st->flags & DMAW_POOL_HIWATER_KERNEL) &&
+	    (bpf_program__fd(skel->progs.pool_map_fexit) >= 0 ||
+	     bpf_program__fd(skel->progs.pool_map_kretprobe) >= 0))
+		st->flags |= DMAW_POOL_HIWATER_EVERY;
 	if (ncpus <= 0)
 		return st->scan_err;
 	if (!(st->flags & DMAW_POOL_HIWATER_KERNEL)) {
@@ -203,6 +210,20 @@ static int pool_read(struct family_run *f, struct snapshot *s)
 
 /* ---- what the outputs show ---------------------------------------------- */
 
+/* Is hiwater the most slots ever in use (since boot, or since dmawatch
+ * attached), or only the most seen at reads and failed mappings? */
+static bool hiwater_exact(const struct dmaw_pool_stats *p)
+{
+	return p->flags & (DMAW_POOL_HIWATER_KERNEL | DMAW_POOL_HIWATER_EVERY);
+}
+
+static const char *hiwater_source(const struct dmaw_pool_stats *p)
+{
+	return p->flags & DMAW_POOL_HIWATER_KERNEL ? "kernel" :
+	       p->flags & DMAW_POOL_HIWATER_EVERY  ? "every-mapping" :
+						     "sampled";
+}
+
 static void json(struct json *j, const struct snapshot *prev, const struct snapshot *cur)
 {
 	const struct dmaw_pool_stats *p = &cur->pool;
@@ -213,7 +234,13 @@ static void json(struct json *j, const struct snapshot *prev, const struct snaps
 	json_u64(j, "slots_total", p->nslabs);
 	json_u64(j, "slots_used", p->used);
 	json_u64(j, "slots_used_scan", p->used_scan);
-	json_u64(j, "slots_hiwater", p->hiwater);
+	/* The high-water only where it is one; else the lower bound, named
+	 * as such. */
+	if (hiwater_exact(p))
+		json_u64(j, "slots_hiwater", p->hiwater);
+	else
+		json_u64(j, "slots_most_seen", p->hiwater);
+	json_string(j, "hiwater_source", hiwater_source(p));
 	json_bool(j, "hiwater_from_kernel", p->flags & DMAW_POOL_HIWATER_KERNEL);
 	json_u64(j, "largest_free_run", p->largest_free_run);
 	json_u64(j, "largest_free_run_page", p->largest_free_run_page);
@@ -243,10 +270,12 @@ static void text_head(FILE *out, const struct snapshot *prev, const struct snaps
 
 	(void)prev;
 	if (p->flags & DMAW_POOL_OK)
-		fprintf(out,
-			"pool: %llu/%llu slots used, high-water %llu, largest free run %u/%d\n",
+		fprintf(out, "pool: %llu/%llu slots used, %s %llu%s, largest free run %u/%d\n",
 			(unsigned long long)p->used, (unsigned long long)p->nslabs,
-			(unsigned long long)p->hiwater, p->largest_free_run, DMAW_IO_TLB_SEGSIZE);
+			hiwater_exact(p) ? "high-water" : "most seen",
+			(unsigned long long)p->hiwater,
+			hiwater_exact(p) ? "" : " (sampled: -D keeps the high-water)",
+			p->largest_free_run, DMAW_IO_TLB_SEGSIZE);
 	if ((p->flags & DMAW_POOL_OK) && (p->flags & DMAW_POOL_DYNAMIC))
 		fprintf(out,
 			"pool: dynamic, %u pools (%llu slots at boot)%s; added %llu "
@@ -338,13 +367,22 @@ static void prom(struct prom_out *o)
 		prom_family(o, gauges[i].name, "gauge", gauges[i].help);
 		prom_sample(o, gauges[i].name, NULL, NULL, gauges[i].v);
 	}
-	prom_family(o, "dmawatch_pool_slots_high_water", "gauge",
-		    "Most slots in use at once: source=kernel is io_tlb_mem.used_hiwater "
-		    "(since boot); source=dmawatch is dmawatch's own, since it attached.");
-	prom_sample(o, "dmawatch_pool_slots_high_water", NULL,
-		    p->flags & DMAW_POOL_HIWATER_KERNEL ? "source=\"kernel\"" :
-							  "source=\"dmawatch\"",
-		    p->hiwater);
+	if (hiwater_exact(p)) {
+		prom_family(o, "dmawatch_pool_slots_high_water", "gauge",
+			    "Most slots in use at once: source=kernel is io_tlb_mem.used_hiwater "
+			    "(since boot); source=dmawatch is dmawatch's own after every "
+			    "mapping (--detail), since it attached.");
+		prom_sample(o, "dmawatch_pool_slots_high_water", NULL,
+			    p->flags & DMAW_POOL_HIWATER_KERNEL ? "source=\"kernel\"" :
+								  "source=\"dmawatch\"",
+			    p->hiwater);
+	} else {
+		prom_family(o, "dmawatch_pool_slots_most_seen", "gauge",
+			    "Most slots seen in use at dmawatch's reads and failed mappings, "
+			    "where the kernel keeps no high-water: a lower bound of it "
+			    "(--detail keeps it exactly).");
+		prom_sample(o, "dmawatch_pool_slots_most_seen", NULL, NULL, p->hiwater);
+	}
 	prom_family(o, "dmawatch_pool_scan_duration_seconds", "gauge",
 		    "Time the last slot scan took in the kernel.");
 	prom_sample_double(o, "dmawatch_pool_scan_duration_seconds", NULL, p->scan_ns * 1e-9,
@@ -394,9 +432,9 @@ static int top(struct canvas *c, int y, const struct snapshot *prev, const struc
 		x = cprintf(c, y, x, paint, "%llu/%llu slots %.0f%%",
 			    (unsigned long long)pool->used, (unsigned long long)pool->nslabs,
 			    used * 100);
-		x = cprintf(c, y, x, P_NORMAL, "  high-water %llu%s (%.0f%%)",
-			    (unsigned long long)pool->hiwater,
-			    pool->flags & DMAW_POOL_HIWATER_KERNEL ? "" : " seen", high * 100);
+		x = cprintf(c, y, x, P_NORMAL, "  %s %llu (%.0f%%)",
+			    hiwater_exact(pool) ? "high-water" : "most seen",
+			    (unsigned long long)pool->hiwater, high * 100);
 		if (pool->flags & DMAW_POOL_DYNAMIC)
 			cprintf(c, y, x, pool->transient_slots ? P_WARN : P_NORMAL,
 				"  %u pools%s, transient %llu slots", pool->pools,

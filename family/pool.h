@@ -14,6 +14,10 @@ enum dmaw_pool_flags {
 	DMAW_POOL_DYNAMIC = 1 << 2,        /* SWIOTLB_DYNAMIC: io_tlb_mem.pools */
 	DMAW_POOL_CAN_GROW = 1 << 3,       /* io_tlb_mem.can_grow: it grows now */
 	DMAW_POOL_TRANSIENT = 1 << 4,      /* transient_slots is the kernel's */
+	/* User space: hiwater is dmawatch's own, sampled after every mapping
+	 * (--detail). Without this or HIWATER_KERNEL it is the most seen at
+	 * reads and failed mappings: a lower bound, shown as such. */
+	DMAW_POOL_HIWATER_EVERY = 1 << 5,
 };
 
 /* Scanned pools at most; more are counted in pools_unscanned. */

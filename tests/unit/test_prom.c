@@ -146,7 +146,10 @@ static void test_names_labels_values(void **state)
 	assert_true(has_line(t, "dmawatch_mapping_limit_bytes{" DEVL "} 262144"));
 	assert_true(has_line(t, "dmawatch_pool_slots 32768"));
 	assert_true(has_line(t, "dmawatch_pool_slots_used 512"));
-	assert_true(has_line(t, "dmawatch_pool_slots_high_water{source=\"dmawatch\"} 2048"));
+	/* Neither the kernel's nor sampled at every mapping: a lower bound,
+	 * under its own name. */
+	assert_true(has_line(t, "dmawatch_pool_slots_most_seen 2048"));
+	assert_null(strstr(t, "dmawatch_pool_slots_high_water"));
 	assert_true(has_line(t, "dmawatch_pool_largest_free_run_slots 128"));
 	assert_true(has_line(t, "dmawatch_virtqueue_submissions_total{device=\"virtio0\","
 				"vq=\"req.0\",driver=\"virtio_blk\",dma_device=\"" DEV "\"} 15"));
@@ -173,6 +176,12 @@ static void test_names_labels_values(void **state)
 	assert_null(strstr(t, "hook=\"-\""));
 	/* No pid anywhere: label sets stay bounded. */
 	assert_null(strstr(t, "pid="));
+	free(t);
+	/* Sampled after every mapping (-D): the high-water, dmawatch's own. */
+	s.pool.flags |= DMAW_POOL_HIWATER_EVERY;
+	t = render(&s, &h);
+	assert_true(has_line(t, "dmawatch_pool_slots_high_water{source=\"dmawatch\"} 2048"));
+	assert_null(strstr(t, "dmawatch_pool_slots_most_seen"));
 	free(t);
 }
 

@@ -55,11 +55,15 @@ expect_ge "high-water covers the fragmenting load" "$hw" "$((held_slots + ${run:
 if [ "$(r kernel_hiwater)" = none ]; then
 	expect_eq "no kernel used_hiwater: dmawatch keeps its own" \
 		"$(printf '%s' "$final" | jq -r .pool.hiwater_from_kernel)" false
+	expect_eq "...after every mapping (-D): the high-water" \
+		"$(printf '%s' "$final" | jq -r .pool.hiwater_source)" every-mapping
 elif [ "$(r frag_kernel_hiwater)" -lt "$(r frag_used)" ]; then
 	# shellcheck disable=SC2154 # tap_prefix: set by run-scenarios.sh
 	echo "# $tap_prefix kernel's used_hiwater is not kept ($(r frag_kernel_hiwater) < io_tlb_used $(r frag_used))"
 	expect_eq "kernel used_hiwater not kept: dmawatch keeps its own" \
 		"$(printf '%s' "$final" | jq -r .pool.hiwater_from_kernel)" false
+	expect_eq "...after every mapping (-D): the high-water" \
+		"$(printf '%s' "$final" | jq -r .pool.hiwater_source)" every-mapping
 else
 	expect_eq "high-water = debugfs io_tlb_used_hiwater" "$hw" "$(r kernel_hiwater)"
 	expect_eq "high-water is the kernel's" \

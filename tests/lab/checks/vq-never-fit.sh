@@ -50,6 +50,14 @@ if [ "$(r mode)" = never-fit ]; then
 	echo "# $tap_prefix high-water $(r stat_hiwater) (from the kernel: $(r stat_hiwater_kernel)), kernel printed used up to $(r full_used_max)"
 	expect_ge "stat's high-water covers the most the kernel printed in use" \
 		"$(r stat_hiwater)" "$(r full_used_max)"
+	# Named for what it is: without -D and without the kernel's own, the
+	# most seen at reads and failures is a lower bound (slots_most_seen).
+	if [ "$(r stat_hiwater_kernel)" = true ]; then
+		expect_eq "the kernel's high-water: source kernel" "$(r stat_hiwater_source)" kernel
+	else
+		expect_eq "no kernel high-water, no -D: sampled, as slots_most_seen" \
+			"$(r stat_hiwater_source)" sampled
+	fi
 	expect_le "never-fit seen within 5 s of the write" "$(r detect_s)" 5
 	expect_gt "req queue failed with ENOMEM" "$(r enomem)" 0
 	expect_gt "req queue counted never-fit failures" "$(r never_fit)" 0

@@ -20,6 +20,8 @@
 #              swiotlb family fall back to it); where that tracepoint exists
 #   swiotlb    dmawatch -F swiotlb
 #   latency    dmawatch --latency (the opt-in timing and release accounting)
+#   hiwater    dmawatch -D -F pool: the pool family alone with its own
+#              high-water after every mapping, where the kernel keeps none
 #   F-NAME     dmawatch -F NAME: one probe family alone
 # and, for none and default, the user-visible figure: O_DIRECT 4 KiB
 # writes to the bouncing disk (BENCH_IO_BYTES), as "io MODE BYTES NS".
@@ -117,12 +119,13 @@ measure() { # mode
 		# The floor must have run on every mapping, or it measured nothing.
 		emit floor_hits "$mode $(sed -n 's/^hits //p' /tmp/bg.out)"
 		;;
-	default | default-fexit | swiotlb | latency | F-*)
+	default | default-fexit | swiotlb | latency | hiwater | F-*)
 		# The first report (at once) means every family is attached.
 		case $mode in
 		default | default-fexit) set -- ;;
 		swiotlb) set -- -F swiotlb ;;
 		latency) set -- --latency ;;
+		hiwater) set -- -D -F pool ;;
 		F-*) set -- -F "${mode#F-}" ;;
 		esac
 		[ "$mode" = default-fexit ] && export DMAWATCH_TEST_REFUSE_FENTRY=__dma_map_sg_attrs

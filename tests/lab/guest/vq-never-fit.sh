@@ -183,7 +183,9 @@ emit mf_first_total "$(jnum "$mf" slots_total)"
 emit full_used_max "$(dmesg | grep -F 'swiotlb buffer is full' |
 	sed -n 's/.*used \([0-9]*\) (slots).*/\1/p' | sort -n | tail -n 1)"
 last=$(tail -n 1 /tmp/stat.json)
-emit stat_hiwater "$(jnum "$last" slots_hiwater)"
+# The high-water where it is one (the kernel's), else the most seen.
+emit stat_hiwater "$(jnum "$last" slots_hiwater)$(jnum "$last" slots_most_seen)"
+emit stat_hiwater_source "$(jstr "$last" hiwater_source)"
 emit stat_hiwater_kernel "$(printf '%s\n' "$last" |
 	sed -n 's/.*"hiwater_from_kernel":\([a-z]*\).*/\1/p')"
 
