@@ -331,12 +331,51 @@ static __always_inline int pool_used(const struct io_tlb_mem *mem, __u64 *used)
 	return c.err;
 }
 
-/* SWIOTLB_DYNAMIC's members (include/linux/swiotlb.h), which the
- * vmlinux.h kernel lacks: found by CO-RE where the running kernel has them. */
+/*
+ * struct io_tlb_pool (6.6+) as the pool family reads it, with
+ * SWIOTLB_DYNAMIC's members, which the vmlinux.h kernel lacks. Only ever
+ * reached through io_tlb_mem___dyn.defpool (pool_member()): a relocation
+ * rooted at io_tlb_pool, a type 6.1 lacks, sends libbpf to look for it in
+ * every module's BTF, which needs CAP_SYS_ADMIN, and the exporter's unit
+ * has none; io_tlb_mem is in every kernel's BTF.
+ */
+struct io_tlb_pool___dyn {
+	unsigned long nslabs;
+	unsigned int nareas;
+	struct io_tlb_area *areas;
+	struct io_tlb_slot *slots;
+	struct list_head node;
+	struct callback_head rcu;
+	bool transient;
+} __attribute__((preserve_access_index));
+
 struct io_tlb_mem___dyn {
+	struct io_tlb_pool___dyn defpool;
 	bool can_grow;
 	struct list_head pools;
 } __attribute__((preserve_access_index));
+
+/* Offset and size of member m of a struct io_tlb_pool, through defpool. */
+#define POOL_MEMBER_OFF(m)                                           \
+	(bpf_core_field_offset(struct io_tlb_mem___dyn, defpool.m) - \
+	 bpf_core_field_offset(struct io_tlb_mem___dyn, defpool))
+#define POOL_MEMBER_SIZE(m) bpf_core_field_size(struct io_tlb_mem___dyn, defpool.m)
+
+/* An unsigned member of a struct io_tlb_pool (or a pointer), by its size:
+ * read whole, so that a big-endian kernel reads it right too. */
+static __always_inline __u64 pool_read(const void *pool, __u32 off, __u32 size)
+{
+	union {
+		__u8 u8;
+		__u16 u16;
+		__u32 u32;
+		__u64 u64;
+	} v = {};
+
+	bpf_probe_read_kernel(&v, size > sizeof(v) ? sizeof(v) : size, pool + off);
+	return size == 1 ? v.u8 : size == 2 ? v.u16 : size == 4 ? v.u32 : v.u64;
+}
+#define pool_member(pool, m) pool_read(pool, POOL_MEMBER_OFF(m), POOL_MEMBER_SIZE(m))
 
 /* Does the allocator add pools when none has room (SWIOTLB_DYNAMIC, and
  * can_grow still set)? A mapping that finds no slot then gets a transient

@@ -51,13 +51,6 @@ static __u8 seg_buf[SEG_BUF_SIZE];
 /* Written by pool_scan, read by user space after each test run. */
 struct dmaw_pool_stats stats;
 
-/* A pool's SWIOTLB_DYNAMIC members (io_tlb_mem___dyn: common.bpf.h). */
-struct io_tlb_pool___dyn {
-	struct list_head node;
-	struct callback_head rcu;
-	bool transient;
-} __attribute__((preserve_access_index));
-
 static __always_inline bool pools_dynamic(void)
 {
 	return bpf_core_field_exists(struct io_tlb_mem___dyn, pools);
@@ -132,17 +125,16 @@ static long scan_slot(__u32 i, struct scan_ctx *c)
 
 /* Scans one pool's slots into c and adds its areas' used counts to
  * *area_used. 0, or a negative errno. */
-static __always_inline int scan_pool(const struct io_tlb_pool *pool, struct scan_ctx *c,
-				     __u64 *area_used)
+static __always_inline int scan_pool(const void *pool, struct scan_ctx *c, __u64 *area_used)
 {
 	struct area_sum as = {};
 	__u32 nareas;
 	long ret;
 
-	c->slots = BPF_CORE_READ(pool, slots);
-	c->nslabs = BPF_CORE_READ(pool, nslabs);
-	as.areas = BPF_CORE_READ(pool, areas);
-	nareas = BPF_CORE_READ(pool, nareas);
+	c->slots = (const void *)pool_member(pool, slots);
+	c->nslabs = pool_member(pool, nslabs);
+	as.areas = (const void *)pool_member(pool, areas);
+	nareas = pool_member(pool, nareas);
 	if (!c->slots || !c->nslabs || !as.areas)
 		return -ENOENT;
 	/* bpf_loop() takes at most 8M iterations (a 16 GiB pool). */
@@ -162,7 +154,7 @@ static __always_inline int scan_pools(const struct io_tlb_mem *mem, struct scan_
 	const struct io_tlb_mem___dyn *m = (const void *)mem;
 	const void *head =
 		(const void *)mem + bpf_core_field_offset(struct io_tlb_mem___dyn, pools);
-	const __u32 node = bpf_core_field_offset(struct io_tlb_pool___dyn, node);
+	const __u32 node = POOL_MEMBER_OFF(node);
 	const struct list_head *pos = BPF_CORE_READ(m, pools.next);
 	int err;
 
@@ -214,7 +206,9 @@ int pool_scan(void *ctx)
 		st.boot_nslabs = st.nslabs;
 		st.nareas = BPF_CORE_READ(mem, defpool.nareas);
 		st.pools = 1;
-		err = scan_pool(&mem->defpool, &sc, &area_used);
+		err = scan_pool((const void *)mem +
+					bpf_core_field_offset(struct io_tlb_mem, defpool),
+				&sc, &area_used);
 	} else {
 		const struct io_tlb_mem___v61 *m = (const void *)mem;
 		struct area_sum as = { .areas = BPF_CORE_READ(m, areas) };
@@ -354,7 +348,7 @@ static __always_inline void grow_exit(void)
 
 /* add_mem_pool(mem, pool): at boot, for a restricted pool, and from the
  * worker; only the default allocator's pools count. */
-static __always_inline void pool_added(const struct io_tlb_mem *mem, const struct io_tlb_pool *pool)
+static __always_inline void pool_added(const struct io_tlb_mem *mem, const void *pool)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct dmaw_pool_events *e;
@@ -368,7 +362,7 @@ static __always_inline void pool_added(const struct io_tlb_mem *mem, const struc
 	e = events_here();
 	if (e) {
 		e->grows++;
-		e->grown_slots += BPF_CORE_READ(pool, nslabs);
+		e->grown_slots += pool_member(pool, nslabs);
 	}
 }
 
@@ -376,15 +370,15 @@ static __always_inline void pool_added(const struct io_tlb_mem *mem, const struc
  * one after its mapping's unmap (swiotlb_del_transient()). */
 static __always_inline void pool_freed(const struct callback_head *rcu)
 {
-	const void *pool = (const void *)rcu - bpf_core_field_offset(struct io_tlb_pool___dyn, rcu);
+	const void *pool = (const void *)rcu - POOL_MEMBER_OFF(rcu);
 	struct dmaw_pool_events *e;
 
-	if (!BPF_CORE_READ((const struct io_tlb_pool___dyn *)pool, transient))
+	if (!pool_member(pool, transient))
 		return;
 	e = events_here();
 	if (e) {
 		e->transient_frees++;
-		e->transient_freed_slots += BPF_CORE_READ((const struct io_tlb_pool *)pool, nslabs);
+		e->transient_freed_slots += pool_member(pool, nslabs);
 	}
 }
 
@@ -417,14 +411,14 @@ int BPF_KRETPROBE(pool_grow_kretprobe)
 }
 
 SEC("?fentry/add_mem_pool")
-int BPF_PROG(pool_add_fentry, struct io_tlb_mem *mem, struct io_tlb_pool *pool)
+int BPF_PROG(pool_add_fentry, struct io_tlb_mem *mem, void *pool)
 {
 	pool_added(mem, pool);
 	return 0;
 }
 
 SEC("?kprobe")
-int BPF_KPROBE(pool_add_kprobe, struct io_tlb_mem *mem, struct io_tlb_pool *pool)
+int BPF_KPROBE(pool_add_kprobe, struct io_tlb_mem *mem, void *pool)
 {
 	pool_added(mem, pool);
 	return 0;
