@@ -309,11 +309,11 @@ static void prom_dynamic(struct prom_out *o, const struct dmaw_pool_stats *p)
 		  p->ev.transient_frees },
 	};
 
-	prom_family(o, "dmawatch_pool_count", "gauge",
+	prom_family(o, "dmawatch_pool_pools", "gauge",
 		    "Pools of the allocator by kind: boot (set up at boot), added (by the "
 		    "worker since boot).");
-	prom_sample(o, "dmawatch_pool_count", "pool=\"boot\"", NULL, 1);
-	prom_sample(o, "dmawatch_pool_count", "pool=\"added\"", NULL,
+	prom_sample(o, "dmawatch_pool_pools", "pool=\"boot\"", NULL, 1);
+	prom_sample(o, "dmawatch_pool_pools", "pool=\"added\"", NULL,
 		    p->pools + p->pools_unscanned - 1);
 	prom_family(o, "dmawatch_pool_kind_slots", "gauge",
 		    "Slots by kind of pool; dmawatch_pool_slots is boot + added, as the "
