@@ -123,27 +123,33 @@ static long scan_slot(__u32 i, struct scan_ctx *c)
 	return 0;
 }
 
-/* Scans one pool's slots into c and adds its areas' used counts to
- * *area_used. 0, or a negative errno. */
-static __always_inline int scan_pool(const void *pool, struct scan_ctx *c, __u64 *area_used)
+/* Scans one pool's slots (slots[nslabs]) into c and adds its areas' used
+ * counts (areas[nareas]) to *area_used. 0, or a negative errno. */
+static __always_inline int scan_slots(const void *slots, __u64 nslabs, const void *areas,
+				      __u32 nareas, struct scan_ctx *c, __u64 *area_used)
 {
-	struct area_sum as = {};
-	__u32 nareas;
+	struct area_sum as = { .areas = areas };
 	long ret;
 
-	c->slots = (const void *)pool_member(pool, slots);
-	c->nslabs = pool_member(pool, nslabs);
-	as.areas = (const void *)pool_member(pool, areas);
-	nareas = pool_member(pool, nareas);
-	if (!c->slots || !c->nslabs || !as.areas)
+	if (!slots || !nslabs || !areas)
 		return -ENOENT;
+	c->slots = slots;
+	c->nslabs = nslabs;
 	/* bpf_loop() takes at most 8M iterations (a 16 GiB pool). */
-	ret = bpf_loop(c->nslabs, scan_slot, c, 0);
+	ret = bpf_loop(nslabs, scan_slot, c, 0);
 	if (ret < 0 && !c->err)
 		c->err = ret;
 	bpf_loop(nareas, area_sum_one, &as, 0);
 	*area_used += as.sum;
 	return c->err ? c->err : as.err;
+}
+
+/* One struct io_tlb_pool (6.6+), by scan_slots(). */
+static __always_inline int scan_pool(const void *pool, struct scan_ctx *c, __u64 *area_used)
+{
+	return scan_slots((const void *)pool_member(pool, slots), pool_member(pool, nslabs),
+			  (const void *)pool_member(pool, areas), pool_member(pool, nareas), c,
+			  area_used);
 }
 
 /* Every pool on io_tlb_mem.pools (SWIOTLB_DYNAMIC), up to
@@ -211,20 +217,12 @@ int pool_scan(void *ctx)
 				&sc, &area_used);
 	} else {
 		const struct io_tlb_mem___v61 *m = (const void *)mem;
-		struct area_sum as = { .areas = BPF_CORE_READ(m, areas) };
 
 		st.boot_nslabs = st.nslabs;
 		st.nareas = BPF_CORE_READ(m, nareas);
 		st.pools = 1;
-		sc.slots = BPF_CORE_READ(m, slots);
-		sc.nslabs = st.nslabs;
-		err = sc.slots && as.areas ? 0 : -ENOENT;
-		if (!err) {
-			bpf_loop(sc.nslabs, scan_slot, &sc, 0);
-			bpf_loop(st.nareas, area_sum_one, &as, 0);
-			area_used = as.sum;
-			err = sc.err ? sc.err : as.err;
-		}
+		err = scan_slots(BPF_CORE_READ(m, slots), st.nslabs, BPF_CORE_READ(m, areas),
+				 st.nareas, &sc, &area_used);
 	}
 	/* The transient pools' slots, where the kernel counts them (debugfs
 	 * io_tlb_transient_nslabs); 0 without SWIOTLB_DYNAMIC. */
