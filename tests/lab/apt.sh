@@ -15,8 +15,13 @@ apt_setup() { # dist
 	}
 	apt_dir="$(cache_root)/apt/$1"
 	mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
-	apt_sources "$1" > "$apt_dir/sources.list.new"
-	mv "$apt_dir/sources.list.new" "$apt_dir/sources.list"
+	# make -j fetches two kernels of one release at once: one lock per
+	# release serialises writing its sources and refreshing its lists
+	# (without it one run's mv found the other's sources.list.new gone).
+	exec 9> "$apt_dir/setup.lock"
+	flock 9
+	apt_sources "$1" > "$apt_dir/sources.list.$$"
+	mv "$apt_dir/sources.list.$$" "$apt_dir/sources.list"
 	[ -f "$apt_dir/status" ] || : > "$apt_dir/status"
 
 	apt_opts="-o Dir::Etc::SourceList=$apt_dir/sources.list
@@ -36,6 +41,8 @@ apt_setup() { # dist
 		# shellcheck disable=SC2086
 		apt-get $apt_opts -qq update
 	fi
+	flock -u 9
+	exec 9>&-
 }
 
 apt_sources() { # dist: the suites a kernel and its build dependencies come from

@@ -42,3 +42,26 @@ k1=$(cache_key a "$here/cache.sh")
 k2=$(cache_key a "$here/tap.sh")
 expect_ne "the key follows the contents of named files" "$k1" "$k2"
 expect_eq "the key is stable" "$(cache_key a "$here/cache.sh")" "$k1"
+
+# apt_setup (apt.sh) run for one release by several fetches at once, as
+# make -j does for 6.1 and 6.12: each must succeed, and no two may refresh
+# the lists together. apt-get is a stub that notes overlapping updates.
+. "$here/apt.sh"
+stub=$(mktemp -d)
+trap 'rm -rf "$DMAWATCH_CACHE" "$stub"' EXIT
+cat > "$stub/apt-get" <<STUB
+#!/bin/sh
+case " \$* " in *" update "*) ;; *) exit 0 ;; esac
+mkdir "$stub/updating" 2> /dev/null || echo overlap >> "$stub/overlaps"
+sleep 0.2
+rmdir "$stub/updating"
+STUB
+chmod +x "$stub/apt-get"
+for i in 1 2 3 4 5 6; do
+	(PATH=$stub:$PATH apt_setup bookworm > "$stub/out.$i" 2>&1; echo $? > "$stub/rc.$i") &
+done
+wait
+expect_eq "six apt_setup at once for one release all succeed" "$(cat "$stub"/rc.* | sort -u)" 0
+expect_eq "no two refreshed the lists at once" "$(cat "$stub/overlaps" 2> /dev/null)" ""
+expect_eq "they said nothing" "$(cat "$stub"/out.*)" ""
+expect_eq "sources.list written whole" "$(grep -c '^deb ' "$(cache_root)/apt/bookworm/sources.list")" 4
