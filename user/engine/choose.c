@@ -120,6 +120,16 @@ enum attach_kind choose_tp_kind(const struct tp_probe *p, unsigned int progs, ch
 	return ATTACH_NONE;
 }
 
+/* Whether prog's section ("?fentry/NAME", "tp_btf/NAME") already names
+ * target. */
+static bool section_targets(const struct bpf_program *prog, const char *target)
+{
+	const char *sec = bpf_program__section_name(prog);
+	const char *name = sec ? strrchr(sec, '/') : NULL;
+
+	return name && !strcmp(name + 1, target);
+}
+
 /* Enables the programs of kind for hook h, pointed at target where the
  * kind takes one. 0, or -1 with f->why set. */
 static int enable(struct family_run *f, const struct hook *h, enum attach_kind kind,
@@ -139,8 +149,13 @@ static int enable(struct family_run *f, const struct hook *h, enum attach_kind k
 			return -1;
 		}
 		bpf_program__set_autoload(prog, true);
-		/* One program per hook, pointed at the name this kernel has. */
+		/* One program per hook, pointed at the name this kernel has,
+		 * where its section names another: libbpf parses vmlinux BTF
+		 * for a retarget and keeps it until the object loads, one
+		 * copy per object (5 MiB each, 20 MiB of dmawatch's start when
+		 * every program was retargeted). */
 		if ((kind == ATTACH_FENTRY || kind == ATTACH_TP_BTF) &&
+		    !section_targets(prog, target) &&
 		    bpf_program__set_attach_target(prog, 0, target)) {
 			snprintf(f->why, sizeof(f->why), "cannot target %s at %s: %s",
 				 bpf_program__name(prog), target, strerror(errno));
