@@ -18,6 +18,7 @@
 #include "engine/internal.h"
 #include "engine/ksyms.h"
 #include "engine/lab_faults.h"
+#include "engine/memlimit.h"
 #include "util.h"
 
 /* By enum shared_map: the maps every family shares. */
@@ -438,6 +439,15 @@ int engine_start(struct engine *e, const struct engine_opts *o, event_fn on_even
 	char what[64];
 	int err;
 
+	/* Before the start's memory is spent: a cgroup too small for it gets
+	 * the OOM killer halfway, with nothing said. */
+	err = memlimit_check();
+	if (err) {
+		memset(e, 0, sizeof(*e));
+		for (size_t m = 0; m < SHARED_MAPS; m++)
+			e->shared_fd[m] = -1;
+		return err;
+	}
 	err = prepare(e, o, false);
 	if (err)
 		return err;
