@@ -88,6 +88,23 @@ const volatile __s32 dmaw_pcpu_hot_pc_off = -1;
  * program runs per mapping (docs/kernel-internals.md, section 4.3). */
 const volatile bool dmaw_detail;
 
+/* libbpf_num_possible_cpus(), set before load: how many CPUs' copies of a
+ * per-CPU value a program walks (a device's counters when it is gone). */
+const volatile __u32 dmaw_nr_cpus = 1;
+
+/*
+ * The struct device that device_release(kobj) frees, as a number: a
+ * family's key for it. device_release() runs when the last reference to a
+ * device is dropped, after its driver let go and its last DMA was unmapped;
+ * from then on the allocator may hand the same address to a new device, so
+ * a family moves the counters it keeps under that key aside (its *_gone
+ * map) and the new device starts a row of its own.
+ */
+static __always_inline __u64 kobj_device_key(__u64 kobj)
+{
+	return kobj - bpf_core_field_offset(struct device, kobj);
+}
+
 #define DMAW_PREEMPT_MASK 0xffUL
 #define DMAW_NEED_RESCHED_6X 0x80000000UL
 

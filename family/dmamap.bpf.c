@@ -201,3 +201,95 @@ int BPF_KRETPROBE(dma_map_sg_kretprobe, int ret)
 {
 	return sg_exit(ctx, ret);
 }
+
+/* ---- a device that is gone ------------------------------------------------ */
+
+/* Devices freed (device_release(), kobj_device_key()): their counters
+ * summed over the CPUs, names included, keyed by the order of release, for
+ * user space to take out (family/dmamap.c); as the swiotlb family does. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DMAW_MAX_GONE);
+	__type(key, __u64);
+	__type(value, struct dmaw_dmamap_stats);
+} dmamap_gone SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dmaw_dmamap_stats);
+} dmamap_gone_sum SEC(".maps");
+
+__u64 dmamap_gone_seq;
+__u64 dmamap_gone_dropped;
+
+#define API_WORDS (sizeof(struct dmaw_dmamap_stats) / 8)
+#define API_FIRST (offsetof(struct dmaw_dmamap_stats, page_maps) / 8)
+#define API_LARGEST (offsetof(struct dmaw_dmamap_stats, sg_largest_segment) / 8)
+
+struct api_walk {
+	__u64 key;
+	struct dmaw_dmamap_stats *sum;
+};
+
+/* CPU cpu's copy of the device's counters into the sum; the largest
+ * segment is not a sum, the names come from the CPU that has them. */
+static long api_gone_cpu(__u32 cpu, void *ctx)
+{
+	struct api_walk *w = ctx;
+	const struct dmaw_dmamap_stats *v = bpf_map_lookup_percpu_elem(&dmamap_devs, &w->key, cpu);
+	const __u64 *s = (const __u64 *)v;
+	__u64 *d = (__u64 *)w->sum;
+
+	if (!v)
+		return 1; /* the entry went: nothing on any CPU */
+	if (!w->sum->names.dev[0] && v->names.dev[0])
+		w->sum->names = v->names;
+	for (__u32 i = API_FIRST; i < API_WORDS; i++) {
+		if (i == API_LARGEST)
+			d[i] = d[i] > s[i] ? d[i] : s[i];
+		else
+			d[i] += s[i];
+	}
+	return 0;
+}
+
+/* The device at key is gone: its entry leaves the live map, then the
+ * record of it is published (the order family/swiotlb.bpf.c explains). */
+static __always_inline void device_gone(__u64 key)
+{
+	struct api_walk w = { .key = key };
+	__u32 zero = 0;
+	__u64 seq;
+
+	if (!bpf_map_lookup_elem(&dmamap_devs, &key))
+		return; /* never counted here */
+	w.sum = bpf_map_lookup_elem(&dmamap_gone_sum, &zero);
+	if (!w.sum)
+		return;
+	for (__u32 i = 0; i < API_WORDS; i++)
+		((__u64 *)w.sum)[i] = 0;
+	bpf_loop(dmaw_nr_cpus, api_gone_cpu, &w, 0);
+	bpf_map_delete_elem(&dmamap_devs, &key);
+	seq = __sync_fetch_and_add(&dmamap_gone_seq, 1);
+	if (bpf_map_update_elem(&dmamap_gone, &seq, w.sum, BPF_NOEXIST))
+		__sync_fetch_and_add(&dmamap_gone_dropped, 1);
+}
+
+SEC("?fentry/device_release")
+int BPF_PROG(dmamap_gone_fentry, struct kobject *kobj)
+{
+	__u64 arg = 0;
+
+	bpf_get_func_arg(ctx, 0, &arg);
+	device_gone(kobj_device_key(arg));
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(dmamap_gone_kprobe, struct kobject *kobj)
+{
+	device_gone(kobj_device_key((__u64)kobj));
+	return 0;
+}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "dmamap.skel.h"
@@ -28,9 +29,24 @@ static const struct hook hooks[] = {
 	{ .funcs = { "__dma_map_sg_attrs" },
 	  .prog = "dma_map_sg",
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+	/* A device freed: its row ends (family/swiotlb.c says why). */
+	{ .funcs = { "device_release" },
+	  .prog = "dmamap_gone",
+	  .progs = HOOK_FENTRY | HOOK_KPROBE },
 };
 
 FAMILY_SKELETON(dmamap)
+
+/* Counters into a row's: the largest segment is not a sum. */
+static void api_add(struct dmaw_dmamap_stats *into, const struct dmaw_dmamap_stats *v)
+{
+	__u64 largest = into->sg_largest_segment > v->sg_largest_segment ?
+				into->sg_largest_segment :
+				v->sg_largest_segment;
+
+	add_u64_fields(into, v, sizeof(*v));
+	into->sg_largest_segment = largest;
+}
 
 static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 {
@@ -53,10 +69,33 @@ static int add_device(void *ctx, const void *key, const void *percpu, int ncpus)
 	return 0;
 }
 
+/* The records of devices gone since the last read, into the engine's
+ * departed rows, each taken out once added; before the live map (as the
+ * swiotlb family reads). */
+static void take_departed(struct family_run *f, int fd)
+{
+	struct dmaw_dmamap_stats v;
+	__u64 key, next;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		struct dev_snapshot *d;
+
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v) || bpf_map_delete_elem(fd, &key))
+			break;
+		d = departed_row(f->e->departed, &v.names, DEPARTED_DMAMAP);
+		if (d)
+			api_add(&d->api, &v);
+	}
+}
+
 static int dmamap_read(struct family_run *f, struct snapshot *s)
 {
 	struct dmamap_state *st = f->state;
 
+	if (f->e->departed)
+		take_departed(f, bpf_map__fd(st->skel->maps.dmamap_gone));
+	s->rows_cut += st->skel->bss->dmamap_gone_dropped;
 	return read_percpu_hash(bpf_map__fd(st->skel->maps.dmamap_devs), sizeof(__u64),
 				sizeof(struct dmaw_dmamap_stats), add_device, s);
 }
@@ -151,6 +190,11 @@ static void prom(struct prom_out *o)
 }
 
 /* Counters, and the largest segment: each only grows. */
+static void add_row(struct dev_snapshot *into, const struct dev_snapshot *from)
+{
+	api_add(&into->api, &from->api);
+}
+
 static void keep_device(struct dev_snapshot *cur, const struct dev_snapshot *last)
 {
 	prom_max_u64s(&cur->api.page_maps, &last->api.page_maps,
@@ -170,5 +214,6 @@ const struct family dmamap_family = {
 		.text_device = text_device,
 		.prom = prom,
 		.keep_device = keep_device,
+		.add_device = add_row,
 	},
 };

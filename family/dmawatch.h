@@ -25,6 +25,7 @@
 #define DMAW_MAX_DEVS 256   /* per-device stats of each family */
 #define DMAW_MAX_VQS 1024   /* virtqueues */
 #define DMAW_MAX_PROCS 4096 /* processes (LRU) */
+#define DMAW_MAX_GONE 64    /* departed devices not yet read by user space */
 
 /* SWIOTLB geometry: kernel/dma/swiotlb.c (IO_TLB_SHIFT, IO_TLB_SEGSIZE) is
  * the same on every kernel dmawatch supports. A mapping needs

@@ -107,6 +107,9 @@ struct family_view {
 	 * raise the family's counters of cur's row of a device to last's
 	 * row of it, and its other counters of cur to last's. */
 	void (*keep_device)(struct dev_snapshot *cur, const struct dev_snapshot *last);
+	/* The exporter: a departed device's counts into its live namesake's
+	 * row, added as the family adds a device's CPUs. */
+	void (*add_device)(struct dev_snapshot *into, const struct dev_snapshot *from);
 	void (*keep)(struct snapshot *cur, const struct snapshot *last);
 	/* trace: records of what happened between prev and cur that the
 	 * ring buffer did not carry (enforce's decisions, made by another
@@ -128,6 +131,7 @@ struct family_rodata {
 	__u64 track_hiwater_enabled_addr;
 	__u64 io_tlb_default_mem_addr;
 	__s32 pcpu_hot_pc_off;
+	__u32 nr_cpus; /* libbpf_num_possible_cpus() */
 	bool detail;
 };
 
@@ -211,6 +215,7 @@ struct family_run {
 		skel->rodata->dmaw_io_tlb_default_mem_addr = r->io_tlb_default_mem_addr;       \
 		skel->rodata->dmaw_pcpu_hot_pc_off = r->pcpu_hot_pc_off;                       \
 		skel->rodata->dmaw_detail = r->detail;                                         \
+		skel->rodata->dmaw_nr_cpus = r->nr_cpus;                                       \
 		return name##_bpf__load(skel);                                                 \
 	}                                                                                      \
 	static void name##_skel_destroy(struct family_run *f)                                  \

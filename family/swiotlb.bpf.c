@@ -119,6 +119,13 @@ static __always_inline __u64 fentry_dev_key(void *ctx)
 	return key;
 }
 
+/* The slot a device counts in: Fibonacci hashing, whose high bits mix all
+ * of the pointer's, whose low bits are the allocator's alignment. */
+static __always_inline __u32 slot_of(__u64 key)
+{
+	return (key * 0x9e3779b97f4a7c15ULL) >> (64 - DMAW_DEV_SLOT_BITS);
+}
+
 /*
  * This CPU's counters for dev (key: the same pointer, as a number): one
  * array lookup on the hot path. A free slot is claimed with a compare-and-swap, not a store: the release and
@@ -129,9 +136,7 @@ static __always_inline __u64 fentry_dev_key(void *ctx)
 static __always_inline struct dmaw_swiotlb_stats *dev_stats(const struct device *dev, __u64 key)
 {
 	__u64 was;
-	/* Fibonacci hashing: the high bits of the product mix all of the
-	 * pointer's, whose low bits are the allocator's alignment. */
-	__u32 slot = (key * 0x9e3779b97f4a7c15ULL) >> (64 - DMAW_DEV_SLOT_BITS);
+	__u32 slot = slot_of(key);
 	struct dmaw_swiotlb_stats *st = bpf_map_lookup_elem(&swiotlb_slots, &slot);
 
 	if (!st)
@@ -542,4 +547,135 @@ int BPF_KPROBE(swiotlb_sync_cpu_kprobe, struct device *dev, phys_addr_t tlb_addr
 	       enum dma_data_direction dir)
 {
 	return count_sync(dev, (__u64)dev, size, dir);
+}
+
+/* ---- a device that is gone ------------------------------------------------ */
+
+/*
+ * Devices whose struct device was freed (device_release(), see
+ * kobj_device_key()): each one's counters summed over the CPUs, its names
+ * in the union, keyed by the order of release. User space takes each out
+ * (family/swiotlb.c) and keeps the departed device's row apart from any
+ * later device at the same address or under the same name.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DMAW_MAX_GONE);
+	__type(key, __u64);
+	__type(value, struct dmaw_swiotlb_stats);
+} swiotlb_gone SEC(".maps");
+
+/* Where the sum is made, to be published whole. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dmaw_swiotlb_stats);
+} swiotlb_gone_sum SEC(".maps");
+
+__u64 swiotlb_gone_seq;     /* records published */
+__u64 swiotlb_gone_dropped; /* records swiotlb_gone had no room for */
+
+#define STATS_WORDS (sizeof(struct dmaw_swiotlb_stats) / 8)
+#define STATS_FIRST (offsetof(struct dmaw_swiotlb_stats, maps) / 8)
+#define STATS_MAX_SIZE (offsetof(struct dmaw_swiotlb_stats, max_size) / 8)
+#define STATS_LIMIT (offsetof(struct dmaw_swiotlb_stats, limit) / 8)
+#define STATS_BOUNCE (offsetof(struct dmaw_swiotlb_stats, bounce) / 8)
+
+/* One CPU's counters into the sum, as user space adds them (add_counts()
+ * in family/swiotlb.c): the largest mapping, the limit and the bounce
+ * mode are not sums. */
+static __always_inline void stats_add(struct dmaw_swiotlb_stats *sum,
+				      const struct dmaw_swiotlb_stats *v)
+{
+	const __u64 *s = (const __u64 *)v;
+	__u64 *d = (__u64 *)sum;
+
+	for (__u32 i = STATS_FIRST; i < STATS_WORDS; i++) {
+		if (i == STATS_MAX_SIZE)
+			d[i] = d[i] > s[i] ? d[i] : s[i];
+		else if (i == STATS_LIMIT || i == STATS_BOUNCE)
+			d[i] = s[i] ? s[i] : d[i];
+		else
+			d[i] += s[i];
+	}
+}
+
+struct gone_walk {
+	__u64 key;
+	__u32 slot;
+	struct dmaw_swiotlb_stats *sum;
+};
+
+/*
+ * CPU cpu's share: its copy of the device's slot, if the device holds it
+ * there, and its copy of the device's overflow entry. The slot is freed for
+ * the next device: marked (key | 1: no device's address), cleared, then
+ * released, so a program on that CPU never claims it half cleared. Nothing
+ * counts for a released device any more, so nothing else writes there.
+ */
+static long gone_cpu(__u32 cpu, void *ctx)
+{
+	struct gone_walk *w = ctx;
+	struct dmaw_swiotlb_stats *st = bpf_map_lookup_percpu_elem(&swiotlb_slots, &w->slot, cpu);
+
+	if (st && st->dev == w->key) {
+		stats_add(w->sum, st);
+		if (__sync_val_compare_and_swap(&st->dev, w->key, w->key | 1) == w->key) {
+			for (__u32 i = STATS_FIRST; i < STATS_WORDS; i++)
+				((__u64 *)st)[i] = 0;
+			__sync_val_compare_and_swap(&st->dev, w->key | 1, 0);
+		}
+	}
+	st = bpf_map_lookup_percpu_elem(&swiotlb_devs, &w->key, cpu);
+	if (st)
+		stats_add(w->sum, st);
+	return 0;
+}
+
+/*
+ * The device at key is gone: its counters leave the live maps before the
+ * record that holds them is published, so user space, which reads the
+ * records first and the live maps after, never counts them twice (at worst
+ * it misses them for one read).
+ */
+static __always_inline void device_gone(__u64 key)
+{
+	struct dmaw_names *names = bpf_map_lookup_elem(&swiotlb_names, &key);
+	struct gone_walk w = { .key = key, .slot = slot_of(key) };
+	__u32 zero = 0;
+	__u64 seq;
+
+	if (!names)
+		return; /* never counted here */
+	w.sum = bpf_map_lookup_elem(&swiotlb_gone_sum, &zero);
+	if (!w.sum)
+		return;
+	for (__u32 i = STATS_FIRST; i < STATS_WORDS; i++)
+		((__u64 *)w.sum)[i] = 0;
+	w.sum->names = *names;
+	bpf_loop(dmaw_nr_cpus, gone_cpu, &w, 0);
+	bpf_map_delete_elem(&swiotlb_devs, &key);
+	seq = __sync_fetch_and_add(&swiotlb_gone_seq, 1);
+	if (bpf_map_update_elem(&swiotlb_gone, &seq, w.sum, BPF_NOEXIST))
+		__sync_fetch_and_add(&swiotlb_gone_dropped, 1);
+	/* Last: the next device at this address is named afresh. */
+	bpf_map_delete_elem(&swiotlb_names, &key);
+}
+
+SEC("?fentry/device_release")
+int BPF_PROG(swiotlb_gone_fentry, struct kobject *kobj)
+{
+	__u64 arg = 0;
+
+	bpf_get_func_arg(ctx, 0, &arg);
+	device_gone(kobj_device_key(arg));
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(swiotlb_gone_kprobe, struct kobject *kobj)
+{
+	device_gone(kobj_device_key((__u64)kobj));
+	return 0;
 }

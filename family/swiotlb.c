@@ -63,6 +63,13 @@ static const struct hook hooks[] = {
 	  .progs = HOOK_FENTRY | HOOK_KPROBE,
 	  .label = "swiotlb_sync_single_for_cpu",
 	  .detail_only = true },
+	/* A device freed: its counters leave for a row of their own, so that
+	 * a later device at the same address starts from 0. Without it, a
+	 * device added again under a removed one's name or address continues
+	 * its row. */
+	{ .funcs = { "device_release" },
+	  .prog = "swiotlb_gone",
+	  .progs = HOOK_FENTRY | HOOK_KPROBE },
 };
 
 FAMILY_SKELETON(swiotlb)
@@ -109,18 +116,31 @@ struct sw_read {
 	struct dmaw_names names;
 };
 
+/* Counters into a row's: the maximum and the limit are not sums (one row
+ * adds a device's CPUs, and several keys of one name). */
+static void sw_add(struct dmaw_swiotlb_stats *into, const struct dmaw_swiotlb_stats *v)
+{
+	__u64 max = into->max_size > v->max_size ? into->max_size : v->max_size;
+	__u64 limit = v->limit ? v->limit : into->limit;
+
+	add_u64_fields(into, v, sizeof(*v));
+	into->max_size = max;
+	into->limit = limit;
+	into->bounce = 0;
+}
+
 /* One CPU's counters for the device at key (the struct device pointer),
  * from a slot or from the overflow hash. */
 static void add_counts(struct sw_read *r, __u64 key, const struct dmaw_swiotlb_stats *v)
 {
 	struct dev_snapshot *d;
-	__u64 max, limit;
 
 	/* A device the DMA-API hooks do not count (it bounces only some
 	 * mappings) holds a slot, and nothing in it: those hooks return
 	 * before counting, and no other hook runs beside them (--detail
 	 * counts on swiotlb_map, where bounce stays 0). */
-	if (v->bounce == DMAW_BOUNCE_SOME)
+	/* A slot being released (device_gone(): key | 1) holds no device. */
+	if (v->bounce == DMAW_BOUNCE_SOME || (key & 1))
 		return;
 	if (key != r->key) {
 		/* Absent (the names map was full): named by its address. */
@@ -131,16 +151,8 @@ static void add_counts(struct sw_read *r, __u64 key, const struct dmaw_swiotlb_s
 		r->key = key;
 	}
 	d = snapshot_dev(r->s, &r->names, key);
-	if (!d)
-		return;
-	/* Maxima and the limit are not sums (a name can have several keys:
-	 * a device removed and added again). */
-	max = d->sw.max_size > v->max_size ? d->sw.max_size : v->max_size;
-	limit = v->limit ? v->limit : d->sw.limit;
-	add_u64_fields(&d->sw, v, sizeof(*v));
-	d->sw.max_size = max;
-	d->sw.limit = limit;
-	d->sw.bounce = 0;
+	if (d)
+		sw_add(&d->sw, v);
 }
 
 static int add_overflow(void *ctx, const void *key, const void *percpu, int ncpus)
@@ -150,6 +162,28 @@ static int add_overflow(void *ctx, const void *key, const void *percpu, int ncpu
 	for (int c = 0; c < ncpus; c++)
 		add_counts(ctx, *(const __u64 *)key, &per[c]);
 	return 0;
+}
+
+/* The records of devices gone since the last read, into the engine's
+ * departed rows, each taken out of the map once added. Read before the
+ * live maps: family/swiotlb.bpf.c (device_gone()) says why. */
+static void take_departed(struct family_run *f, int fd)
+{
+	struct dmaw_swiotlb_stats v;
+	__u64 key, next;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		struct dev_snapshot *d;
+		struct dmaw_names names;
+
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v) || bpf_map_delete_elem(fd, &key))
+			break;
+		names = v.names;
+		d = departed_row(f->e->departed, &names, DEPARTED_SWIOTLB);
+		if (d && v.bounce != DMAW_BOUNCE_SOME)
+			sw_add(&d->sw, &v);
+	}
 }
 
 static int swiotlb_read(struct family_run *f, struct snapshot *s)
@@ -163,6 +197,10 @@ static int swiotlb_read(struct family_run *f, struct snapshot *s)
 
 	if (ncpus <= 0)
 		return -EINVAL;
+	if (f->e->departed)
+		take_departed(f, bpf_map__fd(st->skel->maps.swiotlb_gone));
+	/* Records of departed devices the map had no room for. */
+	s->rows_cut += st->skel->bss->swiotlb_gone_dropped;
 	per = calloc(ncpus, sizeof(*per));
 	if (!per)
 		return -ENOMEM;
@@ -203,16 +241,19 @@ __u64 dev_bytes(const struct dev_snapshot *d)
 void dev_rates_between(struct dev_rates *r, const struct snapshot *prev,
 		       const struct dev_snapshot *cur, double dt)
 {
-	const struct dev_snapshot *p = snapshot_find_dev(prev, cur->id.dev);
+	const struct dev_snapshot *p = snapshot_find_dev(prev, cur->id.dev, cur->gone);
 	struct dev_snapshot zero = {};
 	__u64 maps;
 
-	if (!p)
+	/* A later device of a departed one's name counts from 0. */
+	if (!p || p->departures != cur->departures)
 		p = &zero;
 	if (!prev)
 		dt = 0;
 	memset(r, 0, sizeof(*r));
 	r->dev = cur;
+	if (cur->gone)
+		return; /* nothing moves any more */
 	r->maps_s = report_rate(dev_maps(cur), dev_maps(p), dt);
 	/* Bidirectional mappings bounce both ways. */
 	r->to_dev_Bps =
@@ -398,6 +439,11 @@ static void keep_device(struct dev_snapshot *cur, const struct dev_snapshot *las
 		      sizeof(cur->sw) - offsetof(struct dmaw_swiotlb_stats, maps));
 }
 
+static void add_device(struct dev_snapshot *into, const struct dev_snapshot *from)
+{
+	sw_add(&into->sw, &from->sw);
+}
+
 const struct family swiotlb_family = {
 	.name = "swiotlb",
 	.summary = "every bounced mapping, its release and syncs, per device",
@@ -412,5 +458,6 @@ const struct family swiotlb_family = {
 		.text_device = text_device,
 		.prom = prom,
 		.keep_device = keep_device,
+		.add_device = add_device,
 	},
 };

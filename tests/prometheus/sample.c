@@ -145,6 +145,34 @@ static void fill_more(struct snapshot *s, unsigned long long k)
 	s->missed_runs[0] = k;
 }
 
+/* Devices removed while running: the first device's namesake gone (its
+ * live row is a later device, from 0), and an NVMe disk that left. */
+static void fill_departed(struct snapshot *s)
+{
+	struct dev_snapshot *d = &s->devs[s->ndevs++];
+
+	strcpy(d->id.dev, "0000:00:01.0");
+	strcpy(d->id.driver, "virtio-pci");
+	d->gone = true;
+	d->departures = 1;
+	d->sw.maps[DMAW_DIR_TO_DEVICE] = 7;
+	d->sw.bytes[DMAW_DIR_TO_DEVICE] = 7 * 4096;
+	d->sw.size_hist[12] = 7;
+	d->sw.max_size = 4096;
+	d->sw.limit = 262144;
+	s->devs[0].departures = 1;
+	d = &s->devs[s->ndevs++];
+	strcpy(d->id.dev, "0000:00:04.0");
+	strcpy(d->id.driver, "nvme");
+	d->gone = true;
+	d->departures = 2;
+	d->sw.maps[DMAW_DIR_FROM_DEVICE] = 64;
+	d->sw.bytes[DMAW_DIR_FROM_DEVICE] = 64 * 65536;
+	d->sw.size_hist[16] = 64;
+	d->sw.max_size = 65536;
+	d->sw.limit = 258048;
+}
+
 static int render_all(struct prom_health *h)
 {
 	static struct snapshot prev, cur;
@@ -164,6 +192,17 @@ static int render_all(struct prom_health *h)
 	json_init(&j, stdout);
 	report_json(&j, &prev, &cur);
 	printf("\n==== export\n");
+	if (prom_render(stdout, &cur, h))
+		return 1;
+	/* Two devices gone while running: one whose name a later device
+	 * took, one that left for good. */
+	fill_departed(&cur);
+	printf("==== stat text, devices gone\n");
+	report_text(stdout, &prev, &cur);
+	printf("==== stat --json, devices gone\n");
+	report_json(&j, &prev, &cur);
+	printf("\n==== export, devices gone\n");
+	prom_fold_departed(&cur);
 	return prom_render(stdout, &cur, h) || fflush(stdout) ? 1 : 0;
 }
 

@@ -428,6 +428,44 @@ static void test_monotonic(void **state)
 	free(t2);
 }
 
+/* A device removed and added again under its name: one series per name,
+ * the departed device's counts added to its namesake's, so the series
+ * never goes down and no label set appears twice; a departed device
+ * without a namesake keeps its own series. */
+static void test_departed_folded(void **state)
+{
+	static struct snapshot s;
+	struct prom_health h = health();
+	struct dev_snapshot *d;
+	char *t;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	add_dev(&s, "nvme", "nvme")->sw.maps[DMAW_DIR_TO_DEVICE] = 5;
+	add_dev(&s, "other", "x")->sw.maps[DMAW_DIR_TO_DEVICE] = 1;
+	d = add_dev(&s, "nvme", "nvme");
+	d->gone = true;
+	d->sw.maps[DMAW_DIR_TO_DEVICE] = 40;
+	d->sw.max_size = 65536;
+	d = add_dev(&s, "left", "");
+	d->gone = true;
+	d->sw.maps[DMAW_DIR_TO_DEVICE] = 7;
+	prom_fold_departed(&s);
+	assert_int_equal(s.ndevs, 3);
+	assert_int_equal(s.devs[0].sw.maps[DMAW_DIR_TO_DEVICE], 45);
+	assert_int_equal(s.devs[0].sw.max_size, 65536);
+	assert_string_equal(s.devs[2].id.dev, "left");
+	t = render(&s, &h);
+	assert_int_equal(value_of(t,
+				  "dmawatch_bounce_mappings_total{device=\"nvme\",driver=\"nvme\","
+				  "direction=\"to_device\"}"),
+			 45);
+	assert_int_equal(value_of(t, "dmawatch_bounce_mappings_total{device=\"left\",driver=\"\","
+				     "direction=\"to_device\"}"),
+			 7);
+	free(t);
+}
+
 static void test_pool_unreadable_and_empty(void **state)
 {
 	static struct snapshot s;
@@ -480,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_detail_left_out),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_monotonic),
+		cmocka_unit_test(test_departed_folded),
 		cmocka_unit_test(test_pool_unreadable_and_empty),
 		cmocka_unit_test(test_duplicate_rows),
 	};

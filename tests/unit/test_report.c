@@ -43,6 +43,41 @@ static void test_rates_over_an_interval(void **state)
 	assert_true(r.maps_s == 0);
 }
 
+/* A device removed and added again under its name: the departed row has
+ * no rates, and the new device's rates count from 0, not from the old
+ * device's counters (lower or higher). */
+static void test_rates_across_a_departure(void **state)
+{
+	static struct snapshot prev, cur;
+	struct dev_snapshot *p, *c, *g;
+	struct dev_rates r;
+
+	(void)state;
+	prev.time_s = 10;
+	cur.time_s = 12;
+	p = snapshot_dev(&prev, &(struct dmaw_names){ .dev = "nvme" }, 1);
+	p->sw.maps[DMAW_DIR_TO_DEVICE] = 100;
+	c = snapshot_dev(&cur, &(struct dmaw_names){ .dev = "nvme" }, 2);
+	c->sw.maps[DMAW_DIR_TO_DEVICE] = 150; /* more than the old one had */
+	c->departures = 1;
+	g = &cur.devs[cur.ndevs++];
+	*g = *p;
+	g->sw.maps[DMAW_DIR_TO_DEVICE] = 120;
+	g->gone = true;
+	g->departures = 1;
+	dev_rates_between(&r, &prev, c, 2);
+	assert_true(r.maps_s == 75); /* 150 since it appeared, not 50 */
+	dev_rates_between(&r, &prev, g, 2);
+	assert_true(r.maps_s == 0);
+	/* The next interval: both rows have one departure. */
+	c->departures = 1;
+	prev = cur;
+	cur.time_s = 14;
+	cur.devs[0].sw.maps[DMAW_DIR_TO_DEVICE] = 170;
+	dev_rates_between(&r, &prev, &cur.devs[0], 2);
+	assert_true(r.maps_s == 10);
+}
+
 static void test_fmt_bytes(void **state)
 {
 	char buf[16];
@@ -112,6 +147,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rates_over_an_interval),
+		cmocka_unit_test(test_rates_across_a_departure),
 		cmocka_unit_test(test_fmt_bytes),
 		cmocka_unit_test(test_missed_runs),
 		cmocka_unit_test(test_event_source_names),

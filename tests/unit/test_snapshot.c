@@ -48,7 +48,7 @@ static void test_snapshot_dev_finds_and_bounds(void **state)
 	strcpy(n.dev, "one-too-many");
 	assert_null(snapshot_dev(&s, &n, 9999));
 	assert_int_equal(s.rows_cut, 1);
-	assert_non_null(snapshot_find_dev(&s, "d5"));
+	assert_non_null(snapshot_find_dev(&s, "d5", false));
 }
 
 /* Devices whose dev_name() could not be read once all had the name "" and
@@ -72,6 +72,60 @@ static void test_unnamed_devices_keep_their_own_rows(void **state)
 	assert_ptr_equal(snapshot_dev(&s, &none, 0xffff888003a1c000ULL), a);
 	assert_int_equal(a->sw.maps[DMAW_DIR_TO_DEVICE], 3);
 	assert_int_equal(b->sw.maps[DMAW_DIR_TO_DEVICE], 5);
+}
+
+/* A device removed while running: its record goes into one departed row
+ * per name, both families' records of it count one departure, and every
+ * snapshot gets the departed rows after the live ones, with the live
+ * namesake told how many went before it. */
+static void test_departed_rows(void **state)
+{
+	static struct departed d;
+	static struct snapshot s;
+	struct dmaw_names nvme = { .dev = "0000:00:04.0", .driver = "nvme" };
+	struct dmaw_names other = { .dev = "0000:00:05.0" };
+	struct dev_snapshot *row, *live;
+
+	(void)state;
+	row = departed_row(&d, &nvme, DEPARTED_SWIOTLB);
+	row->sw.maps[DMAW_DIR_TO_DEVICE] += 10;
+	assert_ptr_equal(departed_row(&d, &nvme, DEPARTED_DMAMAP), row);
+	assert_true(row->gone);
+	assert_int_equal(row->departures, 1); /* one device, two families */
+	/* The same name again: a second device of that name left. */
+	assert_ptr_equal(departed_row(&d, &nvme, DEPARTED_SWIOTLB), row);
+	assert_int_equal(row->departures, 2);
+	assert_int_equal(d.n, 1);
+	assert_non_null(departed_row(&d, &other, DEPARTED_DMAMAP));
+	assert_int_equal(d.n, 2);
+
+	live = snapshot_dev(&s, &nvme, 0x1000);
+	live->sw.maps[DMAW_DIR_TO_DEVICE] = 3;
+	snapshot_add_departed(&s, &d);
+	assert_int_equal(s.ndevs, 3);
+	assert_int_equal(live->departures, 2);
+	assert_false(live->gone);
+	assert_ptr_equal(snapshot_find_dev(&s, "0000:00:04.0", false), live);
+	row = (struct dev_snapshot *)snapshot_find_dev(&s, "0000:00:04.0", true);
+	assert_non_null(row);
+	assert_ptr_not_equal(row, live);
+	assert_int_equal(row->sw.maps[DMAW_DIR_TO_DEVICE], 10);
+	assert_string_equal(row->id.driver, "nvme");
+	assert_null(snapshot_find_dev(&s, "0000:00:05.0", false));
+
+	/* Full: counted, not kept. */
+	for (int i = (int)d.n; i < DMAW_MAX_DEVS; i++) {
+		snprintf(other.dev, sizeof(other.dev), "x%d", i);
+		assert_non_null(departed_row(&d, &other, DEPARTED_SWIOTLB));
+	}
+	strcpy(other.dev, "one-too-many");
+	assert_null(departed_row(&d, &other, DEPARTED_SWIOTLB));
+	assert_int_equal(d.cut, 1);
+	/* Said, not silent. */
+	s.ndevs = 0;
+	s.rows_cut = 0;
+	snapshot_add_departed(&s, &d);
+	assert_int_equal(s.rows_cut, 1);
 }
 
 /* The snapshot once kept the first 512 processes in hash order, so
@@ -133,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_sum_percpu_keeps_names_and_adds_counters),
 		cmocka_unit_test(test_snapshot_dev_finds_and_bounds),
 		cmocka_unit_test(test_unnamed_devices_keep_their_own_rows),
+		cmocka_unit_test(test_departed_rows),
 		cmocka_unit_test(test_top_processes_come_from_every_row),
 		cmocka_unit_test(test_process_rows_match_the_table),
 	};

@@ -104,6 +104,7 @@ static int export_tick(void *ctx, const struct snapshot *prev, const struct snap
 
 	(void)prev;
 	snapshot_copy(x->work, cur);
+	prom_fold_departed(x->work);
 	if (x->have_last)
 		prom_keep_monotonic(x->work, x->last);
 	/* Stopped by a signal: the file left behind says so. */

@@ -94,12 +94,15 @@ static int window_event(void *ctx, const struct dmaw_event *ev)
 
 static void dev_counts(const struct snapshot *s, const struct dev_snapshot *d, struct dev_counts *c)
 {
+	/* A live row with the devices of its name that left. */
+	const struct dev_snapshot *g = d->gone ? NULL : snapshot_find_dev(s, d->id.dev, true);
+
 	memset(c, 0, sizeof(*c));
 	snprintf(c->dev, sizeof(c->dev), "%s", d->id.dev);
-	c->maps = dev_maps(d);
-	c->unmaps = d->sw.unmaps;
-	c->failures = d->sw.failures;
-	c->over_limit = d->sw.over_limit;
+	c->maps = dev_maps(d) + (g ? dev_maps(g) : 0);
+	c->unmaps = d->sw.unmaps + (g ? g->sw.unmaps : 0);
+	c->failures = d->sw.failures + (g ? g->sw.failures : 0);
+	c->over_limit = d->sw.over_limit + (g ? g->sw.over_limit : 0);
 	/* Every failure from the virtqueue counters; the events are sampled. */
 	for (size_t k = 0; k < s->nvqs; k++)
 		if (!strcmp(s->vqs[k].st.names.dev, d->id.dev)) {
@@ -130,7 +133,9 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 	}
 	if (!w->ticks++)
 		for (size_t i = 0; i < cur->ndevs && w->nbase < DIAG_MAX_DEVS; i++)
-			dev_counts(cur, &cur->devs[i], &w->base[w->nbase++]);
+			if (!cur->devs[i].gone ||
+			    !snapshot_find_dev(cur, cur->devs[i].id.dev, false))
+				dev_counts(cur, &cur->devs[i], &w->base[w->nbase++]);
 	if (!final)
 		return 0;
 	for (size_t i = 0; i < cur->ndevs; i++) {
@@ -140,6 +145,9 @@ static int window_tick(void *ctx, const struct snapshot *prev, const struct snap
 		const char *comm = "-";
 
 		if (!d->id.dev[0] || strchr(d->id.dev, ' '))
+			continue;
+		/* Counted with its live namesake (dev_counts()). */
+		if (d->gone && snapshot_find_dev(cur, d->id.dev, false))
 			continue;
 		dev_counts(cur, d, &c);
 		for (int k = 0; k < w->nbase; k++)

@@ -229,6 +229,7 @@ static void common_rodata(struct engine *e)
 	}
 	e->rodata.pcpu_hot_pc_off = e->feat.pcpu_hot_pc_off;
 	e->rodata.detail = e->opts.detail;
+	e->rodata.nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 }
 
 static int fam_load(struct engine *e, size_t i)
@@ -336,6 +337,12 @@ static int prepare(struct engine *e, const struct engine_opts *o, bool trials)
 	for (size_t m = 0; m < SHARED_MAPS; m++)
 		e->shared_fd[m] = -1;
 	e->nruns = ARRAY_SIZE(family_table);
+	e->departed = calloc(1, sizeof(*e->departed));
+	if (!e->departed) {
+		dmaw_warn("out of memory for the table of removed devices (%zu KiB)",
+			  sizeof(*e->departed) >> 10);
+		return -ENOMEM;
+	}
 	engine_libbpf_messages(o->verbose);
 	e->ksyms = ksyms_load_with(NULL, kernel_vars, ARRAY_SIZE(kernel_vars));
 	startup_time(e, "kallsyms read", &mark);
@@ -527,5 +534,7 @@ void engine_stop(struct engine *e)
 	}
 	ksyms_free(e->ksyms);
 	e->ksyms = NULL;
+	free(e->departed);
+	e->departed = NULL;
 	calibrate_end(&e->feat); /* where engine_start() returned early */
 }

@@ -98,6 +98,8 @@ struct engine {
 	int nlinks;
 	struct attach_note notes[ENGINE_MAX_NOTES];
 	int nnotes;
+	/* Devices removed while running, across reads (engine_read()). */
+	struct departed *departed;
 };
 
 /* Calibrates, loads and attaches every family that can run. Returns 0, or

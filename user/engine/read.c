@@ -113,6 +113,8 @@ int engine_read(struct engine *e, struct snapshot *s)
 			test_stop_at("read");
 	}
 	read_common(e, s);
+	if (e->departed)
+		snapshot_add_departed(s, e->departed);
 	return 0;
 }
 

@@ -84,12 +84,61 @@ found:
 	return d;
 }
 
-const struct dev_snapshot *snapshot_find_dev(const struct snapshot *s, const char *name)
+const struct dev_snapshot *snapshot_find_dev(const struct snapshot *s, const char *name, bool gone)
 {
 	for (size_t i = 0; s && i < s->ndevs; i++)
-		if (!strcmp(s->devs[i].id.dev, name))
+		if (s->devs[i].gone == gone && !strcmp(s->devs[i].id.dev, name))
 			return &s->devs[i];
 	return NULL;
+}
+
+struct dev_snapshot *departed_row(struct departed *d, const struct dmaw_names *names,
+				  enum departed_from from)
+{
+	struct dev_snapshot *row = NULL;
+	size_t i;
+
+	for (i = 0; i < d->n && !row; i++)
+		if (!strncmp(d->rows[i].id.dev, names->dev, sizeof(names->dev)))
+			row = &d->rows[i];
+	if (!row) {
+		if (d->n == DMAW_MAX_DEVS) {
+			d->cut++;
+			return NULL;
+		}
+		i = d->n++;
+		row = &d->rows[i];
+		memset(row, 0, sizeof(*row));
+		row->id = *names;
+		row->id.dev[sizeof(row->id.dev) - 1] = 0;
+		row->id.driver[sizeof(row->id.driver) - 1] = 0;
+		row->gone = true;
+		memset(d->records[i], 0, sizeof(d->records[i]));
+	} else {
+		i--;
+		if (!row->id.driver[0])
+			memcpy(row->id.driver, names->driver, sizeof(row->id.driver) - 1);
+	}
+	d->records[i][from]++;
+	row->departures = d->records[i][0] > d->records[i][1] ? d->records[i][0] : d->records[i][1];
+	return row;
+}
+
+void snapshot_add_departed(struct snapshot *s, const struct departed *d)
+{
+	size_t live = s->ndevs;
+
+	s->rows_cut += d->cut;
+	for (size_t i = 0; i < d->n; i++) {
+		for (size_t j = 0; j < live; j++)
+			if (!strcmp(s->devs[j].id.dev, d->rows[i].id.dev))
+				s->devs[j].departures = d->rows[i].departures;
+		if (s->ndevs == SNAP_MAX_DEVS) {
+			s->rows_cut++;
+			continue;
+		}
+		s->devs[s->ndevs++] = d->rows[i];
+	}
 }
 
 struct vq_snapshot *snapshot_vq(struct snapshot *s)

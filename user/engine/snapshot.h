@@ -41,11 +41,19 @@ enum family_id {
 #define SNAP_FAMILY_BYTES 8192
 
 struct dev_snapshot {
-	/* id.dev is unique per row: dev_name(), or "unnamed-<hash>" for a
-	 * device whose name could not be read (see snapshot_dev()). */
+	/* id.dev is unique per row among live rows, and among gone rows:
+	 * dev_name(), or "unnamed-<hash>" for a device whose name could not
+	 * be read (see snapshot_dev()). */
 	struct dmaw_names id;
 	struct dmaw_swiotlb_stats sw;
 	struct dmaw_dmamap_stats api;
+	/* Devices of this name removed while dmawatch ran (their struct
+	 * device freed): a live row with more departures than the previous
+	 * snapshot's row of its name is a new device, counted from 0. */
+	__u32 departures;
+	/* The row of every departed device of this name, summed: counts
+	 * frozen, no rates. Its live namesake, if any, is a later device. */
+	bool gone;
 };
 
 struct vq_snapshot {
@@ -90,6 +98,31 @@ struct snapshot {
 	_Alignas(8) unsigned char mine[FAMILY_IDS][SNAP_FAMILY_BYTES];
 };
 
+/*
+ * The devices removed while dmawatch ran, one row per name (gone set, the
+ * departed devices of that name summed), kept by the engine across
+ * snapshots: a family adds each record its BPF side published when a
+ * device was freed, and every snapshot gets these rows after the live ones
+ * (snapshot_add_departed()).
+ */
+struct departed {
+	struct dev_snapshot rows[DMAW_MAX_DEVS];
+	/* Records each family gave for a row: its departures are the larger
+	 * (both families see one device go). */
+	__u32 records[DMAW_MAX_DEVS][2];
+	size_t n;
+	__u64 cut; /* records for names that found no row: counted, not kept */
+};
+enum departed_from { DEPARTED_SWIOTLB, DEPARTED_DMAMAP };
+
+/* The row for names in d, its departures counted for family `from`; NULL,
+ * counted in d->cut, when d is full. */
+struct dev_snapshot *departed_row(struct departed *d, const struct dmaw_names *names,
+				  enum departed_from from);
+/* Appends d's rows to s (after the live rows, which must all be in) and
+ * gives each live row its name's departures. */
+void snapshot_add_departed(struct snapshot *s, const struct departed *d);
+
 /* Empties s: no rows, no figures; touches only what s used. */
 void snapshot_reset(struct snapshot *s);
 /* Makes dst a copy of src, writing only what src uses. */
@@ -112,8 +145,8 @@ extern const char *const dmaw_dir_names[DMAW_DIRS];
  * could not be read, so two such devices never share a row. NULL, counted
  * in rows_cut, when the snapshot is full. */
 struct dev_snapshot *snapshot_dev(struct snapshot *s, const struct dmaw_names *names, __u64 key);
-/* The row of device `name`, or NULL. */
-const struct dev_snapshot *snapshot_find_dev(const struct snapshot *s, const char *name);
+/* The live row (gone false) or the gone row of device `name`, or NULL. */
+const struct dev_snapshot *snapshot_find_dev(const struct snapshot *s, const char *name, bool gone);
 /* A new zeroed row, or NULL (counted in rows_cut). */
 struct vq_snapshot *snapshot_vq(struct snapshot *s);
 struct proc_snapshot *snapshot_proc(struct snapshot *s);

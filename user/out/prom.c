@@ -154,6 +154,31 @@ void prom_max_u64s(void *dst, const void *src, size_t size)
 			d[i] = s[i];
 }
 
+void prom_fold_departed(struct snapshot *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->ndevs; i++) {
+		struct dev_snapshot *d = &s->devs[i], *live = NULL;
+
+		for (size_t j = 0; d->gone && j < n && !live; j++)
+			if (!s->devs[j].gone && !strcmp(s->devs[j].id.dev, d->id.dev))
+				live = &s->devs[j];
+		if (!live) {
+			if (n != i)
+				s->devs[n] = *d;
+			n++;
+			continue;
+		}
+		for (size_t k = 0; k < FAMILY_IDS; k++)
+			if (family_table[k]->view.add_device)
+				family_table[k]->view.add_device(live, d);
+		if (!live->id.driver[0])
+			memcpy(live->id.driver, d->id.driver, sizeof(live->id.driver));
+	}
+	s->ndevs = n;
+}
+
 void prom_keep_monotonic(struct snapshot *cur, const struct snapshot *last)
 {
 	for (size_t i = 0; i < last->ndevs; i++) {

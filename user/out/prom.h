@@ -103,6 +103,11 @@ int prom_render_text(const struct snapshot *s, const struct prom_health *h, char
  * that cur lacks are carried over while there is room. Gauges (the pool)
  * stay as read. */
 void prom_keep_monotonic(struct snapshot *cur, const struct snapshot *last);
+/* One series per name: a departed device's row (gone) is added into the
+ * live row of its name, where there is one; alone, it stays as it is. So a
+ * device removed and added again continues its series, never lower, and
+ * the label sets stay unique. */
+void prom_fold_departed(struct snapshot *s);
 
 /* s (at most max bytes, NUL-terminated or not) as a label value: backslash,
  * double quote and newline escaped as the format requires; other bytes

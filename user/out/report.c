@@ -54,6 +54,8 @@ void report_json(struct json *j, const struct snapshot *prev, const struct snaps
 		json_object_begin(j, NULL);
 		json_string(j, "device", d->id.dev);
 		json_string(j, "driver", d->id.driver);
+		json_bool(j, "gone", d->gone);
+		json_u64(j, "departures", d->departures);
 		for (size_t k = 0; k < FAMILY_IDS; k++)
 			if (VIEW(k, json_device))
 				VIEW(k, json_device)(j, prev, cur, d);
@@ -101,7 +103,10 @@ void report_text(FILE *out, const struct snapshot *prev, const struct snapshot *
 	for (size_t i = 0; i < cur->ndevs; i++) {
 		const struct dev_snapshot *d = &cur->devs[i];
 
-		fprintf(out, "%-16s %-12s", d->id.dev, d->id.driver[0] ? d->id.driver : "-");
+		fprintf(out, "%-16s %-12s", d->id.dev,
+			d->gone         ? "(gone)" :
+			d->id.driver[0] ? d->id.driver :
+					  "-");
 		for (size_t k = 0; k < FAMILY_IDS; k++)
 			if (VIEW(k, text_device))
 				VIEW(k, text_device)(out, prev, cur, d);

@@ -37,9 +37,13 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 
 	for (size_t i = 0; i < cur->ndevs; i++) {
 		const struct dev_snapshot *d = &cur->devs[i];
-		struct top_row *r = row_for(rows, &n, max, d->id.dev);
+		struct top_row *r;
 		struct dev_rates dr;
 
+		/* The live view shows devices that are there. */
+		if (d->gone)
+			continue;
+		r = row_for(rows, &n, max, d->id.dev);
 		if (!r)
 			break;
 		dev_rates_between(&dr, prev, d, dt);
