@@ -202,6 +202,21 @@ int choose_hook(struct family_run *f, size_t i)
 			return ATTACH_NONE;
 		target = p->name;
 		kind = choose_func_kind(p, progs, e->opts.kprobes, label, note, sizeof(note));
+		/* A program on a module's function through a trampoline
+		 * holds a reference to the module while it lives (the lab
+		 * sees virtio_ring's refcnt rise on 6.1); a kprobe holds
+		 * none, and is gone with the module. */
+		if (p->in_module && h->module) {
+			size_t n = strlen(note);
+
+			snprintf(
+				note + n, sizeof(note) - n,
+				kind == ATTACH_FENTRY ?
+					"%sholds module %s: rmmod %s fails while dmawatch runs" :
+					"%sin module %s: rmmod %s ends this hook; restart dmawatch after "
+					"loading it again",
+				n ? "; " : "", h->module, h->module);
+		}
 	}
 	fam_note(f, label, kind, "%s", note);
 	if (enable(f, h, kind, target))
