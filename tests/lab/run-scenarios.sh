@@ -29,6 +29,7 @@ hostile        force         480             -
 enforce        512,force     240             -
 pool-grow      512,force     240             -
 limits         force         180             -n
+faults         force         600             -n
 "
 
 # Run only when SCENARIOS names them: pool-grow needs a kernel whose pool
