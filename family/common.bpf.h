@@ -105,6 +105,25 @@ static __always_inline __u64 kobj_device_key(__u64 kobj)
 	return kobj - bpf_core_field_offset(struct device, kobj);
 }
 
+/* The programs PREFIX_fentry and PREFIX_kprobe on device_release(),
+ * calling the family's device_gone(key). */
+#define DEVICE_GONE_PROGS(prefix)                             \
+	SEC("?fentry/device_release")                         \
+	int BPF_PROG(prefix##_fentry, struct kobject *kobj)   \
+	{                                                     \
+		__u64 arg = 0;                                \
+                                                              \
+		bpf_get_func_arg(ctx, 0, &arg);               \
+		device_gone(kobj_device_key(arg));            \
+		return 0;                                     \
+	}                                                     \
+	SEC("?kprobe")                                        \
+	int BPF_KPROBE(prefix##_kprobe, struct kobject *kobj) \
+	{                                                     \
+		device_gone(kobj_device_key((__u64)kobj));    \
+		return 0;                                     \
+	}
+
 #define DMAW_PREEMPT_MASK 0xffUL
 #define DMAW_NEED_RESCHED_6X 0x80000000UL
 

@@ -277,19 +277,4 @@ static __always_inline void device_gone(__u64 key)
 		__sync_fetch_and_add(&dmamap_gone_dropped, 1);
 }
 
-SEC("?fentry/device_release")
-int BPF_PROG(dmamap_gone_fentry, struct kobject *kobj)
-{
-	__u64 arg = 0;
-
-	bpf_get_func_arg(ctx, 0, &arg);
-	device_gone(kobj_device_key(arg));
-	return 0;
-}
-
-SEC("?kprobe")
-int BPF_KPROBE(dmamap_gone_kprobe, struct kobject *kobj)
-{
-	device_gone(kobj_device_key((__u64)kobj));
-	return 0;
-}
+DEVICE_GONE_PROGS(dmamap_gone)

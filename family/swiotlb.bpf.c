@@ -663,19 +663,4 @@ static __always_inline void device_gone(__u64 key)
 	bpf_map_delete_elem(&swiotlb_names, &key);
 }
 
-SEC("?fentry/device_release")
-int BPF_PROG(swiotlb_gone_fentry, struct kobject *kobj)
-{
-	__u64 arg = 0;
-
-	bpf_get_func_arg(ctx, 0, &arg);
-	device_gone(kobj_device_key(arg));
-	return 0;
-}
-
-SEC("?kprobe")
-int BPF_KPROBE(swiotlb_gone_kprobe, struct kobject *kobj)
-{
-	device_gone(kobj_device_key((__u64)kobj));
-	return 0;
-}
+DEVICE_GONE_PROGS(swiotlb_gone)
