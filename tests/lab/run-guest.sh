@@ -15,7 +15,11 @@
 #   -n          an NVMe disk (nvme0n1, 64 MiB, serial dmawnvme): a PCI
 #               device that maps through dma-direct like the virtio disk,
 #               so it bounces too, but with NVMe's min_align_mask (4095)
-#               and so a smaller SWIOTLB limit (258048 bytes, not 262144)
+#               and so a smaller SWIOTLB limit (258048 bytes, not 262144).
+#               It sits behind a PCIe root port, so it can be hot-plugged:
+#               a "host unplug-nvme" or "host plug-nvme" line from the
+#               scenario (results port) has QEMU's monitor device_del it,
+#               or device_add a new one in the same slot.
 #
 # TCG runs the guest's two vCPUs in one host thread (LAB_TCG_THREAD=single,
 # the default): with a thread per vCPU (multi), a vCPU can execute a stale
@@ -57,9 +61,10 @@ command -v qemu-system-x86_64 >/dev/null || {
 }
 
 work=$(mktemp -d)
-qemu_pid=
+qemu_pid='' mon_cat=''
 cleanup() {
 	[ -n "$qemu_pid" ] && kill -9 "$qemu_pid" 2>/dev/null || true
+	[ -n "$mon_cat" ] && kill "$mon_cat" 2>/dev/null || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -80,7 +85,8 @@ set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G
 	${bypass:+-drive "file=$work/disk2.img,if=none,id=disk1,format=raw,cache=unsafe"} \
 	${bypass:+-device virtio-blk-pci,drive=disk1,disable-legacy=on} \
 	${nvme:+-drive "file=$work/nvme.img,if=none,id=nvme0,format=raw,cache=unsafe"} \
-	${nvme:+-device nvme,serial=dmawnvme,drive=nvme0} \
+	${nvme:+-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1} \
+	${nvme:+-device nvme,serial=dmawnvme,drive=nvme0,bus=rp1,id=nvmedev} \
 	-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=4 swiotlb=$swiotlb dmawatch.scenario=$scenario $extra"
 
 if [ "$scenario" = shell ]; then
@@ -91,12 +97,42 @@ fi
 mkdir -p "$out"
 : > "$out/results"
 echo running > "$out/status"
+# QEMU's monitor on two FIFOs (QEMU opens mon.in and mon.out), for the
+# scenario's hot-plug requests; what it answers goes to a log.
+if [ -n "$nvme" ]; then
+	mkfifo "$work/mon.in" "$work/mon.out"
+	set -- "$@" -chardev "pipe,id=mon0,path=$work/mon" -mon chardev=mon0,mode=readline
+fi
 start=$(date +%s)
 "$@" -serial "file:$out/console.log" -serial "file:$out/results" </dev/null &
 qemu_pid=$!
+if [ -n "$nvme" ]; then
+	cat "$work/mon.out" > "$out/monitor.log" &
+	mon_cat=$!
+	# Read-write: opening a FIFO so never waits for the other end.
+	exec 4<> "$work/mon.in"
+fi
+handled=0
+# The scenario's requests ("host VERB" lines), each carried out once.
+host_requests() {
+	total=$(grep -c '^host ' "$out/results" || true)
+	while [ "$handled" -lt "$total" ]; do
+		handled=$((handled + 1))
+		# The serial port ends lines with \r\n.
+		case $(grep '^host ' "$out/results" | sed -n "${handled}p" | tr -d '\r') in
+		"host unplug-nvme") echo "device_del nvmedev" >&4 ;;
+		"host plug-nvme")
+			echo "drive_add 0 file=$work/nvme.img,if=none,id=nvme$handled,format=raw,cache=unsafe" >&4
+			echo "device_add nvme,serial=dmawnvme,drive=nvme$handled,bus=rp1,id=nvmedev" >&4
+			;;
+		*) echo "run-guest: unknown request: $(grep '^host ' "$out/results" | sed -n "${handled}p")" >&2 ;;
+		esac
+	done
+}
 # Poll rather than `timeout`, so the limit also covers a QEMU that ignores
 # SIGTERM and so the status names what happened.
 while kill -0 "$qemu_pid" 2>/dev/null; do
+	[ -z "$nvme" ] || host_requests
 	if [ $(($(date +%s) - start)) -ge "$limit" ]; then
 		kill -9 "$qemu_pid" 2>/dev/null || true
 		wait "$qemu_pid" 2>/dev/null || true

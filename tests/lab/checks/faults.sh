@@ -59,6 +59,20 @@ expect_eq "nvme hotplug: new device's bytes, only its own" \
 	"$(row hp_report_after "$nvme" false bytes)" $(($(tsum hp_trace_all 2) - $(tsum hp_trace_removed 2)))
 expect_eq "nvme hotplug: the gone row did not move" "$(row hp_report_after "$nvme" true maps)" "$removed"
 
+# ---- NVMe unplugged and plugged by QEMU's monitor
+before=$(tsum hq_trace_gone 1)
+expect_ge "qemu hotplug: (tracefs until then)" "$before" "$(tsum hq_trace_before 1)"
+expect_eq "qemu hotplug: device_del took the NVMe function away" "$(r hq_gone)" yes
+expect_eq "qemu hotplug: the gone row now holds both departed devices" \
+	"$(row hq_report_gone "$nvme" true maps)" "$before"
+expect_eq "qemu hotplug: two departures of that name" "$(row hq_report_gone "$nvme" true departures)" 2
+expect_eq "qemu hotplug: no live row while it is gone" "$(row hq_report_gone "$nvme" false maps)" "rows: 0"
+expect_eq "qemu hotplug: device_add put a new one in its slot" "$(r hq_back)" yes
+expect_eq "qemu hotplug: IO on it" "$(r hq_io_after)" 0
+expect_eq "qemu hotplug: the new device's row counts only its own mappings" \
+	"$(row hq_report_after "$nvme" false maps)" $(($(tsum hq_trace_all 1) - before))
+removed=$before
+
 # ---- nvme unloaded and loaded: the same PCI function, the same row
 expect_eq "module: rmmod nvme with dmawatch attached" "$(r mod_rmmod_nvme_exit)" 0
 expect_eq "module: nvme is gone" "$(r mod_nvme_gone)" yes

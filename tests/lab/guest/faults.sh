@@ -8,7 +8,9 @@
 #   hotplug  the NVMe function is removed (sysfs remove: the kernel's
 #            hot-unplug path, pci_stop_and_remove_bus_device()) with a
 #            write in flight, then found again by a rescan at the same
-#            address and name; then the virtio disk's function likewise
+#            address and name; then QEMU's monitor unplugs it (device_del)
+#            and plugs a new one into its slot (device_add); then the
+#            virtio disk's function is removed and found again
 #   module   nvme unloaded and loaded again under the watcher; where
 #            virtio_ring is a module and hooked (6.1), rmmod while
 #            attached and after
@@ -24,8 +26,18 @@
 insmod /lab/dmawatch_lab.ko
 ip link set lo up
 mkdir -p /tmp/tf
-i=0
-while [ ! -b /dev/nvme0n1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+mark() { echo "dmawatch-lab phase $1" > $tracing/trace_marker; }
+# Until the test holds, SECONDS at most.
+wait_until() { # seconds test...
+	_t=$(($1 * 10))
+	shift
+	until "$@"; do
+		[ $_t -gt 0 ] || return 1
+		sleep 0.1
+		_t=$((_t - 1))
+	done
+}
+wait_until 30 test -b /dev/nvme0n1
 emit nvme_disk "$([ -b /dev/nvme0n1 ] && echo yes || echo no)"
 nvme=
 for f in /sys/bus/pci/drivers/nvme/[0-9a-f][0-9a-f][0-9a-f][0-9a-f]:*; do
@@ -34,7 +46,6 @@ done
 vda=$(dma_dev_of vda)
 emit nvme_pci "$nvme"
 emit vda_pci "$vda"
-mark() { echo "dmawatch-lab phase $1" > $tracing/trace_marker; }
 # The watcher's last complete report.
 last_report() { grep '"devices"' /tmp/w.json | tail -n 1; }
 # Waits until the watcher has written a report after now (1 s interval).
@@ -117,8 +128,7 @@ emit hp_trace_removed "$(trace_swiotlb_sum "$nvme")"
 next_report
 emit hp_report_gone "$(last_report)"
 echo 1 > /sys/bus/pci/rescan
-i=0
-while [ ! -b /dev/nvme0n1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+wait_until 30 test -b /dev/nvme0n1
 emit hp_back "$([ -b /dev/nvme0n1 ] && [ -e "/sys/bus/pci/devices/$nvme" ] && echo yes)"
 mark hotplug-new
 labio write /dev/nvme0n1 2097152 65536 > /dev/null
@@ -126,6 +136,26 @@ emit hp_io_after $?
 next_report
 emit hp_report_after "$(last_report)"
 emit hp_trace_all "$(trace_swiotlb_sum "$nvme")"
+
+# ---- NVMe unplugged and plugged by QEMU's monitor ----------------------------
+# run-guest.sh -n carries out "host unplug-nvme" (device_del) and "host
+# plug-nvme" (device_add of a new device in the same slot).
+mark hotplug-qemu
+emit hq_trace_before "$(trace_swiotlb_sum "$nvme")"
+echo "host unplug-nvme" >&3
+wait_until 60 test ! -e "/sys/bus/pci/devices/$nvme"
+emit hq_gone "$([ -e "/sys/bus/pci/devices/$nvme" ] || [ -b /dev/nvme0n1 ] || echo yes)"
+next_report
+emit hq_report_gone "$(last_report)"
+emit hq_trace_gone "$(trace_swiotlb_sum "$nvme")"
+echo "host plug-nvme" >&3
+wait_until 60 test -b /dev/nvme0n1
+emit hq_back "$([ -b /dev/nvme0n1 ] && [ -e "/sys/bus/pci/devices/$nvme" ] && echo yes)"
+labio write /dev/nvme0n1 1048576 65536 > /dev/null
+emit hq_io_after $?
+next_report
+emit hq_report_after "$(last_report)"
+emit hq_trace_all "$(trace_swiotlb_sum "$nvme")"
 
 # ---- module ---------------------------------------------------------------
 mark module
@@ -135,8 +165,7 @@ emit mod_rmmod_nvme_err "$(cat /tmp/rm.err)"
 emit mod_nvme_gone "$([ -e /sys/module/nvme ] || echo yes)"
 insmod "/modules/$(tail -n 1 /modules/load-order-nvme)" 2> /tmp/mp.err
 emit mod_insmod_nvme_exit $?
-i=0
-while [ ! -b /dev/nvme0n1 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+wait_until 30 test -b /dev/nvme0n1
 emit mod_nvme_back "$([ -b /dev/nvme0n1 ] && echo yes)"
 labio write /dev/nvme0n1 2097152 65536 > /dev/null
 emit mod_io_after $?
@@ -157,8 +186,7 @@ emit hv_gone "$([ -e "/sys/bus/pci/devices/$vda" ] || [ -b /dev/vda ] || echo ye
 next_report
 emit hv_report_gone "$(last_report)"
 echo 1 > /sys/bus/pci/rescan
-i=0
-while [ ! -b /dev/vda ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+wait_until 30 test -b /dev/vda
 emit hv_back "$([ -b /dev/vda ] && [ -e "/sys/bus/pci/devices/$vda" ] && echo yes)"
 labio write /dev/vda 1048576 65536 > /dev/null
 emit hv_io_after $?
