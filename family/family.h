@@ -111,6 +111,9 @@ struct family_view {
 	 * row, added as the family adds a device's CPUs. */
 	void (*add_device)(struct dev_snapshot *into, const struct dev_snapshot *from);
 	void (*keep)(struct snapshot *cur, const struct snapshot *last);
+	/* The exporter: the family's own departed rows into their live
+	 * namesakes (prom_fold_departed()). */
+	void (*fold)(struct snapshot *s);
 	/* trace: records of what happened between prev and cur that the
 	 * ring buffer did not carry (enforce's decisions, made by another
 	 * process). */

@@ -309,3 +309,93 @@ int BPF_KRETPROBE(vq_add_inbuf_kretprobe, int ret)
 {
 	return vq_exit(ctx, ret);
 }
+
+/* ---- a virtqueue deleted ------------------------------------------------- */
+
+/*
+ * vring_del_virtqueue(): the virtqueue's counters leave the live map for a
+ * record (keyed by the order of deletion) that user space takes out, so a
+ * later device's queue of the same name (virtio0's req.0 again, after a
+ * re-plug) starts from zero. As device_gone() in family/swiotlb.bpf.c: the
+ * live entry goes before the record is published.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DMAW_MAX_GONE);
+	__type(key, __u64);
+	__type(value, struct dmaw_vq_gone);
+} vq_gone SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dmaw_vq_gone);
+} vq_gone_sum SEC(".maps");
+
+__u64 vq_gone_seq;
+__u64 vq_gone_dropped;
+
+#define VQ_WORDS (sizeof(struct dmaw_vq_stats) / 8)
+#define VQ_FIRST (offsetof(struct dmaw_vq_stats, adds) / 8)
+
+struct vq_walk {
+	struct dmaw_vq_gone *sum;
+};
+
+static long vq_gone_cpu(__u32 cpu, void *ctx)
+{
+	struct dmaw_vq_gone *sum = ((struct vq_walk *)ctx)->sum;
+	const struct dmaw_vq_stats *v = bpf_map_lookup_percpu_elem(&vq_stats, &sum->key, cpu);
+
+	if (!v)
+		return 1;
+	if (!sum->st.names.dev[0] && v->names.dev[0])
+		sum->st.names = v->names;
+	for (__u32 i = VQ_FIRST; i < VQ_WORDS; i++)
+		((__u64 *)&sum->st)[i] += ((const __u64 *)v)[i];
+	return 0;
+}
+
+static __always_inline void vq_deleted(struct virtqueue *vq)
+{
+	struct virtio_device *vdev = BPF_CORE_READ(vq, vdev);
+	struct dmaw_vq_gone *sum;
+	struct vq_walk w;
+	const char *name;
+	__u32 zero = 0;
+	__u64 seq;
+
+	sum = bpf_map_lookup_elem(&vq_gone_sum, &zero);
+	if (!sum || !vdev)
+		return;
+	__builtin_memset(&sum->key, 0, sizeof(sum->key));
+	read_dev_name(&vdev->dev, sum->key.dev, sizeof(sum->key.dev));
+	name = BPF_CORE_READ(vq, name);
+	if (name)
+		bpf_probe_read_kernel_str(sum->key.vq, sizeof(sum->key.vq), name);
+	if (!bpf_map_lookup_elem(&vq_stats, &sum->key))
+		return; /* never counted */
+	for (__u32 i = 0; i < VQ_WORDS; i++)
+		((__u64 *)&sum->st)[i] = 0;
+	w.sum = sum; /* bpf_loop's context lives on the stack */
+	bpf_loop(dmaw_nr_cpus, vq_gone_cpu, &w, 0);
+	bpf_map_delete_elem(&vq_stats, &sum->key);
+	seq = __sync_fetch_and_add(&vq_gone_seq, 1);
+	if (bpf_map_update_elem(&vq_gone, &seq, sum, BPF_NOEXIST))
+		__sync_fetch_and_add(&vq_gone_dropped, 1);
+}
+
+SEC("?fentry/vring_del_virtqueue")
+int vq_del_fentry(unsigned long long *ctx)
+{
+	vq_deleted((struct virtqueue *)ctx[0]);
+	return 0;
+}
+
+SEC("?kprobe")
+int BPF_KPROBE(vq_del_kprobe, struct virtqueue *vq)
+{
+	vq_deleted(vq);
+	return 0;
+}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "engine/engine.h"
@@ -16,6 +17,10 @@
 
 struct virtqueue_state {
 	struct virtqueue_bpf *skel; /* first: FAMILY_SKELETON */
+	/* Deleted queues, one row per key, across reads. */
+	struct vq_snapshot gone[DMAW_MAX_VQS];
+	size_t ngone;
+	__u64 gone_cut; /* records for keys that found no row */
 };
 
 /* virtio_ring is a module on some kernels (Debian 6.1), built in on others
@@ -34,6 +39,12 @@ static const struct hook hooks[] = {
 	  .module = "virtio_ring",
 	  .prog = "vq_add_inbuf",
 	  .progs = HOOK_TRAMPOLINE | HOOK_KPROBES },
+	/* A queue deleted: its row ends; a later one of its name starts
+	 * from zero. */
+	{ .funcs = { "vring_del_virtqueue" },
+	  .module = "virtio_ring",
+	  .prog = "vq_del",
+	  .progs = HOOK_FENTRY | HOOK_KPROBE },
 };
 
 FAMILY_SKELETON(virtqueue)
@@ -51,12 +62,63 @@ static int add_vq(void *ctx, const void *key, const void *percpu, int ncpus)
 	return 0;
 }
 
+/* Counts into a row's: all sums; the names from whichever has them. */
+static void vq_add(struct dmaw_vq_stats *into, const struct dmaw_vq_stats *v)
+{
+	if (!into->names.dev[0])
+		into->names = v->names;
+	add_u64_fields(into, v, sizeof(*v));
+}
+
+/* The records of queues deleted since the last read into the departed
+ * rows, each taken out once added; before the live map (the order
+ * family/virtqueue.bpf.c explains). */
+static void take_departed(struct virtqueue_state *st, int fd)
+{
+	struct dmaw_vq_gone v;
+	__u64 key, next;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		struct vq_snapshot *row = NULL;
+
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v) || bpf_map_delete_elem(fd, &key))
+			break;
+		v.key.dev[sizeof(v.key.dev) - 1] = 0;
+		v.key.vq[sizeof(v.key.vq) - 1] = 0;
+		for (size_t i = 0; i < st->ngone && !row; i++)
+			if (!memcmp(&st->gone[i].key, &v.key, sizeof(v.key)))
+				row = &st->gone[i];
+		if (!row && st->ngone == DMAW_MAX_VQS) {
+			st->gone_cut++;
+			continue;
+		}
+		if (!row) {
+			row = &st->gone[st->ngone++];
+			memset(row, 0, sizeof(*row));
+			row->key = v.key;
+			row->gone = true;
+		}
+		vq_add(&row->st, &v.st);
+	}
+}
+
 static int virtqueue_read(struct family_run *f, struct snapshot *s)
 {
 	struct virtqueue_state *st = f->state;
+	int err;
 
-	return read_percpu_hash(bpf_map__fd(st->skel->maps.vq_stats), sizeof(struct dmaw_vq_key),
-				sizeof(struct dmaw_vq_stats), add_vq, s);
+	take_departed(st, bpf_map__fd(st->skel->maps.vq_gone));
+	err = read_percpu_hash(bpf_map__fd(st->skel->maps.vq_stats), sizeof(struct dmaw_vq_key),
+			       sizeof(struct dmaw_vq_stats), add_vq, s);
+	for (size_t i = 0; i < st->ngone; i++) {
+		struct vq_snapshot *v = snapshot_vq(s);
+
+		if (v)
+			*v = st->gone[i];
+	}
+	s->rows_cut += st->gone_cut + st->skel->bss->vq_gone_dropped;
+	return err;
 }
 
 /* ---- what the outputs show ---------------------------------------------- */
@@ -73,6 +135,7 @@ static void json(struct json *j, const struct snapshot *prev, const struct snaps
 		json_object_begin(j, NULL);
 		json_string(j, "device", v->key.dev);
 		json_string(j, "vq", v->key.vq);
+		json_bool(j, "gone", v->gone);
 		json_string(j, "dma_device", v->st.names.dev);
 		json_string(j, "driver", v->st.names.driver);
 		json_u64(j, "adds", v->st.adds);
@@ -104,9 +167,10 @@ static void text_tail(FILE *out, const struct snapshot *prev, const struct snaps
 			fprintf(out, "%-16s %-10s %-16s %10s %10s %9s %9s\n", "VIRTIO", "VQ",
 				"DMA-DEVICE", "ADDS", "BYTES", "FAILURES", "NEVERFIT");
 		fmt_bytes(bytes, sizeof(bytes), v->st.bytes);
-		fprintf(out, "%-16s %-10s %-16s %10llu %10s %9llu %9llu\n", v->key.dev, v->key.vq,
+		fprintf(out, "%-16s %-10s %-16s %10llu %10s %9llu %9llu%s\n", v->key.dev, v->key.vq,
 			v->st.names.dev, (unsigned long long)v->st.adds, bytes,
-			(unsigned long long)fails, (unsigned long long)v->st.never_fit);
+			(unsigned long long)fails, (unsigned long long)v->st.never_fit,
+			v->gone ? "  (gone)" : "");
 	}
 }
 
@@ -172,6 +236,29 @@ static void prom(struct prom_out *o)
 		}
 }
 
+/* A deleted queue's row into the live row of its key, where there is
+ * one: one series per key, never lower. */
+static void fold(struct snapshot *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nvqs; i++) {
+		struct vq_snapshot *v = &s->vqs[i], *live = NULL;
+
+		for (size_t j = 0; v->gone && j < n && !live; j++)
+			if (!s->vqs[j].gone && !memcmp(&s->vqs[j].key, &v->key, sizeof(v->key)))
+				live = &s->vqs[j];
+		if (live) {
+			vq_add(&live->st, &v->st);
+			continue;
+		}
+		if (n != i)
+			s->vqs[n] = *v;
+		n++;
+	}
+	s->nvqs = n;
+}
+
 /* Rows last had that cur lacks are carried over while there is room. */
 static void keep(struct snapshot *cur, const struct snapshot *last)
 {
@@ -206,5 +293,6 @@ const struct family virtqueue_family = {
 		.text_tail = text_tail,
 		.prom = prom,
 		.keep = keep,
+		.fold = fold,
 	},
 };

@@ -29,4 +29,11 @@ struct dmaw_vq_stats {           /* per-CPU */
 	__u64 never_fit_reqs; /* of those, distinct requests (first failure of each) */
 };
 
+/* A virtqueue deleted (vring_del_virtqueue(): its device went, or its
+ * driver let go): what it counted, summed over the CPUs. */
+struct dmaw_vq_gone {
+	struct dmaw_vq_key key;
+	struct dmaw_vq_stats st;
+};
+
 #endif

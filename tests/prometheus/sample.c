@@ -18,6 +18,7 @@
  *                        change of the code must leave byte-identical
  *                        (tests/unit/test-output.sh).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,13 @@ static void fill_departed(struct snapshot *s)
 	d->sw.size_hist[16] = 64;
 	d->sw.max_size = 65536;
 	d->sw.limit = 258048;
+	/* The first device's queue, deleted with it. */
+	s->vqs[s->nvqs] = s->vqs[0];
+	memset(&s->vqs[s->nvqs].st.adds, 0,
+	       sizeof(s->vqs[0].st) - offsetof(struct dmaw_vq_stats, adds));
+	s->vqs[s->nvqs].st.adds = 5;
+	s->vqs[s->nvqs].st.bytes = 5 * 4096;
+	s->vqs[s->nvqs++].gone = true;
 }
 
 static int render_all(struct prom_health *h)

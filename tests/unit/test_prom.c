@@ -464,6 +464,22 @@ static void test_departed_folded(void **state)
 				     "direction=\"to_device\"}"),
 			 7);
 	free(t);
+
+	/* A deleted virtqueue into the live one of its key. */
+	memset(&s, 0, sizeof(s));
+	strcpy(s.vqs[0].key.dev, "virtio0");
+	strcpy(s.vqs[0].key.vq, "req.0");
+	s.vqs[0].st.adds = 2;
+	s.vqs[1] = s.vqs[0];
+	s.vqs[1].st.adds = 30;
+	s.vqs[1].gone = true;
+	s.vqs[2] = s.vqs[1];
+	strcpy(s.vqs[2].key.vq, "req.1");
+	s.nvqs = 3;
+	prom_fold_departed(&s);
+	assert_int_equal(s.nvqs, 2);
+	assert_int_equal(s.vqs[0].st.adds, 32);
+	assert_string_equal(s.vqs[1].key.vq, "req.1");
 }
 
 static void test_pool_unreadable_and_empty(void **state)

@@ -59,6 +59,9 @@ struct dev_snapshot {
 struct vq_snapshot {
 	struct dmaw_vq_key key;
 	struct dmaw_vq_stats st;
+	/* Deleted queues of this key, summed (vring_del_virtqueue()): a live
+	 * row of the same key is a later device's queue. */
+	bool gone;
 };
 
 struct proc_snapshot {

@@ -177,6 +177,9 @@ void prom_fold_departed(struct snapshot *s)
 			memcpy(live->id.driver, d->id.driver, sizeof(live->id.driver));
 	}
 	s->ndevs = n;
+	for (size_t k = 0; k < FAMILY_IDS; k++)
+		if (family_table[k]->view.fold)
+			family_table[k]->view.fold(s);
 }
 
 void prom_keep_monotonic(struct snapshot *cur, const struct snapshot *last)

@@ -77,7 +77,7 @@ size_t top_rows(const struct snapshot *prev, const struct snapshot *cur, const c
 		const struct vq_snapshot *v = &cur->vqs[i];
 		struct top_row *r;
 
-		if (!v->st.names.dev[0] || !v->st.never_fit)
+		if (!v->st.names.dev[0] || !v->st.never_fit || v->gone)
 			continue;
 		r = row_for(rows, &n, max, v->st.names.dev);
 		if (r)

@@ -95,6 +95,21 @@ expect_eq "virtio hotplug: found again" "$(r hv_back)" yes
 expect_eq "virtio hotplug: IO on the new device" "$(r hv_io_after)" 0
 expect_eq "virtio hotplug: new device's row counts only its own mappings" \
 	"$(row hv_report_after "$vda" false maps)" $(($(tsum hv_trace_all 1) - before))
+# Its virtqueues (virtio0's req.N, deleted with it) too: the deleted ones
+# in gone rows, the new device's queues of the same names from zero. A
+# queue's bytes are its sg entries', all bounced (the indirect tables,
+# bounced too, are not submitted bytes): at most the device's bytes.
+vq_bytes() { # report gone
+	r "$1" | jq --arg d "$vda" --argjson g "$2" '[.virtqueues[] | select(.dma_device == $d and .gone == $g) | .bytes] | add // 0'
+}
+expect_gt "virtio hotplug: its deleted virtqueues have gone rows" "$(vq_bytes hv_report_gone true)" 0
+expect_eq "virtio hotplug: and no live ones while it is gone" "$(vq_bytes hv_report_gone false)" 0
+expect_eq "virtio hotplug: the gone queues did not move" \
+	"$(vq_bytes hv_report_after true)" "$(vq_bytes hv_report_gone true)"
+new_vq=$(vq_bytes hv_report_after false)
+expect_gt "virtio hotplug: the new device's queues counted" "$new_vq" 0
+expect_le "virtio hotplug: the new queues' bytes are the new device's only" \
+	"$new_vq" $(($(tsum hv_trace_all 2) - $(tsum hv_trace_before 2)))
 
 # ---- clock jumps
 expect_eq "clock: set back an hour" "$(r clock_back_exit)" 0
