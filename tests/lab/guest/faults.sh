@@ -58,6 +58,19 @@ next_report() {
 	done
 }
 
+# A removed device back (DISK its block device, DEV its PCI function):
+# waited for, 1 MiB written to it, then what stat and tracefs say, under
+# PREFIX_back, _io_after, _report_after and _trace_all.
+replugged() { # prefix disk dev
+	wait_until 60 test -b "/dev/$2"
+	emit "$1_back" "$([ -b "/dev/$2" ] && [ -e "/sys/bus/pci/devices/$3" ] && echo yes)"
+	labio write "/dev/$2" 1048576 65536 > /dev/null
+	emit "$1_io_after" $?
+	next_report
+	emit "$1_report_after" "$(last_report)"
+	emit "$1_trace_all" "$(trace_swiotlb_sum "$3")"
+}
+
 spawn /tmp/w.json /tmp/w.err dmawatch stat --json 1
 watcher=$spawned
 spawn /tmp/e.out /tmp/e.err dmawatch export --textfile-dir /tmp/tf --interval 1
@@ -128,14 +141,7 @@ emit hp_trace_removed "$(trace_swiotlb_sum "$nvme")"
 next_report
 emit hp_report_gone "$(last_report)"
 echo 1 > /sys/bus/pci/rescan
-wait_until 30 test -b /dev/nvme0n1
-emit hp_back "$([ -b /dev/nvme0n1 ] && [ -e "/sys/bus/pci/devices/$nvme" ] && echo yes)"
-mark hotplug-new
-labio write /dev/nvme0n1 2097152 65536 > /dev/null
-emit hp_io_after $?
-next_report
-emit hp_report_after "$(last_report)"
-emit hp_trace_all "$(trace_swiotlb_sum "$nvme")"
+replugged hp nvme0n1 "$nvme"
 
 # ---- NVMe unplugged and plugged by QEMU's monitor ----------------------------
 # run-guest.sh -n carries out "host unplug-nvme" (device_del) and "host
@@ -149,13 +155,7 @@ next_report
 emit hq_report_gone "$(last_report)"
 emit hq_trace_gone "$(trace_swiotlb_sum "$nvme")"
 echo "host plug-nvme" >&3
-wait_until 60 test -b /dev/nvme0n1
-emit hq_back "$([ -b /dev/nvme0n1 ] && [ -e "/sys/bus/pci/devices/$nvme" ] && echo yes)"
-labio write /dev/nvme0n1 1048576 65536 > /dev/null
-emit hq_io_after $?
-next_report
-emit hq_report_after "$(last_report)"
-emit hq_trace_all "$(trace_swiotlb_sum "$nvme")"
+replugged hq nvme0n1 "$nvme"
 
 # ---- module ---------------------------------------------------------------
 mark module
@@ -186,13 +186,7 @@ emit hv_gone "$([ -e "/sys/bus/pci/devices/$vda" ] || [ -b /dev/vda ] || echo ye
 next_report
 emit hv_report_gone "$(last_report)"
 echo 1 > /sys/bus/pci/rescan
-wait_until 30 test -b /dev/vda
-emit hv_back "$([ -b /dev/vda ] && [ -e "/sys/bus/pci/devices/$vda" ] && echo yes)"
-labio write /dev/vda 1048576 65536 > /dev/null
-emit hv_io_after $?
-next_report
-emit hv_report_after "$(last_report)"
-emit hv_trace_all "$(trace_swiotlb_sum "$vda")"
+replugged hv vda "$vda"
 
 # ---- clock ----------------------------------------------------------------
 mark clock
