@@ -128,8 +128,9 @@ static struct bpf_object *pool_open(struct family_run *f)
 	 * cannot cover a pool of up to 512K slots. */
 	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_FUNC_loop, NULL) != 1)
 		return pool_fail(f, -EOPNOTSUPP, "kernel lacks the bpf_loop helper (Linux 5.17+)");
-	/* Calibration's vmlinux BTF, open while families open. */
-	btf = f->e->feat.vmlinux;
+	/* Calibration's vmlinux BTF, open while families open (read again
+	 * for a family opened again after a refusal). */
+	btf = calibrate_vmlinux(&f->e->feat);
 	if (!btf)
 		return pool_fail(f, -EINVAL, "cannot read kernel BTF");
 	/* The kernel's own high-water mark, where it keeps one: 6.6+ with

@@ -237,7 +237,7 @@ const struct func_probe *calibrate_func(struct features *f, const char *name, co
 
 	if (p)
 		return p;
-	if (f->nfuncs == CALIB_MAX_FUNCS || !f->vmlinux)
+	if (f->nfuncs == CALIB_MAX_FUNCS || !calibrate_vmlinux(f))
 		return NULL;
 	p = &f->funcs[f->nfuncs++];
 	memset(p, 0, sizeof(*p));
@@ -282,7 +282,7 @@ const struct tp_probe *calibrate_tp(struct features *f, const char *name)
 	for (int i = 0; i < f->ntps; i++)
 		if (!strcmp(f->tps[i].name, name))
 			return &f->tps[i];
-	if (f->ntps == CALIB_MAX_TPS || !f->vmlinux)
+	if (f->ntps == CALIB_MAX_TPS || !calibrate_vmlinux(f))
 		return NULL;
 	p = &f->tps[f->ntps++];
 	memset(p, 0, sizeof(*p));
@@ -291,6 +291,19 @@ const struct tp_probe *calibrate_tp(struct features *f, const char *name)
 	p->in_btf = btf__find_by_name_kind(f->vmlinux, typedef_name, BTF_KIND_TYPEDEF) > 0;
 	p->in_tracefs = tracefs_has(name);
 	return p;
+}
+
+const struct btf *calibrate_vmlinux(struct features *f)
+{
+	if (!f->vmlinux && f->rested)
+		f->vmlinux = btf__load_vmlinux_btf();
+	return f->vmlinux;
+}
+
+void calibrate_rest(struct features *f)
+{
+	calibrate_end(f);
+	f->rested = true;
 }
 
 void calibrate_end(struct features *f)

@@ -69,8 +69,10 @@ struct features {
 	 * load or attach failed (calibrate_refused()): each trial patches
 	 * kernel text, 0.2-0.3 s apiece under TCG. */
 	bool trials;
-	/* Between calibrate_begin() and calibrate_end(). */
+	/* Between calibrate_begin() and calibrate_end(), read again after
+	 * calibrate_rest() where needed (calibrate_vmlinux()). */
 	struct btf *vmlinux;
+	bool rested;
 	const struct ksyms *ks;
 	/* The last module whose BTF a hook needed: its name, BTF and the
 	 * fd of its BTF object (-1: none). */
@@ -93,6 +95,13 @@ bool calibrate_refused(struct features *f, const char *name);
 const struct tp_probe *calibrate_tp(struct features *f, const char *name);
 /* Frees what calibrate_begin() opened; again is harmless. */
 void calibrate_end(struct features *f);
+/* Lets the BTF go (vmlinux's and a module's) while the families load,
+ * keeping what was calibrated: libbpf parses its own vmlinux BTF for each
+ * object it loads, and two copies at once were the peak of a start. */
+void calibrate_rest(struct features *f);
+/* vmlinux BTF, read again after calibrate_rest() (a family opened again
+ * after a refusal); NULL when it cannot be read. */
+const struct btf *calibrate_vmlinux(struct features *f);
 
 /* Byte offset of struct sname's member mname in btf, looking into
  * anonymous members as C does (what bpf_core_field_offset() would find),

@@ -360,8 +360,8 @@ static int prepare(struct engine *e, const struct engine_opts *o, bool trials)
 			 family_table[i]->name);
 		startup_time(e, what, &mark);
 	}
-	/* calibrate_end() comes once the families are loaded: one opened
-	 * again (reopen_without_refused()) reads BTF as at first. */
+	/* The BTF goes before the families load (calibrate_rest()); one
+	 * opened again (reopen_without_refused()) reads it again. */
 	return 0;
 }
 
@@ -468,6 +468,9 @@ int engine_start(struct engine *e, const struct engine_opts *o, event_fn on_even
 			  "memory, which every probe needs (boot with lockdown=integrity or none)");
 		return -EPERM;
 	}
+	/* Every family is open and its hooks chosen: the BTF can go while
+	 * they load (libbpf reads its own per object). */
+	calibrate_rest(&e->feat);
 	for (size_t i = 0; i < e->nruns; i++) {
 		struct family_run *f = &e->runs[i];
 

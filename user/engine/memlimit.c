@@ -89,19 +89,18 @@ int memlimit_read(const char *root, const char *path, struct mem_limit *m)
 
 uint64_t memlimit_start_floor(uint64_t btf_bytes)
 {
-	/* The BTF parsed twice at once (the engine's calibration, libbpf's
-	 * for the object it loads), each a little over its size, and 8 MiB
-	 * for the rest (kallsyms alone takes 7): below this no start fits. */
-	return 2 * btf_bytes + 8 * MIB;
+	/* libbpf's copy of the BTF while it loads an object, a little over
+	 * its size, and 8 MiB for the rest (kallsyms alone takes 7): below
+	 * this no start fits. */
+	return btf_bytes + 8 * MIB;
 }
 
 uint64_t memlimit_start_need(uint64_t btf_bytes)
 {
 	/* Measured in the lab (tests/lab/guest/faults.sh prints it): the
-	 * smallest memory.max that starts is 20 MiB on 6.1 (4.2 MiB of BTF),
-	 * 24 MiB on 6.12 (4.7 MiB), 36 to 40 MiB on 7.3 (5.3 MiB); a margin
-	 * over the largest. */
-	return 2 * btf_bytes + 32 * MIB;
+	 * smallest memory.max that starts was 28 MiB on 7.3 (5.3 MiB of
+	 * BTF); a margin over it. */
+	return btf_bytes + 24 * MIB;
 }
 
 /* A /proc file whole (it has no size to stat), NUL-terminated; NULL on

@@ -28,7 +28,7 @@ int memlimit_read(const char *root, const char *path, struct mem_limit *m);
  * or -1 when cgroup2 is not mounted. */
 int memlimit_cgroup_root(const char *mountinfo_text, char *root, size_t len);
 /* What a start takes, btf_bytes being /sys/kernel/btf/vmlinux's size: at
- * least the floor (the BTF parsed twice at once, kallsyms), about the need
+ * least the floor (libbpf's copy of the BTF, kallsyms), about the need
  * (measured, with the maps and the rest). Between the two a start may
  * still meet the OOM killer; below the floor it cannot succeed. */
 uint64_t memlimit_start_floor(uint64_t btf_bytes);

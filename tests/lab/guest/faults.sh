@@ -338,7 +338,7 @@ in_cgroup() { # mib out err
 	sh -c 'echo $$ > /sys/fs/cgroup/dmaw/cgroup.procs; exec dmawatch stat --json 1 1' > "$2" 2> "$3"
 }
 smallest=
-for mib in 8 12 16 20 24 28 32 36 40 48 64; do
+for mib in 8 10 12 14 16 18 20 24 28 32 40 48; do
 	kills=$(sed -n 's/^oom_kill //p' /sys/fs/cgroup/dmaw/memory.events)
 	in_cgroup $mib /tmp/m.out /tmp/m.err
 	rc=$?
