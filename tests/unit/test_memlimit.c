@@ -113,13 +113,13 @@ static void test_start_need(void **state)
 	assert_true(memlimit_start_floor(5 * MIB) > memlimit_start_floor(4 * MIB));
 	/* What starts in the lab: the floor under it, the need over it
 	 * (6.1: 14 MiB for 4360537 bytes of BTF; 6.12: 20 MiB for 4922357;
-	 * 7.3: 28 MiB for 5547854), and what did not start under the need
+	 * 7.3: 28 to 32 MiB for 5547854), and what did not start under the need
 	 * (6.12: 18 MiB; 7.3: 24 MiB). */
 	assert_true(memlimit_start_floor(4360537) <= 14 * MIB);
 	assert_true(memlimit_start_floor(4922357) <= 20 * MIB);
 	assert_true(memlimit_start_floor(5547854) <= 28 * MIB);
 	assert_true(memlimit_start_need(4922357) > 18 * MIB);
-	assert_true(memlimit_start_need(5547854) >= 28 * MIB);
+	assert_true(memlimit_start_need(5547854) >= 32 * MIB);
 	assert_true(memlimit_start_floor(5547854) < memlimit_start_need(5547854));
 }
 

@@ -98,9 +98,9 @@ uint64_t memlimit_start_floor(uint64_t btf_bytes)
 uint64_t memlimit_start_need(uint64_t btf_bytes)
 {
 	/* Measured in the lab (tests/lab/guest/faults.sh prints it): the
-	 * smallest memory.max that starts was 28 MiB on 7.3 (5.3 MiB of
-	 * BTF); a margin over it. */
-	return btf_bytes + 24 * MIB;
+	 * smallest memory.max that starts was 28 to 32 MiB on 7.3 (5.3 MiB
+	 * of BTF) from run to run; a margin over it. */
+	return btf_bytes + 32 * MIB;
 }
 
 /* A /proc file whole (it has no size to stat), NUL-terminated; NULL on

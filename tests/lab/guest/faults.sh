@@ -120,7 +120,8 @@ next_report
 emit hp_report_before "$(last_report)"
 emit hp_trace_before "$(trace_swiotlb_sum "$nvme")"
 # Writes in flight when the function goes: one after another until one
-# fails.
+# fails; the function goes while the disk has a write in flight (the
+# block layer's own count, queue inflight).
 (
 	n=0
 	while labio write /dev/nvme0n1 8388608 65536 > /tmp/inflight.out 2>&1; do
@@ -129,7 +130,9 @@ emit hp_trace_before "$(trace_swiotlb_sum "$nvme")"
 	echo "writes_done $n" >> /tmp/inflight.out
 ) &
 inflight=$!
-sleep 2
+writing() { [ "$(awk '{ print $2 }' /sys/block/nvme0n1/inflight 2> /dev/null)" -gt 0 ] 2> /dev/null; }
+wait_until 30 writing
+emit hp_inflight_at_remove "$(cat /sys/block/nvme0n1/inflight)"
 echo 1 > "/sys/bus/pci/devices/$nvme/remove"
 # shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit hp_remove_exit $?
