@@ -124,6 +124,39 @@ static void test_rows_rates_and_pool(void **state)
 	assert_true(find(n, "0000:00:02.0")->pool_pct < 0);
 }
 
+/* Devices and queues that left: not on the live view, and their counts
+ * not added to a later device of the same name. */
+static void test_gone_rows_left_out(void **state)
+{
+	struct dev_snapshot *d = &cur.devs[cur.ndevs++];
+	struct vq_snapshot *v = snapshot_vq(&cur);
+	const struct top_row *r;
+	size_t n;
+
+	(void)state;
+	/* After the live rows, as the engine appends them. */
+	*d = *snapshot_find_dev(&cur, "0000:00:02.0", false);
+	d->gone = true;
+	d->sw.maps[DMAW_DIR_TO_DEVICE] = 99999;
+	d->sw.max_size = 1 << 20;
+	d = &cur.devs[cur.ndevs++];
+	memset(d, 0, sizeof(*d));
+	strcpy(d->id.dev, "0000:00:09.0");
+	d->gone = true;
+	strcpy(v->key.dev, "virtio1");
+	strcpy(v->key.vq, "req.0");
+	strcpy(v->st.names.dev, "0000:00:03.0");
+	v->st.never_fit = 100;
+	v->gone = true;
+	n = top_rows(&prev, &cur, NULL, rows, sizeof(rows) / sizeof(rows[0]));
+	assert_int_equal(n, 4);
+	assert_null(find(n, "0000:00:09.0"));
+	r = find(n, "0000:00:02.0");
+	assert_int_equal(r->max_size, 262144);
+	assert_true(r->maps_s == 512);
+	assert_int_equal(find(n, "0000:00:03.0")->never_fit, 7);
+}
+
 static void test_filter(void **state)
 {
 	size_t n;
@@ -367,6 +400,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_rows_rates_and_pool, setup),
+		cmocka_unit_test_setup(test_gone_rows_left_out, setup),
 		cmocka_unit_test_setup(test_filter, setup),
 		cmocka_unit_test_setup(test_sorting, setup),
 		cmocka_unit_test_setup(test_selection_follows_the_device, setup),
