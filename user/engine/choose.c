@@ -206,16 +206,14 @@ int choose_hook(struct family_run *f, size_t i)
 		 * holds a reference to the module while it lives (the lab
 		 * sees virtio_ring's refcnt rise on 6.1); a kprobe holds
 		 * none, and is gone with the module. */
-		if (p->in_module && h->module) {
+		if (p->in_module && h->module && (kind == ATTACH_FENTRY || kind == ATTACH_KPROBE)) {
 			size_t n = strlen(note);
 
-			snprintf(
-				note + n, sizeof(note) - n,
-				kind == ATTACH_FENTRY ?
-					"%sholds module %s: rmmod %s fails while dmawatch runs" :
-					"%sin module %s: rmmod %s ends this hook; restart dmawatch after "
-					"loading it again",
-				n ? "; " : "", h->module, h->module);
+			snprintf(note + n, sizeof(note) - n,
+				 kind == ATTACH_FENTRY ?
+					 "%sholds module %s: rmmod %s fails while dmawatch runs" :
+					 "%sin module %s: after rmmod %s, restart dmawatch",
+				 n ? "; " : "", h->module, h->module);
 		}
 	}
 	fam_note(f, label, kind, "%s", note);
