@@ -19,7 +19,10 @@
 #               It sits behind a PCIe root port, so it can be hot-plugged:
 #               a "host unplug-nvme" or "host plug-nvme" line from the
 #               scenario (results port) has QEMU's monitor device_del it,
-#               or device_add a new one in the same slot.
+#               or device_add a new one in the same slot. A second root
+#               port stays empty until "host plug-virtio" puts a bouncing
+#               virtio disk there (64 MiB; "host unplug-virtio" takes it
+#               away).
 #
 # TCG runs the guest's two vCPUs in one host thread (LAB_TCG_THREAD=single,
 # the default): with a thread per vCPU (multi), a vCPU can execute a stale
@@ -76,7 +79,7 @@ single | multi) ;;
 esac
 truncate -s 256M "$work/disk.img"
 [ -z "$bypass" ] || truncate -s 16M "$work/disk2.img"
-[ -z "$nvme" ] || truncate -s 64M "$work/nvme.img"
+[ -z "$nvme" ] || truncate -s 64M "$work/nvme.img" "$work/hotplug.img"
 set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G -smp 2 \
 	-nodefaults -no-reboot -vga none -display none \
 	-kernel "$VMLINUZ" -initrd "$initrd" \
@@ -87,6 +90,7 @@ set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G
 	${nvme:+-drive "file=$work/nvme.img,if=none,id=nvme0,format=raw,cache=unsafe"} \
 	${nvme:+-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1} \
 	${nvme:+-device nvme,serial=dmawnvme,drive=nvme0,bus=rp1,id=nvmedev} \
+	${nvme:+-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2} \
 	-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=4 swiotlb=$swiotlb dmawatch.scenario=$scenario $extra"
 
 if [ "$scenario" = shell ]; then
@@ -121,6 +125,11 @@ host_requests() {
 		# The serial port ends lines with \r\n.
 		case $(grep '^host ' "$out/results" | sed -n "${handled}p" | tr -d '\r') in
 		"host unplug-nvme") echo "device_del nvmedev" >&4 ;;
+		"host unplug-virtio") echo "device_del hotplugdev" >&4 ;;
+		"host plug-virtio")
+			echo "drive_add 0 file=$work/hotplug.img,if=none,id=hp$handled,format=raw,cache=unsafe" >&4
+			echo "device_add virtio-blk-pci,drive=hp$handled,bus=rp2,disable-legacy=on,iommu_platform=on,id=hotplugdev" >&4
+			;;
 		"host plug-nvme")
 			echo "drive_add 0 file=$work/nvme.img,if=none,id=nvme$handled,format=raw,cache=unsafe" >&4
 			echo "device_add nvme,serial=dmawnvme,drive=nvme$handled,bus=rp1,id=nvmedev" >&4

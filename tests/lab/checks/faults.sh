@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2154 # tap_prefix: set by run-scenarios.sh
 # A guest that changes under dmawatch (guest/faults.sh): each change is
 # first shown to have happened (the kernel's own files), then dmawatch's
 # counts are held against tracefs swiotlb_bounced, window by window.
@@ -113,6 +113,29 @@ expect_gt "virtio hotplug: the new device's queues counted" "$new_vq" 0
 expect_le "virtio hotplug: the new queues' bytes are the new device's only" \
 	"$new_vq" $(($(tsum hv_trace_all 2) - $(tsum hv_trace_before 2)))
 
+# ---- a virtio disk plugged, unplugged and plugged again by QEMU's monitor
+hot=$(r hx_pci)
+before=$(tsum hx_trace_before 1)
+expect_match "qemu virtio: device_add gave a virtio disk, vdb" "$hot" "$pci_re"
+expect_ne "qemu virtio: a PCI function of its own" "$hot" "$vda"
+expect_eq "qemu virtio: IO on it" "$(r hx_io_before)" 0
+expect_gt "qemu virtio: tracefs saw it bounce" "$before" 0
+expect_eq "qemu virtio: device_del took it away" "$(r hx_gone)" yes
+expect_eq "qemu virtio: gone row's mappings = tracefs until then" \
+	"$(row hx_report_gone "$hot" true maps)" "$before"
+expect_eq "qemu virtio: no live row while it is gone" "$(row hx_report_gone "$hot" false maps)" "rows: 0"
+expect_eq "qemu virtio: device_add again, at the same address" "$(r hx_back)" yes
+expect_eq "qemu virtio: IO on the new one" "$(r hx_io_after)" 0
+expect_eq "qemu virtio: the new device's row counts only its own mappings" \
+	"$(row hx_report_after "$hot" false maps)" $(($(tsum hx_trace_all 1) - before))
+hot_vq() { # report gone
+	r "$1" | jq --arg d "$hot" --argjson g "$2" '[.virtqueues[] | select(.dma_device == $d and .gone == $g) | .adds] | add // 0'
+}
+expect_gt "qemu virtio: its queues' gone rows" "$(hot_vq hx_report_gone true)" 0
+expect_eq "qemu virtio: the gone queues did not move" "$(hot_vq hx_report_after true)" "$(hot_vq hx_report_gone true)"
+expect_gt "qemu virtio: the new device's queues counted from zero" "$(hot_vq hx_report_after false)" 0
+echo "# $tap_prefix qemu virtio: $(r hx_virtio) before, $(r hx_virtio_after) after"
+
 # ---- clock jumps
 expect_eq "clock: set back an hour" "$(r clock_back_exit)" 0
 expect_eq "clock: set forward two hours" "$(r clock_fwd_exit)" 0
@@ -194,7 +217,6 @@ expect_eq "tracers: no BPF program left" "$(r progs_after_tracers)" 0
 expect_eq "memory: a cgroup with the memory controller" "$(r mem_cgroup)" yes
 expect_eq "memory: unlimited, stat attached" "$(r mem_free_attached)" 0
 expect_eq "memory: unlimited, stat exits 0" "$(r mem_free_exit)" 0
-# shellcheck disable=SC2154 # tap_prefix: set by run-scenarios.sh
 echo "# $tap_prefix one start, unlimited: cgroup peak $(r mem_free_peak) B, VmHWM $(r mem_free_hwm_kb) KiB, attached $(r mem_free_current) B ($(r mem_free_stat)); vmlinux BTF $(r mem_btf_bytes) B"
 smallest=$(r mem_smallest)
 expect_match "memory: a smallest memory.max that works" "$smallest" '^[0-9]+$'

@@ -10,7 +10,8 @@
 #            write in flight, then found again by a rescan at the same
 #            address and name; then QEMU's monitor unplugs it (device_del)
 #            and plugs a new one into its slot (device_add); then the
-#            virtio disk's function is removed and found again
+#            virtio disk's function is removed and found again; then QEMU
+#            plugs a second virtio disk, unplugs it and plugs it again
 #   module   nvme unloaded and loaded again under the watcher; where
 #            virtio_ring is a module and hooked (6.1), rmmod while
 #            attached and after
@@ -190,6 +191,27 @@ next_report
 emit hv_report_gone "$(last_report)"
 echo 1 > /sys/bus/pci/rescan
 replugged hv vda "$vda"
+
+# ---- a virtio disk plugged and unplugged by QEMU's monitor ------------------
+# run-guest.sh -n carries out "host plug-virtio" (device_add of a bouncing
+# virtio disk into an empty root port) and "host unplug-virtio".
+mark hotplug-virtio-qemu
+echo "host plug-virtio" >&3
+wait_until 60 test -b /dev/vdb
+hot=$(dma_dev_of vdb)
+emit hx_pci "$hot"
+emit hx_virtio "$(basename "$(readlink -f /sys/block/vdb/device)")"
+labio write /dev/vdb 2097152 65536 > /dev/null
+emit hx_io_before $?
+emit hx_trace_before "$(trace_swiotlb_sum "$hot")"
+echo "host unplug-virtio" >&3
+wait_until 60 test ! -e "/sys/bus/pci/devices/$hot"
+emit hx_gone "$([ -e "/sys/bus/pci/devices/$hot" ] || [ -b /dev/vdb ] || echo yes)"
+next_report
+emit hx_report_gone "$(last_report)"
+echo "host plug-virtio" >&3
+replugged hx vdb "$hot"
+emit hx_virtio_after "$(basename "$(readlink -f /sys/block/vdb/device)")"
 
 # ---- clock ----------------------------------------------------------------
 mark clock
