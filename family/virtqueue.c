@@ -135,9 +135,9 @@ static void json(struct json *j, const struct snapshot *prev, const struct snaps
 		json_object_begin(j, NULL);
 		json_string(j, "device", v->key.dev);
 		json_string(j, "vq", v->key.vq);
-		json_bool(j, "gone", v->gone);
 		json_string(j, "dma_device", v->st.names.dev);
 		json_string(j, "driver", v->st.names.driver);
+		json_bool(j, "gone", v->gone);
 		json_u64(j, "adds", v->st.adds);
 		json_u64(j, "sg_entries", v->st.sg_entries);
 		json_u64(j, "bytes", v->st.bytes);
