@@ -131,9 +131,14 @@ emit hp_trace_before "$(trace_swiotlb_sum "$nvme")"
 	echo "writes_done $n" >> /tmp/inflight.out
 ) &
 inflight=$!
-writing() { [ "$(awk '{ print $2 }' /sys/block/nvme0n1/inflight 2> /dev/null)" -gt 0 ] 2> /dev/null; }
+# The reading that showed the write is the one reported (a second read
+# can find it done).
+writing() {
+	inflight=$(cat /sys/block/nvme0n1/inflight 2> /dev/null)
+	[ "$(echo "$inflight" | awk '{ print $2 }')" -gt 0 ] 2> /dev/null
+}
 wait_until 30 writing
-emit hp_inflight_at_remove "$(cat /sys/block/nvme0n1/inflight)"
+emit hp_inflight_at_remove "$inflight"
 echo 1 > "/sys/bus/pci/devices/$nvme/remove"
 # shellcheck disable=SC2320 # $? of the echo: the write's own status
 emit hp_remove_exit $?
