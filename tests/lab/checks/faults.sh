@@ -12,6 +12,11 @@ row() {
 }
 # Field N (1-based) of a "EVENTS BYTES LARGEST HIST" trace sum.
 tsum() { r "$1" | cut -d' ' -f"$2"; }
+# A field summed over a report's virtqueues of one DMA device, live or gone.
+vq_sum() { # report dma-device gone field
+	r "$1" | jq --arg d "$2" --argjson g "$3" \
+		"[.virtqueues[] | select(.dma_device == \$d and .gone == \$g) | .$4] | add // 0"
+}
 
 expect_eq "NVMe disk nvme0n1 appeared" "$(r nvme_disk)" yes
 expect_match "NVMe: its PCI function" "$nvme" "$pci_re"
@@ -101,9 +106,7 @@ expect_eq "virtio hotplug: new device's row counts only its own mappings" \
 # in gone rows, the new device's queues of the same names from zero. A
 # queue's bytes are its sg entries', all bounced (the indirect tables,
 # bounced too, are not submitted bytes): at most the device's bytes.
-vq_bytes() { # report gone
-	r "$1" | jq --arg d "$vda" --argjson g "$2" '[.virtqueues[] | select(.dma_device == $d and .gone == $g) | .bytes] | add // 0'
-}
+vq_bytes() { vq_sum "$1" "$vda" "$2" bytes; } # report gone
 expect_gt "virtio hotplug: its deleted virtqueues have gone rows" "$(vq_bytes hv_report_gone true)" 0
 expect_eq "virtio hotplug: and no live ones while it is gone" "$(vq_bytes hv_report_gone false)" 0
 expect_eq "virtio hotplug: the gone queues did not move" \
@@ -128,9 +131,7 @@ expect_eq "qemu virtio: device_add again, at the same address" "$(r hx_back)" ye
 expect_eq "qemu virtio: IO on the new one" "$(r hx_io_after)" 0
 expect_eq "qemu virtio: the new device's row counts only its own mappings" \
 	"$(row hx_report_after "$hot" false maps)" $(($(tsum hx_trace_all 1) - before))
-hot_vq() { # report gone
-	r "$1" | jq --arg d "$hot" --argjson g "$2" '[.virtqueues[] | select(.dma_device == $d and .gone == $g) | .adds] | add // 0'
-}
+hot_vq() { vq_sum "$1" "$hot" "$2" adds; } # report gone
 expect_gt "qemu virtio: its queues' gone rows" "$(hot_vq hx_report_gone true)" 0
 expect_eq "qemu virtio: the gone queues did not move" "$(hot_vq hx_report_after true)" "$(hot_vq hx_report_gone true)"
 expect_gt "qemu virtio: the new device's queues counted from zero" "$(hot_vq hx_report_after false)" 0
