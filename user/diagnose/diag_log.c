@@ -217,11 +217,12 @@ static bool worth_reading(const char *text)
 	for (const char *c = text; *c; c++) {
 		unsigned char k = *c;
 
-		/* Every word has two letters or more; c[1] is at most the NUL. */
+		/* Every word has two letters or more; c[1] is at most the NUL,
+		 * and strncmp stops there where the text is shorter. */
 		for (int n = 0; n < n_first[k]; n++) {
 			int i = by_first[k][n];
 
-			if (words[i][1] == c[1] && !memcmp(c, words[i], len[i]))
+			if (words[i][1] == c[1] && !strncmp(c, words[i], len[i]))
 				return true;
 		}
 	}
