@@ -67,6 +67,10 @@ else
 	: > "$root/modules/load-order-nvme"
 fi
 
+# virtio-net (and its failover modules), which init loads only when the
+# guest has a network card (run-guest.sh -f).
+add_modules load-order-net virtio_net
+
 cp "$here/guest/"* "$root/lab/"
 mv "$root/lab/init" "$root/init"
 chmod +x "$root/init" "$root/lab/"*.sh

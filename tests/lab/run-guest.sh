@@ -23,6 +23,12 @@
 #               port stays empty until "host plug-virtio" puts a bouncing
 #               virtio disk there (64 MiB; "host unplug-virtio" takes it
 #               away).
+#   -f H:G[,H:G...]
+#               a virtio network card (eth0, 10.0.2.15 on QEMU's user
+#               network) that bounces like the disk (iommu_platform=on),
+#               with each host port H on 127.0.0.1 forwarded to the
+#               guest's TCP port G. restrict=on: the guest reaches nothing
+#               outside, and nothing but those ports reaches the guest.
 #
 # TCG runs the guest's two vCPUs in one host thread (LAB_TCG_THREAD=single,
 # the default): with a thread per vCPU (multi), a vCPU can execute a stale
@@ -39,9 +45,10 @@
 # ended without the scenario's end marker) or "qemu-failed N".
 # QEMU is killed on every way out; exit status 0 only for "ok".
 set -eu
-scenario=shell swiotlb=force limit=180 out='' extra='' bypass='' nvme=''
-while getopts s:p:t:o:a:bn opt; do
+scenario=shell swiotlb=force limit=180 out='' extra='' bypass='' nvme='' forwards=''
+while getopts s:p:t:o:a:bnf: opt; do
 	case $opt in
+	f) forwards=$OPTARG ;;
 	b) bypass=1 ;;
 	n) nvme=1 ;;
 	s) scenario=$OPTARG ;;
@@ -80,6 +87,13 @@ esac
 truncate -s 256M "$work/disk.img"
 [ -z "$bypass" ] || truncate -s 16M "$work/disk2.img"
 [ -z "$nvme" ] || truncate -s 64M "$work/nvme.img" "$work/hotplug.img"
+netdev=user,id=net0,restrict=on
+for pair in $(echo "$forwards" | tr , ' '); do
+	case $pair in
+	[0-9]*:[0-9]*) netdev="$netdev,hostfwd=tcp:127.0.0.1:${pair%%:*}-:${pair#*:}" ;;
+	*) echo "run-guest: -f takes HOSTPORT:GUESTPORT[,...], not '$pair'" >&2; exit 2 ;;
+	esac
+done
 set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G -smp 2 \
 	-nodefaults -no-reboot -vga none -display none \
 	-kernel "$VMLINUZ" -initrd "$initrd" \
@@ -91,6 +105,8 @@ set -- qemu-system-x86_64 -accel "tcg,thread=$LAB_TCG_THREAD" -machine q35 -m 1G
 	${nvme:+-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1} \
 	${nvme:+-device nvme,serial=dmawnvme,drive=nvme0,bus=rp1,id=nvmedev} \
 	${nvme:+-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2} \
+	${forwards:+-netdev "$netdev"} \
+	${forwards:+-device virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on} \
 	-append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=4 swiotlb=$swiotlb dmawatch.scenario=$scenario $extra"
 
 if [ "$scenario" = shell ]; then
