@@ -28,6 +28,9 @@ FEI_KERNEL ?= 6.12-fei
 FEI_SCENARIOS ?= enforce
 DYN_KERNEL ?= 6.12-dyn
 DYN_SCENARIOS ?= pool-grow
+# The kernel whose guest a real Prometheus scrapes while the shipped alert
+# rules fire and resolve (tests/prometheus/alerts.sh; 3 minutes a kernel).
+PROM_KERNELS ?= 6.12
 
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 VMLINUX_FROM ?= 6.12
@@ -69,7 +72,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 .PHONY: FORCE install uninstall release deb deb-test fuzz sanitize san-build unit-bins valgrind
 .PHONY: all static lint deps deps-lint deps-build deps-lab deps-prom deps-pkg kernels lab-module initramfs fei-initramfs dyn-initramfs test unit lab-test lab demo \
-	bench bench-snapshot lab-soak lab-endure vmlinux-h clean distclean clean-cache help prometheus-test top-keys
+	bench bench-snapshot lab-soak lab-endure vmlinux-h clean distclean clean-cache help prometheus-test \
+	prometheus-alerts top-keys
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/dmawatch $(BUILD)/dmatop
@@ -89,6 +93,7 @@ help:
 	@echo 'make lab-soak   boot the live-patching soak SOAK_BOOTS times per kernel, count crashes'
 	@echo 'make lab-endure exporter and dmatop under mixed traffic for ENDURE_MINUTES (30) per kernel'
 	@echo 'make prometheus-test  promtool, alert-rule tests, node_exporter on loopback'
+	@echo 'make prometheus-alerts  a real Prometheus sees the alert rules fire on a lab guest ($(PROM_KERNELS))'
 	@echo 'make vmlinux-h  regenerate $(VMLINUX_H) from the $(VMLINUX_FROM) guest kernel'
 	@echo 'make fuzz       each libFuzzer target FUZZ_SECONDS=$(FUZZ_SECONDS) s'
 	@echo 'make sanitize   unit and command-line tests under ASan+UBSan'
@@ -393,10 +398,17 @@ test: lint unit deps all $(FUZZ_BINS) san-build initramfs deb
 		SCENARIOS="$(FEI_SCENARIOS)" tests/lab/run-scenarios.sh $(BUILD) $(FEI_KERNEL); \
 		SCENARIOS="$(DYN_SCENARIOS)" tests/lab/run-scenarios.sh $(BUILD) $(DYN_KERNEL); \
 		tests/prometheus/run.sh $(BUILD); \
+		for k in $(PROM_KERNELS); do tests/prometheus/alerts.sh $(BUILD) $$k; done; \
 		$(DEB_TEST)'
 
 prometheus-test: deps all $(BUILD)/tests/prom-sample
 	@tests/run-tap.sh prometheus -- tests/prometheus/run.sh $(BUILD)
+
+# The alert rules firing and resolving in a real Prometheus that scrapes a
+# lab guest (PROM_KERNELS).
+prometheus-alerts: deps all initramfs
+	@tests/run-tap.sh alerts -- sh -c 'for k in $(PROM_KERNELS); do \
+		tests/prometheus/alerts.sh $(BUILD) $$k; done'
 
 # ---- installing and shipping ----------------------------------------------
 
