@@ -282,11 +282,16 @@ void diag_other_rules(struct diag_log_reader *r, const char *text)
 		other(l->atomic_line, &l->atomic, text);
 	} else if (strstr(text, "Can not allocate SWIOTLB buffer earlier")) {
 		other(l->late_line, &l->late, text);
-	} else if ((strstr(text, "swiotlb addr") && strstr(text, "overflow")) ||
-		   (strstr(text, "dma_direct_map") && strstr(text, "overflow")) ||
-		   (strstr(text, "overflow 0x") && strstr(text, "of DMA mask"))) {
-		/* swiotlb_map()'s, and dma-direct's report_addr(): the bounce
-		 * slot (or the buffer) is above what the device addresses. */
+	} else if ((m = strstr(text, "overflow")) &&
+		   (strstr(text, "swiotlb addr") || strstr(text, "dma_direct_map") ||
+		    strstr(text, "DMA addr") || strstr(m, "of DMA mask") ||
+		    strstr(m, "of device mask") || strstr(m, "overflow (mask"))) {
+		/* swiotlb_map()'s "swiotlb addr ... overflow (mask M, bus limit
+		 * L)", dma-direct's report_addr() ("DMA addr ... overflow (mask"
+		 * now, "dma_direct_map_page: overflow ... of device mask" in
+		 * 4.x) and x86's old nommu_map_sg()/nommu_map_page() ("overflow
+		 * A+N of device mask M"): the bounce slot, or the buffer, is
+		 * above what the device addresses. */
 		other(l->overflow_line, &l->overflow, text);
 	} else if ((m = strstr(text, "callbacks suppressed")) && strstr(text, "swiotlb")) {
 		/* The rate limit of the refusal lines: this many more. */

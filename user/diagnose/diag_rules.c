@@ -174,6 +174,13 @@ static void judge_never_fit(const struct diag_facts *x, struct diag_report *r)
 	}
 }
 
+/* The driver, else the bus, for " (driver)" after a device's name: a
+ * pasted refusal may name neither. */
+static const char *driver_name(const struct diag_dev *d)
+{
+	return d->driver[0] ? d->driver : d->bus;
+}
+
 static void judge_over_limit(const struct diag_facts *x, struct diag_report *r)
 {
 	for (int i = 0; i < x->ndevs; i++) {
@@ -181,15 +188,15 @@ static void judge_over_limit(const struct diag_facts *x, struct diag_report *r)
 		const struct diag_fulls *k = &d->full[FULL_OVER_LIMIT];
 		uint64_t size = k->lines ? k->max.size : d->w_over_limit_size;
 		uint64_t limit = d->limit ? d->limit : DIAG_MAX_MAPPING;
+		const char *drv = driver_name(d);
 		struct diag_finding *f;
 
 		if (!k->lines && !d->w_over_limit)
 			continue;
 		f = diag_add(r, "over-limit", DIAG_ERROR, d->name,
-			     "%s (%s) maps %" PRIu64 " bytes at once, over the %" PRIu64
-			     "-byte limit: a "
-			     "bigger pool cannot help",
-			     d->name, d->driver[0] ? d->driver : d->bus, size, limit);
+			     "%s%s%s%s maps %" PRIu64 " bytes at once, over the %" PRIu64
+			     "-byte limit: a bigger pool cannot help",
+			     d->name, drv[0] ? " (" : "", drv, drv[0] ? ")" : "", size, limit);
 		if (k->lines) {
 			full_evidence(f, k);
 			if (k->max.totals)
@@ -215,20 +222,20 @@ static void judge_over_limit(const struct diag_facts *x, struct diag_report *r)
 				      " (more than one mapping may hold)",
 				      d->disk, d->max_segment_size);
 		if (d->disk[0]) {
-			diag_remedy(
-				f,
-				"echo %" PRIu64 " > /sys/block/%s/queue/max_sectors_kb (no "
-				"request, so no segment, over the limit); the driver %s must honour "
-				"dma_max_mapping_size()",
-				limit >> 10, d->disk, d->driver[0] ? d->driver : "");
+			diag_remedy(f,
+				    "echo %" PRIu64 " > /sys/block/%s/queue/max_sectors_kb (no "
+				    "request, so no segment, over the limit); %s%s must honour "
+				    "dma_max_mapping_size()",
+				    limit >> 10, d->disk,
+				    d->driver[0] ? "the driver " : "its driver", d->driver);
 			diag_remedy_class(f, "limit-requests", 0);
 		} else {
-			diag_remedy(
-				f,
-				"the driver %s must split its mappings at dma_max_mapping_size() "
-				"(%" PRIu64 " here): update or fix it; a larger swiotlb= does not "
-				"help",
-				d->driver[0] ? d->driver : d->bus, limit);
+			diag_remedy(f,
+				    "%s%s must split its mappings at dma_max_mapping_size() "
+				    "(%" PRIu64
+				    " here): update or fix it; a larger swiotlb= does not "
+				    "help",
+				    d->driver[0] ? "the driver " : "its driver", d->driver, limit);
 			diag_remedy_class(f, "fix-driver", 0);
 		}
 	}
