@@ -752,6 +752,59 @@ static void test_class_known_lines(void **state)
 	assert_true(healthy(r));
 }
 
+/* An address the device cannot reach, in each form the kernel has printed:
+ * from SWIOTLB (the bounce slot is out of reach) or where no pool was
+ * there to bounce (dma-direct now and in 4.x, x86's nommu ops). */
+static void test_class_address_overflow(void **state)
+{
+	static const char *const no_pool[] = {
+		"Oct 2 14:33:06 host kernel: [ 223.287447] nommu_map_sg: overflow 25dcac000+1024 "
+		"of device mask ffffffff\n",
+		"[ 5.1] ehci-pci 0000:00:1d.0: DMA addr 0x0000000125dcac00+1024 overflow (mask "
+		"ffffffff, bus limit 0).\n",
+		"[ 5.1] dma_direct_map_page: overflow 0x0000000125dcac00+1024 of device mask "
+		"ffffffff bus mask 0\n",
+	};
+	struct run *r;
+	const struct diag_finding *f;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(no_pool) / sizeof(no_pool[0]); i++) {
+		r = judge_text(no_pool[i]);
+		f = finding(r, "address-overflow");
+		assert_non_null(f);
+		assert_false(healthy(r));
+		assert_non_null(strstr(f->title, "no SWIOTLB pool"));
+		assert_non_null(strstr(f->remedy, "CONFIG_SWIOTLB"));
+	}
+}
+
+/* A refusal that names no device or driver reads as such, and one from a
+ * full pool says that the size it asks for is a floor. */
+static void test_class_unnamed_and_full(void **state)
+{
+	struct run *r = judge_text("swiotlb buffer is full (sz: 524288 bytes), total 32768 "
+				   "(slots), used 4 (slots)\n");
+	const struct diag_finding *f = finding(r, "over-limit");
+
+	(void)state;
+	assert_non_null(f);
+	assert_null(strstr(f->title, "()"));
+	assert_null(strstr(f->remedy, "driver  "));
+	assert_non_null(strstr(f->remedy, "its driver must split"));
+	r = judge_text("stmmaceth 0000:00:1d.2: swiotlb buffer is full (sz: 8192 bytes), total "
+		       "32768 (slots), used 32764 (slots)\n");
+	f = finding(r, "pool-exhausted");
+	assert_non_null(f);
+	assert_non_null(strstr(f->remedy, "swiotlb=65536 "));
+	assert_non_null(strstr(f->remedy, "at least that"));
+	r = judge_text("stmmaceth 0000:00:1d.2: swiotlb buffer is full (sz: 8192 bytes), total "
+		       "32768 (slots), used 30000 (slots)\n");
+	f = finding(r, "pool-exhausted");
+	assert_non_null(f);
+	assert_null(strstr(f->remedy, "at least that"));
+}
+
 /* 5: sizes in the right unit. */
 static void test_class_units(void **state)
 {
@@ -910,6 +963,8 @@ int main(void)
 		cmocka_unit_test(test_class_big_log),
 		cmocka_unit_test(test_class_cc_kind),
 		cmocka_unit_test(test_class_known_lines),
+		cmocka_unit_test(test_class_address_overflow),
+		cmocka_unit_test(test_class_unnamed_and_full),
 		cmocka_unit_test(test_class_units),
 		cmocka_unit_test(test_class_device_limit),
 		cmocka_unit_test(test_class_kernel_facts),

@@ -367,7 +367,20 @@ static void judge_pool(const struct diag_facts *x, struct diag_report *r)
 				"the default pool");
 			diag_remedy_class(f, "restricted-pool", 0);
 		} else {
-			diag_grow_remedy(x, f, need, total, "");
+			/* A refusal from a full pool shows what was in use, not
+			 * what was wanted; and a pool that stays full is as
+			 * likely a driver that never unmaps. */
+			bool full = worst && worst->total &&
+				    worst->used >= worst->total - worst->total / 100;
+
+			diag_grow_remedy(
+				x, f, need, total,
+				full ? "; at least that: a full pool hides how much more "
+				       "was wanted. A pool that stays full with no I/O in "
+				       "flight is a driver that never unmaps, which no size "
+				       "cures ('dmawatch --detail stat': a device whose "
+				       "maps outrun its unmaps)" :
+				       "");
 		}
 	}
 	if (frag) {
