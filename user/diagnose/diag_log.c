@@ -229,6 +229,35 @@ static bool worth_reading(const char *text)
 	return false;
 }
 
+/* A disk named by one of the two lines after a refusal: SCSI's "sd
+ * H:C:T:L: [sda] ..." about a failed submission, or the block layer's
+ * "I/O error, dev sda,". Kept on the refused device (only the first). */
+static void refused_disk(struct diag_log_reader *r, const char *text)
+{
+	struct diag_dev *d = r->refused;
+	const char *m, *end = NULL;
+	size_t n;
+
+	if (!d || ++r->since_refused > 2 || d->log_disk[0])
+		return;
+	if ((m = strstr(text, ": [")) && strstr(text, "submit err")) {
+		m += 3;
+		end = strchr(m, ']');
+	} else if ((m = strstr(text, "I/O error, dev "))) {
+		m += 15;
+		end = strchr(m, ',');
+	}
+	if (!end)
+		return;
+	n = end - m;
+	if (!n || n >= sizeof(d->log_disk) ||
+	    strspn(m, "abcdefghijklmnopqrstuvwxyz0123456789") != n)
+		return;
+	memcpy(d->log_disk, m, n);
+	d->log_disk[n] = 0;
+	diag_copy_line(d->log_disk_line, sizeof(d->log_disk_line), text);
+}
+
 /* One cleaned line: joined with the pending one when that was a refusal
  * the paste cut short, with a space or without (a number split in two). */
 static void cleaned(struct diag_log_reader *r, const char *text)
@@ -250,6 +279,7 @@ static void cleaned(struct diag_log_reader *r, const char *text)
 		}
 		line_text(r, r->pending);
 	}
+	refused_disk(r, text);
 	/* A message's "DRIVER DEV:" alone on its line is kept for the next. */
 	if (!r->in_oops && !worth_reading(text)) {
 		size_t n = strlen(text);

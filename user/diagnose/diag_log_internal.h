@@ -28,6 +28,11 @@ struct diag_log_reader {
 	bool in_oops;
 	unsigned oops_lines;
 	char oops_head[DIAG_LINE], oops_dma[DIAG_LINE];
+	/* The device of the last refusal and the lines read since: the next
+	 * two may name the disk whose request it was (SCSI's "[sda] ...
+	 * submit err", the block layer's "I/O error, dev sda,"). */
+	struct diag_dev *refused;
+	unsigned since_refused;
 };
 
 enum parse { P_NONE, P_PARTIAL, P_OK };

@@ -199,5 +199,7 @@ enum parse diag_full_line(struct diag_log_reader *r, const char *text, bool fina
 	d = dev[0] ? diag_dev(r->x, dev) : message_dev(r, text, msg);
 	if (d)
 		refusal(r->x, d, &f, text);
+	r->refused = d;
+	r->since_refused = 0;
 	return P_OK;
 }

@@ -221,12 +221,14 @@ static void judge_over_limit(const struct diag_facts *x, struct diag_report *r)
 				      "/sys/block/%s/queue/max_segment_size = %" PRIu64
 				      " (more than one mapping may hold)",
 				      d->disk, d->max_segment_size);
-		if (d->disk[0]) {
+		if (!d->disk[0] && d->log_disk[0])
+			diag_evidence(f, "the request was %s's: %s", d->log_disk, d->log_disk_line);
+		if (d->disk[0] || d->log_disk[0]) {
 			diag_remedy(f,
 				    "echo %" PRIu64 " > /sys/block/%s/queue/max_sectors_kb (no "
 				    "request, so no segment, over the limit); %s%s must honour "
 				    "dma_max_mapping_size()",
-				    limit >> 10, d->disk,
+				    limit >> 10, d->disk[0] ? d->disk : d->log_disk,
 				    d->driver[0] ? "the driver " : "its driver", d->driver);
 			diag_remedy_class(f, "limit-requests", 0);
 		} else {

@@ -111,6 +111,10 @@ struct diag_dev {
 	char virtio_driver[32];
 	int access_platform; /* VIRTIO_F_ACCESS_PLATFORM: 1, 0, -1 unknown */
 	char disk[32];       /* block device on it, "" if none */
+	/* A disk the log names right after a refusal of this device (a SCSI
+	 * "[sda] ... submit err" line), and that line: "" if none. */
+	char log_disk[32];
+	char log_disk_line[DIAG_LINE];
 	uint64_t max_sectors_kb, max_hw_sectors_kb, max_segment_size, max_segments;
 	uint64_t inflight;            /* requests in flight now (reads + writes) */
 	int iommu_group;              /* -1: none */
