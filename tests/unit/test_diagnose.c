@@ -847,6 +847,34 @@ static void test_class_refused_disk(void **state)
 	assert_string_equal(f->remedy_class, "fix-driver");
 }
 
+/* A paste with the reporter's prompt, and boot lines a mail client wrapped:
+ * the prompt is passed over, the wrapped lines joined; a DMA line nobody
+ * knows stays unknown when the next line is the kernel's own. */
+static void test_class_prompt_and_wrapped(void **state)
+{
+	struct run *r;
+	const struct diag_finding *f;
+
+	(void)state;
+	r = judge_text("root@ubuntu:/home/ubuntu# dmesg | grep -i \"IO TLB\"\n"
+		       "[    6.743607] software IO TLB: area num 4.\n"
+		       "[   24.164169] software IO TLB: mapped [mem \n"
+		       "0x0000001df9c00000-0x0000001ff9c00000] (8192MB)\n"
+		       "[   24.331266] software IO TLB: Memory encryption is active and system \n"
+		       "is using DMA bounce buffers\n"
+		       "[me@host ~]$ sudo dmesg | grep -i swiotlb\n"
+		       "$ journalctl -k | grep -i dma\n");
+	assert_true(healthy(r));
+	assert_int_equal(r->facts.pool.boot_mb, 8192);
+	assert_int_equal(r->facts.log.unknown, 0);
+	r = judge_text("[ 1.0] swiotlb: something new in 9.0\n"
+		       "[ 1.1] virtio_blk virtio0: [vda] 524288 512-byte logical blocks\n");
+	f = finding(r, "unrecognised-dma-line");
+	assert_non_null(f);
+	assert_true(cites(f, "swiotlb: something new in 9.0"));
+	assert_int_equal(r->facts.log.unknown, 1);
+}
+
 /* 5: sizes in the right unit. */
 static void test_class_units(void **state)
 {
@@ -1008,6 +1036,7 @@ int main(void)
 		cmocka_unit_test(test_class_address_overflow),
 		cmocka_unit_test(test_class_unnamed_and_full),
 		cmocka_unit_test(test_class_refused_disk),
+		cmocka_unit_test(test_class_prompt_and_wrapped),
 		cmocka_unit_test(test_class_units),
 		cmocka_unit_test(test_class_device_limit),
 		cmocka_unit_test(test_class_kernel_facts),

@@ -102,6 +102,34 @@ static size_t facility_prefix(const char *p)
 }
 
 /* The kernel's text of a pasted line, in place: what surrounds it removed. */
+/* A shell prompt and the reporter's command ("root@host:~# dmesg | grep
+ * -i tlb", "[me@host ~]$ sudo dmesg", "$ journalctl -k"), or the command
+ * alone once a "# " prompt went with the quoting: not the kernel's. */
+static bool shell_line(const char *p)
+{
+	static const char *const commands[] = { "dmesg",  "sudo ",  "journalctl ", "grep ",
+						"egrep ", "zgrep ", "cat /" };
+	size_t word = strcspn(p, " ");
+	const char *end;
+
+	if (word > 1 && (p[word - 1] == '#' || p[word - 1] == '$') && memchr(p, '@', word))
+		return true;
+	if (*p == '[' && (end = strchr(p, ']')) && end - p < 64 && memchr(p, '@', end - p) &&
+	    (end[1] == '#' || end[1] == '$'))
+		return true;
+	if (p[0] == '$' && p[1] == ' ')
+		return true;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		size_t n = strlen(commands[i]);
+
+		if (!strncmp(p, commands[i], n) &&
+		    (commands[i][n - 1] == ' ' || commands[i][n - 1] == '/' || !p[n] ||
+		     strchr(" |", p[n])))
+			return true;
+	}
+	return false;
+}
+
 static char *clean(char *line)
 {
 	char *p = line, *end;
@@ -142,7 +170,7 @@ static char *clean(char *line)
 	end = p + strlen(p);
 	while (end > p && strchr(" *`\"'", end[-1]))
 		*--end = 0;
-	return p;
+	return shell_line(p) ? end : p;
 }
 
 /* ---- the lines ---- */
@@ -165,6 +193,7 @@ static bool worth_reading(const char *text)
 		"SWIOTLB",
 		"SW-IOMMU",
 		"SEV",
+		"SNP: ",
 		"sev-guest",
 		"scheduling while",
 		"IO TLB",
@@ -262,6 +291,21 @@ static void refused_disk(struct diag_log_reader *r, const char *text)
  * the paste cut short, with a space or without (a number split in two). */
 static void cleaned(struct diag_log_reader *r, const char *text)
 {
+	if (r->have_held) {
+		struct diag_log *l = &r->x->log;
+		char joined[2 * LINE_MAX_TEXT + 2];
+		unsigned unknown = l->unknown;
+
+		r->have_held = false;
+		if (!r->stamped && *text) {
+			snprintf(joined, sizeof(joined), "%s %s", r->held, text);
+			line_text(r, joined);
+			if (l->unknown == unknown)
+				return; /* a rule knew the two as one */
+			l->unknown = unknown;
+		}
+		line_text(r, r->held);
+	}
 	if (r->have_pending) {
 		char joined[2 * LINE_MAX_TEXT + 2];
 		struct diag_full f;
@@ -295,7 +339,11 @@ static void cleaned(struct diag_log_reader *r, const char *text)
 		diag_copy_line(r->pending, sizeof(r->pending), text);
 		r->have_pending = true;
 		return;
-	case P_NONE: diag_other_rules(r, text); break;
+	case P_NONE:
+		r->may_hold = !r->in_oops;
+		diag_other_rules(r, text);
+		r->may_hold = false;
+		break;
 	case P_OK: break;
 	}
 	diag_copy_line(r->prev, sizeof(r->prev), text);
@@ -313,6 +361,7 @@ struct diag_log_reader *diag_log_begin(struct diag_facts *x)
 void diag_log_line(struct diag_log_reader *r, const char *line, size_t len)
 {
 	char buf[LINE_MAX_TEXT];
+	const char *text;
 
 	struct diag_log *l;
 
@@ -340,7 +389,9 @@ void diag_log_line(struct diag_log_reader *r, const char *line, size_t len)
 	for (size_t i = 0; i < len; i++)
 		if (!buf[i])
 			buf[i] = ' ';
-	cleaned(r, clean(buf));
+	text = clean(buf);
+	r->stamped = text != buf + strspn(buf, " ");
+	cleaned(r, text);
 }
 
 void diag_log_end(struct diag_log_reader *r)
@@ -350,6 +401,10 @@ void diag_log_end(struct diag_log_reader *r)
 	if (r->have_pending) {
 		r->have_pending = false;
 		line_text(r, r->pending);
+	}
+	if (r->have_held) {
+		r->have_held = false;
+		line_text(r, r->held);
 	}
 	diag_oops_end(r);
 	free(r);

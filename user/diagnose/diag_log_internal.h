@@ -33,6 +33,13 @@ struct diag_log_reader {
 	 * submit err", the block layer's "I/O error, dev sda,"). */
 	struct diag_dev *refused;
 	unsigned since_refused;
+	/* A DMA line no rule knew, held for one line: a paste may have
+	 * wrapped it, and joined with the unstamped line after it, it may be
+	 * one a rule knows. may_hold: the line being judged may be held;
+	 * stamped: it came with a timestamp or log prefix (not a wrapped
+	 * line's rest). */
+	char held[LINE_MAX_TEXT];
+	bool have_held, may_hold, stamped;
 };
 
 enum parse { P_NONE, P_PARTIAL, P_OK };

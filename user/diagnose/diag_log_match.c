@@ -137,8 +137,9 @@ static bool cc_line(struct diag_log *l, const char *text)
 		dst = l->features; /* "AMD Memory ..." on 5.x */
 	else if (starts(text, "SEV: Status:"))
 		dst = l->sev_status; /* 6.9+: "SEV SEV-ES SEV-SNP", Azure: "vTom" */
-	else if (starts(text, "SEV: Using SNP CPUID table") || starts(text, "SEV: SNP "))
-		dst = l->sev_snp;
+	else if (starts(text, "SEV: Using SNP CPUID table") || starts(text, "SEV: SNP ") ||
+		 starts(text, "SNP: "))
+		dst = l->sev_snp; /* "SNP: PSC failed ...": only an SNP guest says it */
 	else if (strstr(text, "AMD Secure Encrypted Virtualization"))
 		dst = l->sev_old; /* 4.x-5.x: "... (SEV) active" */
 	else if (starts(text, "tdx: ") || starts(text, "x86/tdx: ") ||
@@ -220,7 +221,12 @@ static bool dma_related(const char *text)
 	return has(text, "swiotlb") || has(text, "io tlb") || has(text, "sw-iommu") ||
 	       has(text, "bounce buffer") || strstr(text, "kernel/dma/") ||
 	       has(text, "dma_direct") || has(text, "dma-direct") || strstr(text, "dma_map_") ||
-	       has(text, "dma mapping") || strstr(text, "DMA-API") || strstr(text, "dma_alloc_");
+	       has(text, "dma mapping") || strstr(text, "DMA-API") || strstr(text, "dma_alloc_") ||
+	       /* memory for DMA that could not be had, by whoever says so (a
+	        * paravisor's shared pool, a driver's coherent buffer) */
+	       (has(text, "dma") &&
+		(has(text, "failed to allocate") || has(text, "unable to allocate") ||
+		 has(text, "allocation fail")));
 }
 
 /* Every rule but the refusals' (diag_full_line()), for a line that holds
@@ -307,6 +313,11 @@ void diag_other_rules(struct diag_log_reader *r, const char *text)
 		if (x->nlog_other < 4)
 			diag_copy_line(x->log_other[x->nlog_other++], DIAG_LINE, text);
 	} else if (dma_related(text)) {
+		if (r->may_hold) {
+			diag_copy_line(r->held, sizeof(r->held), text);
+			r->have_held = true;
+			return;
+		}
 		if (l->unknown < 3)
 			diag_copy_line(l->unknown_line[l->unknown], DIAG_LINE, text);
 		l->unknown++;
