@@ -182,29 +182,29 @@ void diag_judge_log(const struct diag_facts *x, struct diag_report *r)
 	 * of the device's reach. dma-direct's "DMA addr ... overflow" (and
 	 * dma_direct_map_page's or x86 nommu's "overflow ... of device mask")
 	 * comes where no SWIOTLB pool was active to bounce the buffer. */
-	if (l->overflow && strstr(l->overflow_line, "swiotlb")) {
-		f = diag_add(
-			r, "address-overflow", DIAG_ERROR, NULL,
-			"a device cannot reach the bounce buffer: its DMA mask is below the pool");
+	if (l->overflow) {
+		bool slot = strstr(l->overflow_line, "swiotlb") != NULL;
+
+		f = diag_add(r, "address-overflow", DIAG_ERROR, NULL, "%s",
+			     slot ? "a device cannot reach the bounce buffer: its DMA mask is "
+				    "below the pool" :
+				    "a device cannot reach a buffer it maps (above its DMA mask) "
+				    "and no SWIOTLB pool was there to bounce it");
 		diag_evidence(f, "%s", l->overflow_line);
 		if (l->overflow > 1)
 			diag_evidence(f, "%u such lines", l->overflow);
-		diag_remedy(f,
-			    "the driver must set the DMA mask its device really has (and the pool "
-			    "must sit below it: on 64-bit, swiotlb is allocated low at boot)");
-		diag_remedy_class(f, "fix-driver", 0);
-	} else if (l->overflow) {
-		f = diag_add(r, "address-overflow", DIAG_ERROR, NULL,
-			     "a device cannot reach a buffer it maps (above its DMA mask) and no "
-			     "SWIOTLB pool was there to bounce it");
-		diag_evidence(f, "%s", l->overflow_line);
-		if (l->overflow > 1)
-			diag_evidence(f, "%u such lines", l->overflow);
-		diag_remedy(f,
-			    "run a kernel with SWIOTLB (CONFIG_SWIOTLB) and a pool for this device "
-			    "('software IO TLB' at boot), or the driver must set the DMA mask its "
-			    "device really has");
-		diag_remedy_class(f, "investigate", 0);
+		if (slot) {
+			diag_remedy(f, "the driver must set the DMA mask its device really has "
+				       "(and the pool must sit below it: on 64-bit, swiotlb is "
+				       "allocated low at boot)");
+			diag_remedy_class(f, "fix-driver", 0);
+		} else {
+			diag_remedy(f,
+				    "run a kernel with SWIOTLB (CONFIG_SWIOTLB) and a pool for "
+				    "this device ('software IO TLB' at boot), or the driver must "
+				    "set the DMA mask its device really has");
+			diag_remedy_class(f, "investigate", 0);
+		}
 	}
 	if (l->dma_oops) {
 		f = diag_add(r, "dma-core-warning", DIAG_ERROR, NULL,
