@@ -65,13 +65,6 @@ static const struct diag_finding *finding(const struct run *r, const char *id)
 	return NULL;
 }
 
-/* A finding's text contains sub. Not inlined: GCC 12 then takes a
- * finding found by id for one past the report's end (-Wstringop-overread). */
-static __attribute__((noinline)) bool says(const char *text, const char *sub)
-{
-	return strstr(text, sub) != NULL;
-}
-
 /* Some evidence line of f contains text. */
 static bool cites(const struct diag_finding *f, const char *text)
 {
@@ -829,21 +822,22 @@ static void test_class_refused_disk(void **state)
 	r = judge_text(log);
 	f = finding(r, "over-limit");
 	assert_non_null(f);
-	assert_true(says(f->remedy, "echo 256 > /sys/block/sda/queue/max_sectors_kb"));
+	assert_non_null(
+		strstr(f ? f->remedy : "", "echo 256 > /sys/block/sda/queue/max_sectors_kb"));
 	assert_string_equal(f->remedy_class, "limit-requests");
 	snprintf(log, sizeof(log), "%s%s", refusal,
 		 "[ 443.7] blk_update_request: I/O error, dev sdb, sector 25716 op 0x1:(WRITE)\n");
 	r = judge_text(log);
 	f = finding(r, "over-limit");
 	assert_non_null(f);
-	assert_true(says(f->remedy, "/sys/block/sdb/queue/max_sectors_kb"));
+	assert_non_null(strstr(f ? f->remedy : "", "/sys/block/sdb/queue/max_sectors_kb"));
 	snprintf(log, sizeof(log), "%s%s", refusal,
 		 "[ 443.7] usb 2-1: reset SuperSpeed USB device\n[ 443.8] usb 2-1: new\n"
 		 "[ 443.9] sd 0:0:0:0: [sda] tag#6 data out submit err -11\n");
 	r = judge_text(log);
 	f = finding(r, "over-limit");
 	assert_non_null(f);
-	assert_false(says(f->remedy, "max_sectors_kb"));
+	assert_null(strstr(f ? f->remedy : "", "max_sectors_kb"));
 	assert_string_equal(f->remedy_class, "fix-driver");
 }
 
